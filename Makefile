@@ -1,0 +1,43 @@
+# The two set-up commands of the README:
+#   make run   installs what is missing, builds a release onda and starts `onda serve`
+#   make test  installs what is missing (test peers too), builds and runs every test
+# Other targets: build, debug-test (ASan+UBSan), bench, format, clean.
+
+JOBS ?= 2
+ARGS ?=
+
+.PHONY: run test build deps test-deps debug-test bench format clean
+
+deps:
+	./scripts/install-deps.sh
+
+test-deps:
+	./scripts/install-deps.sh --with-tests
+	if [ -f tests/e2e/package-lock.json ]; then cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error; fi
+
+build: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS)
+
+run: build
+	./build/release/src/onda serve $(ARGS)
+
+test: test-deps
+	cmake --preset ci >/dev/null
+	cmake --build --preset ci -j $(JOBS)
+	ctest --preset ci
+
+debug-test: test-deps
+	cmake --preset debug >/dev/null
+	cmake --build --preset debug -j $(JOBS)
+	ctest --preset debug
+
+bench: deps
+	cmake --preset bench >/dev/null
+	cmake --build --preset bench -j $(JOBS)
+
+format:
+	find src tests bench -name '*.[ch]pp' | xargs clang-format -i
+
+clean:
+	rm -rf build

@@ -1,0 +1,16 @@
+# Every dependency is a Debian 12 package (scripts/install-deps.sh); nothing is downloaded at build time.
+find_package(Threads REQUIRED)
+find_package(Boost 1.81 REQUIRED CONFIG COMPONENTS json url)
+find_package(OpenSSL REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(CURL REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(fmt REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+find_package(tomlplusplus REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LIBAV REQUIRED IMPORTED_TARGET
+  libavformat libavcodec libavfilter libavutil libswresample libswscale)
+if(ONDA_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()

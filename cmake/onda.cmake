@@ -1,0 +1,51 @@
+# onda_module(NAME <module> DEPS <targets...> [PUBLIC_LIBS <libs...>] [PRIVATE_LIBS <libs...>])
+#   One folder under src/, one static library onda_<module>, aliased onda::<module>. DEPS lists the
+#   modules it may use (DESIGN.md: dependencies point downwards), so a wrong include fails to link.
+# onda_test(NAME <module> DEPS <targets...>)
+#   tests/<module>/*_test.cpp as one GoogleTest executable registered with ctest.
+
+set(ONDA_WARNINGS -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor -Wno-missing-field-initializers)
+
+function(onda_apply_common target)
+  target_compile_options(${target} PRIVATE ${ONDA_WARNINGS})
+  if(ONDA_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()
+
+function(onda_module)
+  cmake_parse_arguments(ARG "" "NAME" "DEPS;PUBLIC_LIBS;PRIVATE_LIBS" ${ARGN})
+  file(GLOB sources CONFIGURE_DEPENDS
+    ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_NAME}/*.cpp ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_NAME}/*/*.cpp)
+  list(FILTER sources EXCLUDE REGEX "/main\\.cpp$")
+  if(NOT sources)
+    message(FATAL_ERROR "module ${ARG_NAME} has no sources")
+  endif()
+  add_library(onda_${ARG_NAME} STATIC ${sources})
+  # The one-off Asio/Beast implementation units compile without the precompiled header.
+  foreach(source IN LISTS sources)
+    if(source MATCHES "_impl\\.cpp$")
+      set_source_files_properties(${source} PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
+    endif()
+  endforeach()
+  add_library(onda::${ARG_NAME} ALIAS onda_${ARG_NAME})
+  target_include_directories(onda_${ARG_NAME} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(onda_${ARG_NAME} PUBLIC ${ARG_DEPS} ${ARG_PUBLIC_LIBS} PRIVATE ${ARG_PRIVATE_LIBS})
+  target_precompile_headers(onda_${ARG_NAME} REUSE_FROM onda_pch)
+  onda_apply_common(onda_${ARG_NAME})
+endfunction()
+
+function(onda_test)
+  cmake_parse_arguments(ARG "" "NAME" "DEPS;LIBS" ${ARGN})
+  file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_test.cpp)
+  add_executable(${ARG_NAME}_test ${sources})
+  target_link_libraries(${ARG_NAME}_test PRIVATE ${ARG_DEPS} ${ARG_LIBS} onda_test_support GTest::gtest_main GTest::gmock)
+  target_precompile_headers(${ARG_NAME}_test REUSE_FROM onda_pch)
+  onda_apply_common(${ARG_NAME}_test)
+  gtest_discover_tests(${ARG_NAME}_test DISCOVERY_TIMEOUT 60 PROPERTIES LABELS ${ARG_NAME})
+endfunction()
+
+if(ONDA_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()

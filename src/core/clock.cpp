@@ -1,0 +1,74 @@
+#include "core/clock.hpp"
+
+#include <cstdio>
+#include <ctime>
+
+namespace onda {
+namespace {
+constexpr char const* weekdays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+constexpr char const* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+std::tm utc_fields(SystemTime t) {
+    std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+    std::tm fields{};
+    gmtime_r(&seconds, &fields);
+    return fields;
+}
+}  // namespace
+
+std::string format_rfc3339(SystemTime t) {
+    std::tm f = utc_fields(t);
+    char out[64];
+    std::snprintf(out, sizeof out, "%04d-%02d-%02dT%02d:%02d:%02dZ", f.tm_year + 1900, f.tm_mon + 1, f.tm_mday,
+                  f.tm_hour, f.tm_min, f.tm_sec);
+    return out;
+}
+
+std::string format_http_date(SystemTime t) {
+    std::tm f = utc_fields(t);
+    char out[64];
+    std::snprintf(out, sizeof out, "%s, %02d %s %04d %02d:%02d:%02d GMT", weekdays[f.tm_wday], f.tm_mday,
+                  months[f.tm_mon], f.tm_year + 1900, f.tm_hour, f.tm_min, f.tm_sec);
+    return out;
+}
+
+std::optional<SystemTime> parse_http_date(std::string_view text) {
+    // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT", exactly 29 characters.
+    if (text.size() != 29 || text.substr(3, 2) != ", " || text.substr(25) != " GMT") return std::nullopt;
+    auto digits = [&](std::size_t at, std::size_t count) -> std::optional<int> {
+        int value = 0;
+        for (std::size_t i = at; i < at + count; ++i) {
+            if (text[i] < '0' || text[i] > '9') return std::nullopt;
+            value = value * 10 + (text[i] - '0');
+        }
+        return value;
+    };
+    auto day = digits(5, 2), year = digits(12, 4), hour = digits(17, 2), minute = digits(20, 2),
+         second = digits(23, 2);
+    if (!day || !year || !hour || !minute || !second || text[7] != ' ' || text[11] != ' ' || text[16] != ' ' ||
+        text[19] != ':' || text[22] != ':')
+        return std::nullopt;
+    int month = -1;
+    for (int m = 0; m < 12; ++m)
+        if (text.substr(8, 3) == months[m]) month = m;
+    if (month < 0 || *day < 1 || *day > 31 || *hour > 23 || *minute > 59 || *second > 60) return std::nullopt;
+    std::tm f{};
+    f.tm_year = *year - 1900;
+    f.tm_mon = month;
+    f.tm_mday = *day;
+    f.tm_hour = *hour;
+    f.tm_min = *minute;
+    f.tm_sec = *second;
+    return std::chrono::system_clock::from_time_t(timegm(&f));
+}
+
+std::int64_t to_unix_micros(SystemTime t) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+SystemTime from_unix_micros(std::int64_t micros) {
+    return SystemTime(std::chrono::duration_cast<SystemTime::duration>(std::chrono::microseconds(micros)));
+}
+
+}  // namespace onda

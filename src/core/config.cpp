@@ -1,0 +1,234 @@
+#include "core/config.hpp"
+
+#include <cctype>
+#include <charconv>
+#include <limits>
+
+#include <fmt/format.h>
+#include <functional>
+
+#include <toml++/toml.h>
+
+namespace onda {
+namespace {
+
+using Setter = std::function<Result<void>(Config&, std::string_view)>;
+
+Result<std::uint64_t> parse_unsigned(std::string_view text) {
+    std::uint64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size() || text.empty())
+        return Error(Errc::invalid_argument, "not a whole number: '" + std::string(text) + "'");
+    return value;
+}
+
+std::vector<std::string> split_list(std::string_view text) {
+    std::vector<std::string> items;
+    while (!text.empty()) {
+        auto comma = text.find(',');
+        auto item = text.substr(0, comma);
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+        if (!item.empty()) items.emplace_back(item);
+        if (comma == std::string_view::npos) break;
+        text.remove_prefix(comma + 1);
+    }
+    return items;
+}
+
+template <class Field>
+Setter text_setter(Field field) {
+    return [field](Config& c, std::string_view v) -> Result<void> {
+        std::invoke(field, c) = std::string(v);
+        return ok();
+    };
+}
+
+template <class Field>
+Setter number_setter(Field field) {
+    return [field](Config& c, std::string_view v) -> Result<void> {
+        auto n = parse_unsigned(v);
+        if (!n) return n.error();
+        auto& target = std::invoke(field, c);
+        using T = std::remove_reference_t<decltype(target)>;
+        if (*n > std::numeric_limits<T>::max()) return Error(Errc::invalid_argument, "number too large");
+        target = static_cast<T>(*n);
+        return ok();
+    };
+}
+
+template <class Field>
+Setter duration_setter(Field field) {
+    return [field](Config& c, std::string_view v) -> Result<void> {
+        auto d = parse_duration(v);
+        if (!d) return d.error();
+        std::invoke(field, c) = *d;
+        return ok();
+    };
+}
+
+template <class Field>
+Setter size_setter(Field field) {
+    return [field](Config& c, std::string_view v) -> Result<void> {
+        auto n = parse_size(v);
+        if (!n) return n.error();
+        std::invoke(field, c) = static_cast<std::remove_reference_t<decltype(std::invoke(field, c))>>(*n);
+        return ok();
+    };
+}
+
+std::map<std::string, Setter, std::less<>> const& setters() {
+    static std::map<std::string, Setter, std::less<>> const table = {
+        {"server.listen", text_setter([](Config& c) -> auto& { return c.server.listen; })},
+        {"server.threads", number_setter([](Config& c) -> auto& { return c.server.threads; })},
+        {"server.public_url", text_setter([](Config& c) -> auto& { return c.server.public_url; })},
+        {"data_dir", [](Config& c, std::string_view v) -> Result<void> { c.data_dir = std::string(v); return ok(); }},
+        {"log.level", [](Config& c, std::string_view v) -> Result<void> {
+             if (v != "trace" && v != "debug" && v != "info" && v != "warn" && v != "error" && v != "off")
+                 return Error(Errc::invalid_argument, "log.level must be trace, debug, info, warn, error or off");
+             c.log_level = std::string(v);
+             return ok();
+         }},
+        {"limits.max_header_bytes", size_setter([](Config& c) -> auto& { return c.limits.max_header_bytes; })},
+        {"limits.max_json_body_bytes", size_setter([](Config& c) -> auto& { return c.limits.max_json_body_bytes; })},
+        {"limits.max_upload_bytes", size_setter([](Config& c) -> auto& { return c.limits.max_upload_bytes; })},
+        {"limits.header_timeout", duration_setter([](Config& c) -> auto& { return c.limits.header_timeout; })},
+        {"limits.idle_timeout", duration_setter([](Config& c) -> auto& { return c.limits.idle_timeout; })},
+        {"limits.body_timeout", duration_setter([](Config& c) -> auto& { return c.limits.body_timeout; })},
+        {"limits.send_timeout", duration_setter([](Config& c) -> auto& { return c.limits.send_timeout; })},
+        {"limits.shutdown_timeout", duration_setter([](Config& c) -> auto& { return c.limits.shutdown_timeout; })},
+        {"limits.max_connections_per_thread",
+         number_setter([](Config& c) -> auto& { return c.limits.max_connections_per_thread; })},
+        {"auth.secret", text_setter([](Config& c) -> auto& { return c.auth.secret; })},
+        {"auth.default_visibility", [](Config& c, std::string_view v) -> Result<void> {
+             if (v != "public" && v != "private")
+                 return Error(Errc::invalid_argument, "auth.default_visibility must be public or private");
+             c.auth.default_visibility = std::string(v);
+             return ok();
+         }},
+        {"auth.rate_limit_per_minute", number_setter([](Config& c) -> auto& { return c.auth.rate_limit_per_minute; })},
+        {"cors.allowed_origins", [](Config& c, std::string_view v) -> Result<void> {
+             c.cors.allowed_origins = split_list(v);
+             return ok();
+         }},
+        {"probe.timeout", duration_setter([](Config& c) -> auto& { return c.probe.timeout; })},
+        {"probe.max_bytes", size_setter([](Config& c) -> auto& { return c.probe.max_bytes; })},
+        {"blocking.threads", number_setter([](Config& c) -> auto& { return c.blocking.threads; })},
+    };
+    return table;
+}
+
+// TOML values come in typed; the setters take text, so each scalar is turned back into text.
+Result<std::string> toml_value_text(toml::node const& node) {
+    if (auto s = node.value<std::string>()) return *s;
+    if (auto b = node.value_exact<bool>()) return std::string(*b ? "true" : "false");
+    if (auto i = node.value_exact<std::int64_t>()) {
+        if (*i < 0) return Error(Errc::invalid_argument, "negative numbers are not allowed");
+        return std::to_string(*i);
+    }
+    if (auto array = node.as_array()) {
+        std::string joined;
+        for (auto const& item : *array) {
+            auto text = toml_value_text(item);
+            if (!text) return text.error();
+            if (!joined.empty()) joined += ',';
+            joined += *text;
+        }
+        return joined;
+    }
+    return Error(Errc::invalid_argument, "unsupported value type");
+}
+
+Result<void> apply_table(Config& config, toml::table const& table, std::string const& prefix) {
+    for (auto const& [name, node] : table) {
+        std::string key = prefix.empty() ? std::string(name.str()) : prefix + "." + std::string(name.str());
+        if (auto const* sub = node.as_table()) {
+            if (auto r = apply_table(config, *sub, key); !r) return r;
+            continue;
+        }
+        auto text = toml_value_text(node);
+        if (!text) return text.error().context(key);
+        if (auto r = set_config_value(config, key, *text); !r) return r;
+    }
+    return ok();
+}
+
+}  // namespace
+
+Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
+    std::size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+    auto number = parse_unsigned(text.substr(0, digits));
+    if (!number) return Error(Errc::invalid_argument, "not a duration: '" + std::string(text) + "'");
+    auto unit = text.substr(digits);
+    std::uint64_t ms_per_unit = 0;
+    if (unit.empty() || unit == "s") ms_per_unit = 1000;
+    else if (unit == "ms") ms_per_unit = 1;
+    else if (unit == "m") ms_per_unit = 60'000;
+    else if (unit == "h") ms_per_unit = 3'600'000;
+    else if (unit == "d") ms_per_unit = 86'400'000;
+    else return Error(Errc::invalid_argument, "unknown duration unit in '" + std::string(text) + "'");
+    if (*number > std::numeric_limits<std::int64_t>::max() / ms_per_unit)
+        return Error(Errc::invalid_argument, "duration too long: '" + std::string(text) + "'");
+    return std::chrono::milliseconds(static_cast<std::int64_t>(*number * ms_per_unit));
+}
+
+Result<std::uint64_t> parse_size(std::string_view text) {
+    std::size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+    auto number = parse_unsigned(text.substr(0, digits));
+    if (!number) return Error(Errc::invalid_argument, "not a size: '" + std::string(text) + "'");
+    auto unit = text.substr(digits);
+    std::uint64_t multiplier = 0;
+    if (unit.empty() || unit == "B") multiplier = 1;
+    else if (unit == "KiB") multiplier = 1ull << 10;
+    else if (unit == "MiB") multiplier = 1ull << 20;
+    else if (unit == "GiB") multiplier = 1ull << 30;
+    else if (unit == "KB" || unit == "kB") multiplier = 1000;
+    else if (unit == "MB") multiplier = 1000 * 1000;
+    else if (unit == "GB") multiplier = 1000ull * 1000 * 1000;
+    else return Error(Errc::invalid_argument, "unknown size unit in '" + std::string(text) + "'");
+    if (*number > std::numeric_limits<std::uint64_t>::max() / multiplier)
+        return Error(Errc::invalid_argument, "size too large: '" + std::string(text) + "'");
+    return *number * multiplier;
+}
+
+Result<void> set_config_value(Config& config, std::string_view key, std::string_view value) {
+    auto const& table = setters();
+    auto it = table.find(key);
+    if (it == table.end()) return Error(Errc::invalid_argument, "unknown setting '" + std::string(key) + "'");
+    if (auto r = it->second(config, value); !r) return r.error().context(std::string(key));
+    return ok();
+}
+
+Result<void> apply_config_file(Config& config, std::filesystem::path const& file) {
+    toml::table table;
+    try {
+        table = toml::parse_file(file.string());
+    } catch (toml::parse_error const& e) {
+        return Error(Errc::invalid_argument, fmt::format("{}: line {}: {}", file.string(),
+                                                         e.source().begin.line, e.description()));
+    }
+    if (auto r = apply_table(config, table, ""); !r) return r.error().context(file.string());
+    return ok();
+}
+
+Result<void> apply_config_env(Config& config, std::map<std::string, std::string> const& environment) {
+    for (auto const& [key, setter] : setters()) {
+        // "limits.max_upload_bytes" -> "ONDA_LIMITS_MAX_UPLOAD_BYTES"
+        std::string name = "ONDA_";
+        for (char c : key) name += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        auto it = environment.find(name);
+        if (it == environment.end()) continue;
+        if (auto r = setter(config, it->second); !r) return r.error().context(name);
+    }
+    return ok();
+}
+
+std::vector<std::string_view> config_keys() {
+    std::vector<std::string_view> keys;
+    for (auto const& [key, _] : setters()) keys.push_back(key);
+    return keys;
+}
+
+}  // namespace onda

@@ -1,0 +1,86 @@
+// onda's configuration: defaults, then the TOML file (`onda.toml`), then `ONDA_*` environment
+// variables, then command-line flags; a later source overrides an earlier one.
+//
+// Every setting has one dotted key ("server.listen"); the same key is the TOML path
+// ([server] listen = "…"), the environment variable (ONDA_SERVER_LISTEN) and the generic flag
+// (--set server.listen=…). Durations accept "500ms", "10s", "5m", "24h" or a number of seconds;
+// sizes accept "64KiB", "2GiB", "10MB" or a number of bytes; lists are comma separated in env/flags.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace onda {
+
+struct ServerConfig {
+    std::string listen = "127.0.0.1:8080";
+    unsigned threads = 0;  // 0: one per core
+    std::string public_url;  // e.g. "https://media.example.com"; empty: from the request's Host
+};
+
+struct LimitsConfig {
+    std::size_t max_header_bytes = 16 * 1024;
+    std::size_t max_json_body_bytes = 1024 * 1024;
+    std::uint64_t max_upload_bytes = 2ull * 1024 * 1024 * 1024;
+    std::chrono::milliseconds header_timeout{10'000};  // from the first byte of a request to its last header
+    std::chrono::milliseconds idle_timeout{60'000};    // a keep-alive connection with no request
+    std::chrono::milliseconds body_timeout{30'000};    // the longest pause between body bytes
+    std::chrono::milliseconds send_timeout{60'000};    // the longest a response write may stall
+    std::chrono::milliseconds shutdown_timeout{10'000};
+    std::size_t max_connections_per_thread = 50'000;
+};
+
+struct AuthConfig {
+    std::string secret;  // empty: generated into <data_dir>/secret on first start
+    std::string default_visibility = "private";
+    unsigned rate_limit_per_minute = 100;  // per user or IP, API routes only; 0 disables
+};
+
+struct CorsConfig {
+    std::vector<std::string> allowed_origins;  // "*" allows any
+};
+
+struct ProbeConfig {
+    std::chrono::milliseconds timeout{10'000};
+    std::uint64_t max_bytes = 64ull * 1024 * 1024;  // how far into a file the probe may read
+};
+
+struct BlockingConfig {
+    unsigned threads = 4;
+};
+
+struct Config {
+    ServerConfig server;
+    std::filesystem::path data_dir = "./onda-data";
+    std::string log_level = "info";
+    LimitsConfig limits;
+    AuthConfig auth;
+    CorsConfig cors;
+    ProbeConfig probe;
+    BlockingConfig blocking;
+};
+
+// Sets one key from its text form; invalid_argument for an unknown key or a bad value.
+Result<void> set_config_value(Config& config, std::string_view key, std::string_view value);
+
+// Applies a TOML file. Unknown keys are errors, so typos do not pass silently.
+Result<void> apply_config_file(Config& config, std::filesystem::path const& file);
+
+// Applies every ONDA_<SECTION>_<KEY> variable in `environment` (a copy of environ as name -> value).
+Result<void> apply_config_env(Config& config, std::map<std::string, std::string> const& environment);
+
+// All known keys, for help texts.
+std::vector<std::string_view> config_keys();
+
+// Parsers shared with other text inputs.
+Result<std::chrono::milliseconds> parse_duration(std::string_view text);
+Result<std::uint64_t> parse_size(std::string_view text);
+
+}  // namespace onda

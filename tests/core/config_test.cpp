@@ -1,0 +1,100 @@
+#include "core/config.hpp"
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "support/temp_dir.hpp"
+
+namespace onda {
+namespace {
+
+TEST(ParseDuration, AcceptsUnitsAndBareSeconds) {
+    EXPECT_EQ(parse_duration("250ms").value(), std::chrono::milliseconds(250));
+    EXPECT_EQ(parse_duration("10s").value(), std::chrono::seconds(10));
+    EXPECT_EQ(parse_duration("5m").value(), std::chrono::minutes(5));
+    EXPECT_EQ(parse_duration("24h").value(), std::chrono::hours(24));
+    EXPECT_EQ(parse_duration("7").value(), std::chrono::seconds(7));
+}
+
+TEST(ParseDuration, RejectsGarbageAndOverflow) {
+    EXPECT_FALSE(parse_duration(""));
+    EXPECT_FALSE(parse_duration("ten seconds"));
+    EXPECT_FALSE(parse_duration("10 s"));
+    EXPECT_FALSE(parse_duration("-5s"));
+    EXPECT_FALSE(parse_duration("99999999999999999999h"));
+    EXPECT_FALSE(parse_duration("9223372036854775807d"));
+}
+
+TEST(ParseSize, AcceptsBinaryAndDecimalUnits) {
+    EXPECT_EQ(parse_size("64KiB").value(), 65536u);
+    EXPECT_EQ(parse_size("2GiB").value(), 2147483648u);
+    EXPECT_EQ(parse_size("10MB").value(), 10'000'000u);
+    EXPECT_EQ(parse_size("123").value(), 123u);
+    EXPECT_FALSE(parse_size("12XB"));
+    EXPECT_FALSE(parse_size("18446744073709551615GiB"));
+}
+
+TEST(Config, DefaultsMatchApiContract) {
+    Config config;
+    EXPECT_EQ(config.server.listen, "127.0.0.1:8080");
+    EXPECT_EQ(config.data_dir, "./onda-data");
+    EXPECT_EQ(config.auth.default_visibility, "private");
+    EXPECT_EQ(config.auth.rate_limit_per_minute, 100u);
+    EXPECT_EQ(config.limits.max_upload_bytes, 2ull << 30);
+}
+
+TEST(Config, FileThenEnvThenValueOverride) {
+    test::TempDir dir;
+    auto file = dir.path() / "onda.toml";
+    std::ofstream(file) << "data_dir = \"/srv/onda\"\n[server]\nlisten = \"0.0.0.0:9000\"\nthreads = 3\n"
+                           "[limits]\nmax_upload_bytes = \"1GiB\"\nidle_timeout = \"90s\"\n"
+                           "[cors]\nallowed_origins = [\"https://a.example\", \"https://b.example\"]\n";
+    Config config;
+    ASSERT_TRUE(apply_config_file(config, file));
+    EXPECT_EQ(config.data_dir, "/srv/onda");
+    EXPECT_EQ(config.server.listen, "0.0.0.0:9000");
+    EXPECT_EQ(config.server.threads, 3u);
+    EXPECT_EQ(config.limits.max_upload_bytes, 1ull << 30);
+    EXPECT_EQ(config.limits.idle_timeout, std::chrono::seconds(90));
+    ASSERT_EQ(config.cors.allowed_origins.size(), 2u);
+    EXPECT_EQ(config.cors.allowed_origins[1], "https://b.example");
+
+    ASSERT_TRUE(apply_config_env(config, {{"ONDA_SERVER_THREADS", "5"}, {"HOME", "/root"}}));
+    EXPECT_EQ(config.server.threads, 5u);
+    ASSERT_TRUE(set_config_value(config, "server.threads", "1"));
+    EXPECT_EQ(config.server.threads, 1u);
+}
+
+TEST(Config, UnknownKeyInFileIsAnErrorNamingIt) {
+    test::TempDir dir;
+    auto file = dir.path() / "onda.toml";
+    std::ofstream(file) << "[server]\nlisen = \"0.0.0.0:9000\"\n";
+    Config config;
+    auto r = apply_config_file(config, file);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), Errc::invalid_argument);
+    EXPECT_NE(r.error().message().find("server.lisen"), std::string::npos);
+}
+
+TEST(Config, MalformedTomlReportsTheLine) {
+    test::TempDir dir;
+    auto file = dir.path() / "onda.toml";
+    std::ofstream(file) << "[server]\nlisten = \n";
+    Config config;
+    auto r = apply_config_file(config, file);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message().find("line 2"), std::string::npos);
+}
+
+TEST(Config, BadValuesAreRejected) {
+    Config config;
+    EXPECT_FALSE(set_config_value(config, "auth.default_visibility", "secret"));
+    EXPECT_FALSE(set_config_value(config, "server.threads", "many"));
+    EXPECT_FALSE(set_config_value(config, "server.threads", "99999999999"));
+    EXPECT_FALSE(set_config_value(config, "log.level", "loud"));
+    EXPECT_FALSE(apply_config_env(config, {{"ONDA_LIMITS_IDLE_TIMEOUT", "soon"}}));
+}
+
+}  // namespace
+}  // namespace onda
