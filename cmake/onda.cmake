@@ -19,7 +19,12 @@ function(onda_module)
     ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_NAME}/*.cpp ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_NAME}/*/*.cpp)
   list(FILTER sources EXCLUDE REGEX "/main\\.cpp$")
   if(NOT sources)
-    message(FATAL_ERROR "module ${ARG_NAME} has no sources")
+    # A module still being written: headers only, so the rest of the tree configures.
+    add_library(onda_${ARG_NAME} INTERFACE)
+    add_library(onda::${ARG_NAME} ALIAS onda_${ARG_NAME})
+    target_include_directories(onda_${ARG_NAME} INTERFACE ${PROJECT_SOURCE_DIR}/src)
+    target_link_libraries(onda_${ARG_NAME} INTERFACE ${ARG_DEPS} ${ARG_PUBLIC_LIBS})
+    return()
   endif()
   add_library(onda_${ARG_NAME} STATIC ${sources})
   # The one-off Asio/Beast implementation units compile without the precompiled header.
