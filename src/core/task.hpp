@@ -15,6 +15,7 @@
 #include <utility>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -73,8 +74,7 @@ struct LogFailure {
 inline LogFailure log_failure(std::string what) { return LogFailure{std::move(what)}; }
 
 // Starts `task` on `executor`; an exception it lets escape is logged, never lost or rethrown.
-template <class Executor>
-void spawn(Executor const& executor, Task<> task, std::string what) {
+inline void spawn(net::any_io_executor const& executor, Task<> task, std::string what) {
     net::co_spawn(executor, std::move(task), log_failure(std::move(what)));
 }
 

@@ -1,0 +1,59 @@
+#include "app/commands.hpp"
+
+#include <iostream>
+
+#include <boost/json/serialize.hpp>
+
+#include "auth/jwt.hpp"
+#include "auth/secret.hpp"
+#include "media/probe.hpp"
+
+namespace onda::app {
+
+namespace {
+Result<std::string> server_secret(Config const& config) {
+    if (!config.auth.secret.empty()) return config.auth.secret;
+    return auth::blocking::load_or_create_secret(config.data_dir);
+}
+}  // namespace
+
+int token(TokenOptions const& options) {
+    auto role = auth::parse_role(options.role);
+    if (!role) {
+        std::cerr << "onda token: role must be viewer, creator, moderator or admin\n";
+        return 2;
+    }
+    if (options.sub.empty()) {
+        std::cerr << "onda token: --sub is required\n";
+        return 2;
+    }
+    auto secret = server_secret(options.config);
+    if (!secret) {
+        std::cerr << "onda token: " << secret.error().message() << "\n";
+        return 1;
+    }
+    auto now = std::chrono::system_clock::now();
+    auth::Claims claims;
+    claims.sub = options.sub;
+    claims.role = *role;
+    claims.exp = std::chrono::time_point_cast<std::chrono::seconds>(now) + options.ttl;
+    claims.name = options.name;
+    claims.device = options.device;
+    claims.subscriber = options.subscriber;
+    std::cout << auth::sign_jwt(claims, *secret, now) << "\n";
+    return 0;
+}
+
+int probe(std::filesystem::path const& file, Config const& config) {
+    media::ProbeLimits limits{.timeout = config.probe.timeout, .max_bytes = config.probe.max_bytes};
+    auto info = media::blocking::probe(file, limits);
+    if (!info) {
+        boost::json::object error{{"code", code_name(info.error().code())}, {"message", info.error().message()}};
+        std::cout << boost::json::serialize(boost::json::object{{"error", error}}) << "\n";
+        return 1;
+    }
+    std::cout << boost::json::serialize(media::to_json(*info)) << "\n";
+    return 0;
+}
+
+}  // namespace onda::app

@@ -1,0 +1,36 @@
+// The `onda` commands. Each returns the process exit code.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include "core/config.hpp"
+
+namespace onda::app {
+
+struct ServeOptions {
+    Config config;
+    std::filesystem::path ready_file;  // written with {"port":N} once listening (tests and scripts)
+};
+
+// `onda serve`: runs until SIGINT/SIGTERM, then shuts down gracefully.
+int serve(ServeOptions options);
+
+struct TokenOptions {
+    Config config;
+    std::string sub;
+    std::string role = "viewer";
+    std::chrono::seconds ttl{24 * 3600};
+    std::string name;
+    std::string device;
+    bool subscriber = false;
+};
+
+// `onda token`: prints a token signed with the server's secret.
+int token(TokenOptions const& options);
+
+// `onda probe FILE`: prints the probe result as JSON (exit 1 and a JSON error when it is not media).
+int probe(std::filesystem::path const& file, Config const& config);
+
+}  // namespace onda::app

@@ -1,0 +1,163 @@
+// `onda serve`: the wiring of every module, in one function, in dependency order. Nothing here is a
+// global: each object is built from the ones above it and lives until the function returns.
+#include <fstream>
+#include <thread>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include "app/api_service.hpp"
+#include "app/commands.hpp"
+#include "app/ops.hpp"
+#include "auth/identity.hpp"
+#include "auth/rate_limit.hpp"
+#include "auth/secret.hpp"
+#include "core/log.hpp"
+#include "http/server.hpp"
+#include "media/library.hpp"
+#include "storage/local_blob_store.hpp"
+#include "storage/spool_file.hpp"
+#include "storage/sqlite_meta_store.hpp"
+#include "uploads/media_upload.hpp"
+
+namespace onda::app {
+namespace {
+
+// Runs one start-up task to completion before the server threads exist.
+template <class T>
+T run_now(Task<T> task) {
+    net::io_context context;
+    auto future = net::co_spawn(context, std::move(task), net::use_future);
+    context.run();
+    return future.get();
+}
+
+Result<void> write_ready_file(std::filesystem::path const& file, std::uint16_t port) {
+    auto temp = file;
+    temp += ".tmp";
+    {
+        std::ofstream out(temp);
+        out << "{\"port\":" << port << "}\n";
+        if (!out) return Error(Errc::internal, "cannot write " + temp.string());
+    }
+    std::error_code ec;
+    std::filesystem::rename(temp, file, ec);
+    if (ec) return Error(Errc::internal, "cannot write " + file.string() + ": " + ec.message());
+    return ok();
+}
+
+// Drops idle rate-limit buckets every minute so memory follows the active callers.
+Task<> sweep_rate_limits(auth::RateLimiter& limiter) {  // the limiter outlives the main context
+    net::steady_timer timer(co_await net::this_coro::executor);
+    for (;;) {
+        timer.expires_after(std::chrono::minutes(1));
+        auto [ec] = co_await timer.async_wait(use_result);
+        if (ec) co_return;
+        limiter.sweep();
+    }
+}
+
+// Hands a finished upload to the library (uploads and media do not know each other).
+Task<Result<boost::json::object>> ingest_upload(media::Library& library, uploads::UploadedFile file) {  // library outlives serving
+    media::NewMedia media{.file = std::move(file.file), .sha256 = std::move(file.sha256), .owner = std::move(file.owner),
+                          .filename = std::move(file.filename), .title = std::move(file.title),
+                          .visibility = std::move(file.visibility), .declared_content_type = std::move(file.content_type)};
+    auto record = co_await library.ingest(std::move(media));
+    if (!record) co_return record.error();
+    co_return library.to_json(*record);
+}
+
+int fail(std::string_view what, Error const& error) {
+    log::error("{}: {}", what, error.message());
+    return 1;
+}
+
+}  // namespace
+
+int serve(ServeOptions options) {
+    Config const& config = options.config;
+    log::init(*log::parse_level(config.log_level));
+
+    auto const& data_dir = config.data_dir;
+    auto const spool_dir = data_dir / "spool";
+    std::error_code ec;
+    std::filesystem::create_directories(spool_dir, ec);
+    if (ec) return fail("create " + spool_dir.string(), Error(Errc::internal, ec.message()));
+    if (auto cleared = storage::clear_spool_directory(spool_dir); !cleared) return fail("clear spool", cleared.error());
+
+    std::string secret = config.auth.secret;
+    if (secret.empty()) {
+        auto loaded = auth::blocking::load_or_create_secret(data_dir);
+        if (!loaded) return fail("secret", loaded.error());
+        secret = std::move(*loaded);
+    }
+
+    auto listen = http::parse_listen_address(config.server.listen);
+    if (!listen) return fail("server.listen", listen.error());
+
+    net::thread_pool blocking_pool(std::max(1u, config.blocking.threads));
+    auto meta = storage::SqliteMetaStore::open(data_dir / "onda.db", blocking_pool);
+    if (!meta) return fail("open metadata", meta.error());
+    auto blobs = storage::LocalBlobStore::open(data_dir / "blobs");
+    if (!blobs) return fail("open blobs", blobs.error());
+
+    SystemClock clock;
+    MetricsRegistry metrics;
+    auth::Authenticator authenticator(secret, clock);
+    auth::RateLimiter limiter(config.auth.rate_limit_per_minute, clock);
+
+    media::LibraryOptions library_options{
+        .default_visibility = config.auth.default_visibility,
+        .public_url = config.server.public_url,
+        .probe = {.timeout = config.probe.timeout, .max_bytes = config.probe.max_bytes},
+        .max_json_body_bytes = config.limits.max_json_body_bytes,
+    };
+    media::Library library(**meta, **blobs, blocking_pool, authenticator, library_options);
+    if (auto recovered = run_now(library.recover()); !recovered) return fail("recover", recovered.error());
+
+    uploads::MediaUpload media_upload(
+        [&library](uploads::UploadedFile file) { return ingest_upload(library, std::move(file)); },
+        uploads::MediaUploadOptions{.max_upload_bytes = config.limits.max_upload_bytes, .spool_dir = spool_dir});
+    Ops ops(**meta, **blobs, blocking_pool, metrics);
+
+    http::Router router;
+    library.add_routes(router);
+    router.add("POST", "/v1/media", "media.upload", [&media_upload](http::Request& r) { return media_upload.handle(r); });
+    ops.add_routes(router);
+
+    ApiService service(router, authenticator, limiter, config.cors.allowed_origins, metrics);
+    http::ServerOptions server_options{
+        .host = listen->first,
+        .port = listen->second,
+        .threads = config.server.threads ? config.server.threads : std::max(1u, std::thread::hardware_concurrency()),
+        .max_header_bytes = config.limits.max_header_bytes,
+        .header_timeout = config.limits.header_timeout,
+        .idle_timeout = config.limits.idle_timeout,
+        .body_timeout = config.limits.body_timeout,
+        .send_timeout = config.limits.send_timeout,
+        .shutdown_timeout = config.limits.shutdown_timeout,
+        .max_connections_per_thread = config.limits.max_connections_per_thread,
+    };
+    http::Server server(server_options, service, metrics);
+    if (auto started = server.start(); !started) return fail("start", started.error());
+    log::info("onda serving data_dir={} http://{}:{}/", data_dir.string(), listen->first, server.port());
+    if (!options.ready_file.empty())
+        if (auto written = write_ready_file(options.ready_file, server.port()); !written) return fail("ready file", written.error());
+
+    net::io_context main_context;
+    net::signal_set signals(main_context, SIGINT, SIGTERM);
+    signals.async_wait([&](boost::system::error_code, int signal) {
+        log::info("signal {}: shutting down", signal);
+        server.stop();
+        main_context.stop();
+    });
+    spawn(main_context.get_executor(), sweep_rate_limits(limiter), "rate limit sweep");
+    main_context.run();
+    server.wait();
+    blocking_pool.join();
+    log::info("stopped");
+    return 0;
+}
+
+}  // namespace onda::app

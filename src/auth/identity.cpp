@@ -1,0 +1,45 @@
+#include "auth/identity.hpp"
+
+#include <any>
+
+namespace onda::auth {
+
+std::string Authenticator::token_of(http::Request const& request) {
+    auto authorization = request.header("Authorization");
+    constexpr std::string_view bearer = "Bearer ";
+    if (authorization.size() > bearer.size() &&
+        std::equal(bearer.begin(), bearer.end(), authorization.begin(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+        }))
+        return std::string(authorization.substr(bearer.size()));
+    if (auto query = request.query("token"); query && !query->empty()) return *query;
+    if (auto cookie = request.cookie("onda_token"); cookie && !cookie->empty()) return *cookie;
+    return {};
+}
+
+Result<Identity> Authenticator::identify(http::Request const& request) const {
+    std::string token = token_of(request);
+    if (token.empty()) return Identity{};
+    auto claims = verify_jwt(token, secret_, clock_.now());
+    if (!claims) return claims.error();
+    Identity identity;
+    identity.user = claims->sub;
+    identity.role = claims->role;
+    identity.claims = std::move(*claims);
+    return identity;
+}
+
+Identity const& identity_of(http::Request const& request) {
+    static Identity const anonymous;
+    if (auto const* identity = std::any_cast<Identity>(&request.context())) return *identity;
+    return anonymous;
+}
+
+Result<void> require_role(Identity const& identity, Role role) {
+    if (identity.is_anonymous()) return Error(Errc::unauthenticated, "a token is required");
+    if (!has_role(identity.role, role))
+        return Error(Errc::forbidden, "this needs the " + std::string(role_name(role)) + " role");
+    return ok();
+}
+
+}  // namespace onda::auth

@@ -1,0 +1,403 @@
+// One HTTP/1.1 connection (RFC 9112): read a request head, hand the exchange to the Service, write
+// the response, repeat while keep-alive holds. One response is in flight at a time; pipelined
+// requests wait in the read buffer until the previous response is written.
+//
+// Timeouts: an idle keep-alive connection may wait idle_timeout for its next request; once the
+// first byte of a request arrives its whole head must follow within header_timeout (a slowloris
+// client is cut off without affecting anyone else); each body read may stall for body_timeout;
+// each write for send_timeout.
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <ctime>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/asio/write.hpp>
+
+#include "core/clock.hpp"
+#include "core/log.hpp"
+#include "http/detail/worker.hpp"
+
+namespace onda::http {
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+using namespace net::experimental::awaitable_operators;
+
+using Parser = bhttp::request_parser<bhttp::buffer_body>;
+
+// Bodies a handler left unread are drained up to this much so the connection can be reused;
+// past it the connection is closed instead.
+constexpr std::size_t max_drain_bytes = 256 * 1024;
+
+std::string_view reason_phrase(unsigned status) {
+    switch (status) {
+    case 460: return "Checksum Mismatch";
+    case 499: return "Client Closed Request";
+    default: break;
+    }
+    auto text = bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+    return text.empty() || text == "<unknown-status>" ? std::string_view("Unknown") : std::string_view(text);
+}
+
+// The Date header, formatted once per second per thread.
+std::string const& date_header() {
+    thread_local std::time_t cached_second = 0;
+    thread_local std::string cached;
+    std::time_t now = std::time(nullptr);
+    if (now != cached_second) {
+        cached_second = now;
+        cached = format_http_date(std::chrono::system_clock::from_time_t(now));
+    }
+    return cached;
+}
+
+bool status_has_body(unsigned status) { return status >= 200 && status != 204 && status != 304; }
+
+Errc read_error_code(error_code const& ec) {
+    if (ec == beast::error::timeout) return Errc::timeout;
+    if (ec == net::error::eof || ec == bhttp::error::end_of_stream || ec == net::error::connection_reset ||
+        ec == bhttp::error::partial_message || ec == net::error::operation_aborted)
+        return Errc::cancelled;
+    return Errc::invalid_argument;
+}
+
+// The body of the current request, read through the parser as the handler asks for it.
+class ParserBody final : public BodySource {
+public:
+    ParserBody(beast::tcp_stream& stream, beast::flat_buffer& buffer, Parser& parser,
+               std::chrono::milliseconds timeout, bool expects_continue)
+        : stream_(stream), buffer_(buffer), parser_(parser), timeout_(timeout), expects_continue_(expects_continue) {}
+
+    bool is_done() const override { return parser_.is_done(); }
+    bool failed() const { return failed_; }
+    bool continue_sent() const { return continue_sent_; }
+
+    Task<Result<std::size_t>> read_some(std::span<char> out) override {
+        if (parser_.is_done() || out.empty()) co_return std::size_t{0};
+        if (failed_) co_return Error(Errc::cancelled, "the request body already failed");
+        if (expects_continue_ && !continue_sent_) {
+            // RFC 9110 §10.1.1: the client waits for this before it sends the body.
+            continue_sent_ = true;
+            static constexpr std::string_view interim = "HTTP/1.1 100 Continue\r\n\r\n";
+            stream_.expires_after(timeout_);
+            auto [ec, n] = co_await net::async_write(stream_, net::buffer(interim), use_result);
+            if (ec) {
+                failed_ = true;
+                co_return Error(Errc::cancelled, "client went away: " + ec.message());
+            }
+        }
+        for (;;) {
+            auto& body = parser_.get().body();
+            body.data = out.data();
+            body.size = out.size();
+            stream_.expires_after(timeout_);
+            auto [ec, n] = co_await bhttp::async_read_some(stream_, buffer_, parser_, use_result);
+            std::size_t const got = out.size() - body.size;
+            if (ec == bhttp::error::need_buffer) ec = {};
+            if (ec) {
+                failed_ = true;
+                co_return Error(read_error_code(ec), "reading the request body: " + ec.message());
+            }
+            if (got > 0 || parser_.is_done()) co_return got;
+        }
+    }
+
+private:
+    beast::tcp_stream& stream_;
+    beast::flat_buffer& buffer_;
+    Parser& parser_;
+    std::chrono::milliseconds timeout_;
+    bool expects_continue_;
+    bool continue_sent_ = false;
+    bool failed_ = false;
+};
+
+class Connection {
+public:
+    Connection(Server::Worker& worker, tcp::socket socket)
+        : worker_(worker), stream_(std::move(socket)), send_wait_(worker.context) {
+        error_code ec;
+        auto endpoint = stream_.socket().remote_endpoint(ec);
+        peer_ = ec ? std::string("unknown") : endpoint.address().to_string();
+        entry_ = worker_.connections.insert(worker_.connections.end(), ConnectionEntry{&stream_.socket(), true});
+        worker_.metrics.open_connections->add(1);
+    }
+    ~Connection() {
+        worker_.connections.erase(entry_);
+        worker_.metrics.open_connections->add(-1);
+        worker_.connection_ended();
+    }
+
+    Task<> run() {
+        while (!worker_.stopping) {
+            if (!co_await wait_for_request()) break;
+            if (!co_await exchange()) break;
+        }
+        error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream_.close();
+    }
+
+private:
+    // Waits (idle) until the next request's first bytes are in the buffer.
+    Task<bool> wait_for_request() {
+        if (buffer_.size() > 0) co_return true;  // a pipelined request is already here
+        entry_->idle = true;
+        stream_.expires_after(worker_.options.idle_timeout);
+        auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), use_result);
+        entry_->idle = false;
+        if (ec) co_return false;  // idle timeout, peer closed, or shutdown cancelled the wait
+        buffer_.commit(n);
+        co_return !worker_.stopping;
+    }
+
+    // Reads one request, lets the service answer it, writes the answer. False: close the connection.
+    Task<bool> exchange() {
+        Parser parser;
+        parser.header_limit(static_cast<std::uint32_t>(worker_.options.max_header_bytes));
+        parser.body_limit(boost::none);  // handlers enforce their own limits as they read
+        stream_.expires_after(worker_.options.header_timeout);
+        auto [ec, n] = co_await bhttp::async_read_header(stream_, buffer_, parser, use_result);
+        if (ec == bhttp::error::header_limit) {
+            co_await write_error(Error(Errc::headers_too_large, "request headers are too large"));
+            co_return false;
+        }
+        if (ec == beast::error::timeout || ec == net::error::eof || ec == bhttp::error::end_of_stream ||
+            ec == net::error::connection_reset || ec == net::error::operation_aborted)
+            co_return false;  // slow, gone, or shutting down: nothing useful to say
+        if (ec) {
+            co_await write_error(Error(Errc::invalid_argument, "malformed request: " + ec.message()));
+            co_return false;
+        }
+
+        auto const& head = parser.get();
+        std::vector<Request::Header> headers;
+        headers.reserve(16);
+        for (auto const& field : head) headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+        bool const keep_alive_requested = head.keep_alive();
+        bool const http10 = head.version() < 11;
+        auto expect = head[bhttp::field::expect];
+        bool const expects_continue = !http10 && beast::iequals(expect, "100-continue");
+        if (!expect.empty() && !expects_continue) {
+            co_await write_error(Error(Errc::precondition_failed, "unsupported Expect header"));
+            co_return false;
+        }
+
+        ParserBody body(stream_, buffer_, parser, worker_.options.body_timeout, expects_continue);
+        Request request(std::string(head.method_string()), std::string(head.target()), std::move(headers), peer_,
+                        fmt::format("{:x}-{:x}", worker_.index, ++worker_.request_counter), &body);
+        Response response = co_await answer(request);
+        response.set_header("X-Request-Id", request.id());
+
+        // The unread rest of the body stands between us and the next request: drain a little,
+        // else close. A client still waiting for 100-continue never sends it, so close then too.
+        bool keep_alive = keep_alive_requested && !response.wants_close() && !worker_.stopping && !body.failed();
+        if (keep_alive && !parser.is_done()) {
+            if (expects_continue && !body.continue_sent()) keep_alive = false;
+            else keep_alive = co_await drain(body);
+        }
+        co_return co_await write_response(response, request.is_head(), keep_alive, http10) && keep_alive;
+    }
+
+    Task<Response> answer(Request& request) {
+        try {
+            co_return co_await worker_.service.handle(request);
+        } catch (std::exception const& e) {
+            log::error("req={} {} {} failed: {}", request.id(), request.method(), request.path(), e.what());
+        }
+        co_return error_response(Error(Errc::internal, "internal error"));
+    }
+
+    Task<bool> drain(ParserBody& body) {
+        std::array<char, 16 * 1024> scratch;
+        std::size_t drained = 0;
+        while (!body.is_done()) {
+            auto n = co_await body.read_some(scratch);
+            if (!n || *n == 0) co_return body.is_done();
+            drained += *n;
+            if (drained > max_drain_bytes) co_return false;
+        }
+        co_return true;
+    }
+
+    Task<> write_error(Error const& error) {
+        auto response = error_response(error);
+        bool keep_alive = false;
+        co_await write_response(response, false, keep_alive, false);
+    }
+
+    std::string head_text(Response const& response, bool keep_alive, bool http10, bool chunked) {
+        std::string out;
+        out.reserve(256);
+        unsigned const status = response.status();
+        out += fmt::format("HTTP/1.1 {} {}\r\nServer: onda\r\nDate: {}\r\n", status, reason_phrase(status), date_header());
+        for (auto const& [name, value] : response.headers()) {
+            out += name;
+            out += ": ";
+            out += value;
+            out += "\r\n";
+        }
+        if (chunked) {
+            out += "Transfer-Encoding: chunked\r\n";
+        } else if (status_has_body(status) || status == 304) {
+            if (auto length = response.content_length(); length && status != 304)
+                out += fmt::format("Content-Length: {}\r\n", *length);
+        }
+        if (!keep_alive) out += "Connection: close\r\n";
+        else if (http10) out += "Connection: keep-alive\r\n";
+        out += "\r\n";
+        return out;
+    }
+
+    // Writes `buffers` whole; false on any failure (the connection is then closed).
+    template <class Buffers>
+    Task<bool> send(Buffers const& buffers) {
+        stream_.expires_after(worker_.options.send_timeout);
+        auto [ec, n] = co_await net::async_write(stream_, buffers, use_result);
+        worker_.metrics.bytes_sent->add(n);
+        co_return !ec;
+    }
+
+    Task<bool> write_response(Response& response, bool head_only, bool& keep_alive, bool http10) {
+        bool const has_body = status_has_body(response.status()) && !head_only;
+        if (auto* stream = std::get_if<std::unique_ptr<BodyStream>>(&response.body())) {
+            // HTTP/1.0 has no chunked coding: the body ends where the connection does.
+            if (http10) keep_alive = false;
+            std::string head = head_text(response, keep_alive, http10, !http10 && status_has_body(response.status()));
+            if (!co_await send(net::buffer(head))) co_return false;
+            if (!has_body) co_return true;
+            co_return co_await write_stream(**stream, !http10);
+        }
+        std::string head = head_text(response, keep_alive, http10, false);
+        if (!has_body) co_return co_await send(net::buffer(head));
+        if (auto* text = std::get_if<std::string>(&response.body())) {
+            std::array<net::const_buffer, 2> buffers{net::buffer(head), net::buffer(*text)};
+            co_return co_await send(buffers);  // one gathered write: head and body together
+        }
+        if (auto* file = std::get_if<FileBody>(&response.body())) co_return co_await write_file(head, *file);
+        co_return co_await send(net::buffer(head));
+    }
+
+    Task<bool> write_stream(BodyStream& stream, bool chunked) {
+        for (;;) {
+            auto chunk = co_await stream.next();
+            if (!chunk) co_return false;  // truncated on purpose: the client must not take it as complete
+            if (!*chunk) break;
+            if ((*chunk)->empty()) continue;  // an empty chunk would end the body
+            if (!chunked) {
+                if (!co_await send(net::buffer(**chunk))) co_return false;
+                continue;
+            }
+            std::string size_line = fmt::format("{:x}\r\n", (*chunk)->size());
+            std::array<net::const_buffer, 3> buffers{net::buffer(size_line), net::buffer(**chunk), net::buffer("\r\n", 2)};
+            if (!co_await send(buffers)) co_return false;
+        }
+        if (chunked) co_return co_await send(net::buffer("0\r\n\r\n", 5));
+        co_return true;
+    }
+
+    // Literal pieces are gathered with the head; file pieces go out with sendfile(2) straight from
+    // the page cache.
+    Task<bool> write_file(std::string& head, FileBody const& file) {
+        std::string pending = std::move(head);
+        for (auto const& piece : file.pieces) {
+            if (piece.fd < 0) {
+                pending += piece.text;
+                continue;
+            }
+            if (!pending.empty()) {
+                if (!co_await send_more(pending)) co_return false;
+                pending.clear();
+            }
+            if (!co_await send_file_range(piece.fd, piece.offset, piece.length)) co_return false;
+        }
+        if (!pending.empty()) co_return co_await send(net::buffer(pending));
+        co_return true;
+    }
+
+    // Sends `text` with MSG_MORE so the kernel packs it with the file bytes that follow.
+    Task<bool> send_more(std::string_view text) {
+        auto& socket = stream_.socket();
+        while (!text.empty()) {
+            ssize_t n = ::send(socket.native_handle(), text.data(), text.size(), MSG_MORE | MSG_NOSIGNAL);
+            if (n > 0) {
+                worker_.metrics.bytes_sent->add(static_cast<std::uint64_t>(n));
+                text.remove_prefix(static_cast<std::size_t>(n));
+                continue;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                if (!co_await wait_writable()) co_return false;
+                continue;
+            }
+            co_return false;
+        }
+        co_return true;
+    }
+
+    Task<bool> send_file_range(int fd, std::uint64_t offset, std::uint64_t length) {
+        auto& socket = stream_.socket();
+        off_t position = static_cast<off_t>(offset);
+        std::uint64_t remaining = length;
+        while (remaining > 0) {
+            std::size_t const step = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, 1 << 20));
+            ssize_t n = ::sendfile(socket.native_handle(), fd, &position, step);
+            if (n > 0) {
+                worker_.metrics.bytes_sent->add(static_cast<std::uint64_t>(n));
+                remaining -= static_cast<std::uint64_t>(n);
+                continue;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                if (!co_await wait_writable()) co_return false;
+                continue;
+            }
+            // n == 0: the file is shorter than promised (truncated underneath us); errors: peer gone.
+            co_return false;
+        }
+        co_return true;
+    }
+
+    // Waits until the socket can take more, for at most send_timeout.
+    Task<bool> wait_writable() {
+        send_wait_.expires_after(worker_.options.send_timeout);
+        // Each operand is named: GCC 12 destroys temporaries built inside a co_await expression twice.
+        auto writable = stream_.socket().async_wait(tcp::socket::wait_write, use_result);
+        auto expired = send_wait_.async_wait(use_result);
+        auto either = std::move(writable) || std::move(expired);
+        auto outcome = co_await std::move(either);
+        if (outcome.index() != 0) co_return false;  // the timer won: the client stopped reading
+        auto [ec] = std::get<0>(outcome);
+        co_return !ec;
+    }
+
+    Server::Worker& worker_;
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    net::steady_timer send_wait_;
+    std::string peer_;
+    std::list<ConnectionEntry>::iterator entry_;
+};
+
+}  // namespace
+
+Task<> serve_connection(Server::Worker& worker, tcp::socket socket) {
+    error_code ec;
+    socket.native_non_blocking(true, ec);  // sendfile(2) and send(2) below must not block the thread
+    Connection connection(worker, std::move(socket));
+    co_await connection.run();
+}
+
+}  // namespace onda::http

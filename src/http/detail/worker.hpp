@@ -1,0 +1,52 @@
+// One server thread's state: its io_context, acceptor and live connections. Only that thread
+// touches it once the server runs (other threads post to `context`).
+#pragma once
+
+#include <list>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "core/metrics.hpp"
+#include "http/server.hpp"
+
+namespace onda::http {
+
+// A connection as its worker sees it, for shutdown: idle ones are closed at once.
+struct ConnectionEntry {
+    net::ip::tcp::socket* socket = nullptr;
+    bool idle = true;
+};
+
+struct HttpMetrics {
+    Gauge* open_connections;
+    Counter* accepted;
+    Counter* bytes_sent;
+    Counter* rejected_connections;
+};
+
+struct Server::Worker {
+    Worker(unsigned index, ServerOptions const& options, Service& service, HttpMetrics metrics)
+        : index(index), options(options), service(service), metrics(metrics), acceptor(context), drain_timer(context) {}
+
+    unsigned index;
+    ServerOptions const& options;
+    Service& service;
+    HttpMetrics metrics;
+    net::io_context context{1};
+    net::ip::tcp::acceptor acceptor;
+    net::steady_timer drain_timer;
+    std::list<ConnectionEntry> connections;
+    bool stopping = false;
+    std::uint64_t request_counter = 0;
+
+    void begin_shutdown();
+    void connection_ended();
+};
+
+// The coroutine of one connection; `worker` outlives it.
+Task<> serve_connection(Server::Worker& worker, net::ip::tcp::socket socket);
+
+}  // namespace onda::http

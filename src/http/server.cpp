@@ -1,0 +1,140 @@
+#include "http/server.hpp"
+
+#include <charconv>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/socket_base.hpp>
+
+#include "core/log.hpp"
+#include "http/detail/worker.hpp"
+
+namespace onda::http {
+namespace {
+
+using tcp = net::ip::tcp;
+using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+Task<> accept_loop(Server::Worker& worker) {  // the worker outlives its loop
+    for (;;) {
+        auto [ec, socket] = co_await worker.acceptor.async_accept(use_result);
+        if (ec == net::error::operation_aborted || !worker.acceptor.is_open()) co_return;
+        if (ec) {
+            // EMFILE and friends: back off briefly instead of spinning on a failing accept.
+            log::warn("accept failed: {}", ec.message());
+            net::steady_timer pause(worker.context, std::chrono::milliseconds(50));
+            co_await pause.async_wait(use_result);
+            continue;
+        }
+        if (worker.connections.size() >= worker.options.max_connections_per_thread) {
+            worker.metrics.rejected_connections->add();
+            continue;  // the socket closes as it goes out of scope
+        }
+        socket.set_option(tcp::no_delay(true), ec);
+        worker.metrics.accepted->add();
+        spawn(worker.context.get_executor(), serve_connection(worker, std::move(socket)), "http connection");
+    }
+}
+
+}  // namespace
+
+Result<std::pair<std::string, std::uint16_t>> parse_listen_address(std::string_view text) {
+    std::string_view host, port_text;
+    if (!text.empty() && text.front() == '[') {
+        auto close = text.find("]:");
+        if (close == std::string_view::npos) return Error(Errc::invalid_argument, "expected [ipv6]:port");
+        host = text.substr(1, close - 1);
+        port_text = text.substr(close + 2);
+    } else {
+        auto colon = text.rfind(':');
+        if (colon == std::string_view::npos) return Error(Errc::invalid_argument, "expected host:port");
+        host = text.substr(0, colon);
+        port_text = text.substr(colon + 1);
+    }
+    unsigned port = 0;
+    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc{} || end != port_text.data() + port_text.size() || port > 65535 || host.empty())
+        return Error(Errc::invalid_argument, "bad listen address '" + std::string(text) + "'");
+    return std::pair{std::string(host == "localhost" ? "127.0.0.1" : host), static_cast<std::uint16_t>(port)};
+}
+
+Server::Server(ServerOptions options, Service& service, MetricsRegistry& metrics)
+    : options_(std::move(options)), service_(service), metrics_(metrics) {}
+
+Server::~Server() {
+    stop();
+    wait();
+}
+
+Result<void> Server::start() {
+    boost::system::error_code ec;
+    auto address = net::ip::make_address(options_.host, ec);
+    if (ec) return Error(Errc::invalid_argument, "bad listen host '" + options_.host + "': " + ec.message());
+
+    HttpMetrics metrics{
+        &metrics_.gauge("onda_http_open_connections", "HTTP connections open now", {}),
+        &metrics_.counter("onda_http_connections_total", "HTTP connections accepted", {}),
+        &metrics_.counter("onda_http_response_bytes_total", "HTTP response bytes sent, headers included", {}),
+        &metrics_.counter("onda_http_rejected_connections_total", "Connections refused past the per-thread limit", {}),
+    };
+    unsigned const count = std::max(1u, options_.threads);
+    port_ = options_.port;
+    for (unsigned i = 0; i < count; ++i) {
+        auto worker = std::make_unique<Worker>(i, options_, service_, metrics);
+        tcp::endpoint endpoint(address, port_);
+        auto& acceptor = worker->acceptor;
+        acceptor.open(endpoint.protocol(), ec);
+        if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+        if (!ec) acceptor.set_option(reuse_port(true), ec);
+        if (!ec) acceptor.bind(endpoint, ec);
+        if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+        if (ec)
+            return Error(Errc::unavailable, fmt::format("listen on {}:{}: {}", options_.host, port_, ec.message()));
+        port_ = acceptor.local_endpoint().port();  // port 0: every later acceptor joins the one picked
+        workers_.push_back(std::move(worker));
+    }
+    for (auto& worker : workers_) {
+        spawn(worker->context.get_executor(), accept_loop(*worker), "http accept");
+        threads_.emplace_back([w = worker.get()] { w->context.run(); });
+    }
+    log::info("listening on {}:{} threads={}", options_.host, port_, count);
+    return ok();
+}
+
+void Server::stop() {
+    for (auto& worker : workers_) net::post(worker->context, [w = worker.get()] { w->begin_shutdown(); });
+}
+
+void Server::wait() {
+    for (auto& thread : threads_)
+        if (thread.joinable()) thread.join();
+    threads_.clear();
+}
+
+std::vector<net::any_io_executor> Server::executors() const {
+    std::vector<net::any_io_executor> result;
+    for (auto const& worker : workers_) result.push_back(worker->context.get_executor());
+    return result;
+}
+
+void Server::Worker::begin_shutdown() {
+    if (stopping) return;
+    stopping = true;
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    // Idle keep-alive connections have nothing in flight: close them now. Busy ones finish their
+    // exchange and close themselves when they see `stopping`.
+    for (auto& entry : connections)
+        if (entry.idle) entry.socket->cancel(ignored);
+    if (connections.empty()) {
+        context.stop();
+        return;
+    }
+    drain_timer.expires_after(options.shutdown_timeout);
+    drain_timer.async_wait([this](boost::system::error_code) { context.stop(); });
+}
+
+void Server::Worker::connection_ended() {
+    if (stopping && connections.empty()) drain_timer.cancel();
+}
+
+}  // namespace onda::http

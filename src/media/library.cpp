@@ -1,0 +1,393 @@
+#include "media/library.hpp"
+
+#include <charconv>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "auth/signed_url.hpp"
+#include "core/ids.hpp"
+#include "core/log.hpp"
+#include "http/content_disposition.hpp"
+#include "http/delivery.hpp"
+
+namespace onda::media {
+namespace {
+
+namespace json = boost::json;
+using http::Request;
+using http::Response;
+
+constexpr std::string_view public_cache = "public, max-age=31536000, immutable";
+constexpr std::string_view private_cache = "private, max-age=0, must-revalidate";
+constexpr std::int64_t max_presign_seconds = 7 * 24 * 3600;
+constexpr std::size_t max_title_bytes = 500;
+constexpr std::size_t max_metadata_bytes = 16 * 1024;
+
+Response error(Errc code, std::string message) { return http::error_response(Error(code, std::move(message))); }
+
+std::string media_path(std::string_view id) { return "/v1/media/" + std::string(id); }
+
+std::optional<std::int64_t> parse_int(std::string_view text) {
+    std::int64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) return std::nullopt;
+    return value;
+}
+
+std::string strip_extension(std::string_view filename) {
+    auto dot = filename.rfind('.');
+    if (dot == std::string_view::npos || dot == 0) return std::string(filename);
+    return std::string(filename.substr(0, dot));
+}
+
+// Structural UTF-8 check (lead byte and continuation bytes), enough to never emit a split character.
+bool is_valid_utf8(std::string_view text) {
+    std::size_t i = 0;
+    while (i < text.size()) {
+        auto const c = static_cast<unsigned char>(text[i]);
+        std::size_t extra = 0;
+        if (c < 0x80) extra = 0;
+        else if ((c >> 5) == 0x6) extra = 1;
+        else if ((c >> 4) == 0xE) extra = 2;
+        else if ((c >> 3) == 0x1E) extra = 3;
+        else return false;
+        if (i + extra >= text.size()) return false;
+        for (std::size_t k = 1; k <= extra; ++k)
+            if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return false;
+        i += extra + 1;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::string original_key(std::string_view media_id) { return "media/" + std::string(media_id) + "/original"; }
+
+std::string sanitize_filename(std::string_view name) {
+    // Browsers send "C:\path\file.wav" or "dir/file.wav" at times: keep the last component.
+    auto slash = name.find_last_of("/\\");
+    if (slash != std::string_view::npos) name = name.substr(slash + 1);
+    std::string out;
+    for (char c : name)
+        if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) out += c;
+    if (out == "." || out == "..") out.clear();
+    if (out.size() > 255) out.resize(255);
+    while (!out.empty() && !is_valid_utf8(out)) out.pop_back();  // the cut may split a character
+    return out;
+}
+
+Library::Library(storage::MetaStore& meta, storage::BlobStore& blobs, net::thread_pool& pool,
+                 auth::Authenticator const& auth, LibraryOptions options)
+    : meta_(meta), blobs_(blobs), pool_(pool), auth_(auth), options_(std::move(options)) {}
+
+Task<Result<storage::MediaRecord>> Library::ingest(NewMedia media) {
+    if (media.file.size() == 0) co_return Error(Errc::unsupported_media, "the file is empty");
+    auto info = co_await probe(pool_, media.file.path(), options_.probe);
+    if (!info) {
+        auto reason = info.error();
+        co_return Error(Errc::unsupported_media, "not audio or video this server can read (" + reason.message() + ")");
+    }
+
+    storage::MediaRecord record;
+    record.id = make_id("m");
+    record.filename = sanitize_filename(media.filename);
+    if (record.filename.empty()) record.filename = record.id + "." + info->format;
+    record.title = media.title.empty() ? strip_extension(record.filename) : media.title;
+    record.owner = media.owner;
+    record.visibility = media.visibility.empty() ? options_.default_visibility : media.visibility;
+    record.source = media.source;
+    record.kind = info->kind;
+    record.content_type = info->content_type;
+    if (record.content_type == "application/octet-stream" &&
+        (media.declared_content_type.starts_with("audio/") || media.declared_content_type.starts_with("video/")))
+        record.content_type = media.declared_content_type;
+    record.size = media.file.size();
+    record.sha256 = media.sha256;
+    record.duration = info->duration;
+    record.bit_rate = info->bit_rate;
+    record.format = info->format;
+    if (info->audio) record.audio = media::to_json(*info->audio);
+    if (info->video) record.video = media::to_json(*info->video);
+    record.metadata = std::move(media.metadata);
+    record.created_at = auth_.clock().now();
+
+    if (auto inserted = co_await meta_.insert_media(record); !inserted)
+        co_return inserted.error().context("record media " + record.id);
+    auto key = original_key(record.id);
+    auto source = media.file.path();
+    auto put = [this, key, source] { return blobs_.put_file(key, source); };  // named: GCC 12 and co_await temporaries
+    auto committed = co_await offload(pool_, put);
+    if (!committed) {
+        // The pending row is invisible; drop it now rather than wait for the next start-up.
+        co_await meta_.delete_media(record.id);
+        co_return committed.error().context("store media " + record.id);
+    }
+    media.file.release();
+    if (auto ready = co_await meta_.mark_media_ready(record.id); !ready)
+        co_return ready.error().context("publish media " + record.id);
+    log::info("media {} stored: {} {} bytes, {:.2f} s, owner={}", record.id, record.format, record.size,
+              record.duration, record.owner);
+    co_return record;
+}
+
+Task<Result<std::size_t>> Library::recover() {
+    auto pending = co_await meta_.take_pending_media();
+    if (!pending) co_return pending.error().context("recover pending media");
+    for (auto const& id : *pending) {
+        auto prefix = "media/" + id;
+        auto remove_blobs = [this, prefix] { return blobs_.remove_all(prefix); };
+        auto removed = co_await offload(pool_, remove_blobs);
+        if (!removed) log::warn("recover: could not remove {}: {}", prefix, removed.error().message());
+    }
+    if (!pending->empty()) log::info("recover: removed {} media that a crash left half-written", pending->size());
+    co_return pending->size();
+}
+
+json::object Library::to_json(storage::MediaRecord const& r) const {
+    json::object o;
+    o["id"] = r.id;
+    o["title"] = r.title;
+    o["filename"] = r.filename;
+    o["owner"] = r.owner;
+    o["visibility"] = r.visibility;
+    o["source"] = r.source;
+    o["kind"] = r.kind;
+    o["content_type"] = r.content_type;
+    o["size"] = r.size;
+    o["sha256"] = r.sha256;
+    o["duration"] = r.duration;
+    o["bit_rate"] = r.bit_rate;
+    o["format"] = r.format;
+    o["audio"] = r.audio;
+    o["video"] = r.video;
+    o["metadata"] = r.metadata;
+    o["created_at"] = format_rfc3339(r.created_at);
+    json::object transcode;
+    transcode["state"] = r.transcode_state;
+    transcode["progress"] = r.transcode_progress;
+    transcode["error"] = r.transcode_error ? json::value(*r.transcode_error) : json::value(nullptr);
+    o["transcode"] = std::move(transcode);
+    o["renditions"] = json::array();
+    auto base = media_path(r.id);
+    json::object urls;
+    urls["stream"] = base + "/stream";
+    urls["download"] = base + "/download";
+    urls["hls"] = r.transcode_state == "done" ? json::value(base + "/hls/master.m3u8") : json::value(nullptr);
+    urls["thumbnail"] = nullptr;
+    urls["waveform"] = nullptr;
+    o["urls"] = std::move(urls);
+    return o;
+}
+
+void Library::add_routes(http::Router& router) {
+    http::RouteOptions const bytes{.rate_limited = false};
+    router.add("GET", "/v1/media", "media.list", [this](Request& r) { return list(r); });
+    router.add("GET", "/v1/media/{id}", "media.get", [this](Request& r) { return get(r); });
+    router.add("PATCH", "/v1/media/{id}", "media.patch", [this](Request& r) { return patch(r); });
+    router.add("DELETE", "/v1/media/{id}", "media.delete", [this](Request& r) { return remove(r); });
+    router.add("GET", "/v1/media/{id}/stream", "media.stream", [this](Request& r) { return stream(r); }, bytes);
+    router.add("GET", "/v1/media/{id}/download", "media.download", [this](Request& r) { return download(r); }, bytes);
+    router.add("GET", "/v1/media/{id}/presigned-url", "media.presign", [this](Request& r) { return presign(r); });
+    router.add("GET", "/podcast/audio/list", "podcast.list", [this](Request& r) { return list_podcast_audio(r); });
+    router.add("GET", "/podcast/audio/{id}/stream", "podcast.stream", [this](Request& r) { return stream(r); }, bytes);
+    router.add("GET", "/podcast/audio/{id}/stream-range", "podcast.stream_range", [this](Request& r) { return stream(r); }, bytes);
+    router.add("GET", "/podcast/audio/{id}/download", "podcast.download", [this](Request& r) { return download(r); }, bytes);
+    router.add("GET", "/podcast/audio/{id}/presigned-url", "podcast.presign", [this](Request& r) { return presign(r); });
+}
+
+Task<Response> Library::list(Request& request) { co_return co_await list_with(request, std::nullopt); }
+
+Task<Response> Library::list_podcast_audio(Request& request) {
+    co_return co_await list_with(request, std::string("audio"));
+}
+
+Task<Response> Library::list_with(Request& request, std::optional<std::string> forced_kind) {
+    auto const& who = auth::identity_of(request);
+    storage::MediaQuery query;
+    query.viewer = who.user;
+    query.viewer_is_admin = who.is_admin();
+    if (auto limit = request.query("limit")) {
+        auto n = parse_int(*limit);
+        if (!n || *n < 1 || *n > 200) co_return error(Errc::invalid_argument, "limit must be a whole number from 1 to 200");
+        query.limit = static_cast<std::size_t>(*n);
+    }
+    query.kind = forced_kind ? forced_kind : request.query("kind");
+    if (query.kind && *query.kind != "audio" && *query.kind != "video")
+        co_return error(Errc::invalid_argument, "kind must be audio or video");
+    query.source = request.query("source");
+    if (query.source && *query.source != "upload" && *query.source != "tts" && *query.source != "live")
+        co_return error(Errc::invalid_argument, "source must be upload, tts or live");
+    query.text = request.query("q");
+    if (query.text && query.text->size() > 200) co_return error(Errc::invalid_argument, "q is longer than 200 bytes");
+    if (query.text && query.text->empty()) query.text.reset();
+    query.cursor = request.query("cursor");
+    if (query.cursor && query.cursor->empty()) query.cursor.reset();
+
+    auto page = co_await meta_.list_media(std::move(query));
+    if (!page) co_return http::error_response(page.error());
+    json::array items;
+    for (auto const& record : page->items) items.push_back(to_json(record));
+    json::object body;
+    body["items"] = std::move(items);
+    body["next_cursor"] = page->next_cursor ? json::value(*page->next_cursor) : json::value(nullptr);
+    co_return http::json_response(200, body);
+}
+
+Task<Result<storage::MediaRecord>> Library::readable(Request& request, bool signed_ok) {
+    std::string id(request.param("id"));
+    // An id of any other shape (path traversal included) names nothing here.
+    if (!is_valid_id(id, "m")) co_return Error(Errc::not_found, "no such media");
+    auto record = co_await meta_.find_media(id);
+    if (!record) co_return record.error().code() == Errc::not_found ? Error(Errc::not_found, "no such media") : record.error();
+    if (record->visibility == "public") co_return record;
+
+    auto sig = request.query("sig");
+    auto exp = request.query("exp");
+    if (signed_ok && (sig || exp)) {
+        auto rendition = request.query("rendition").value_or("");
+        auto verified = auth::verify_url_signature(auth_.secret(), request.path(), rendition, exp.value_or(""),
+                                                   sig.value_or(""), auth_.clock().now());
+        if (!verified) co_return verified.error();
+        co_return record;
+    }
+    auto const& who = auth::identity_of(request);
+    if (who.may_manage(record->owner)) co_return record;
+    if (who.is_anonymous()) co_return Error(Errc::unauthenticated, "this media is private: a token or a signed link is required");
+    co_return Error(Errc::forbidden, "this media is private");
+}
+
+Task<Result<storage::MediaRecord>> Library::manageable(Request& request) {
+    auto record = co_await readable(request, false);
+    if (!record) co_return record;
+    auto const& who = auth::identity_of(request);
+    if (who.may_manage(record->owner)) co_return record;
+    if (who.is_anonymous()) co_return Error(Errc::unauthenticated, "a token is required");
+    co_return Error(Errc::forbidden, "only the owner or an admin may do this");
+}
+
+Task<Response> Library::get(Request& request) {
+    auto record = co_await readable(request, false);
+    if (!record) co_return http::error_response(record.error());
+    co_return http::json_response(200, to_json(*record));
+}
+
+Task<Response> Library::patch(Request& request) {
+    auto record = co_await manageable(request);
+    if (!record) co_return http::error_response(record.error());
+    auto body = co_await request.read_body(options_.max_json_body_bytes);
+    if (!body) co_return http::error_response(body.error());
+    boost::system::error_code ec;
+    auto parsed = json::parse(*body, ec);
+    if (ec || !parsed.is_object()) co_return error(Errc::invalid_argument, "the body must be a JSON object");
+
+    storage::MediaPatch change;
+    for (auto const& [key, value] : parsed.as_object()) {
+        if (key == "title") {
+            if (!value.is_string() || value.as_string().empty() || value.as_string().size() > max_title_bytes)
+                co_return error(Errc::invalid_argument, "title must be a non-empty string of at most 500 bytes");
+            change.title = std::string(value.as_string());
+        } else if (key == "visibility") {
+            if (!value.is_string() || (value.as_string() != "public" && value.as_string() != "private"))
+                co_return error(Errc::invalid_argument, "visibility must be public or private");
+            change.visibility = std::string(value.as_string());
+        } else if (key == "metadata") {
+            if (!value.is_object()) co_return error(Errc::invalid_argument, "metadata must be an object");
+            if (json::serialize(value).size() > max_metadata_bytes)
+                co_return error(Errc::too_large, "metadata is larger than 16 KiB");
+            change.metadata = value.as_object();
+        } else {
+            co_return error(Errc::invalid_argument, "unknown field '" + std::string(key) + "': title, visibility and metadata may change");
+        }
+    }
+    auto updated = co_await meta_.update_media(record->id, std::move(change));
+    if (!updated) co_return http::error_response(updated.error());
+    co_return http::json_response(200, to_json(*updated));
+}
+
+Task<Response> Library::remove(Request& request) {
+    auto record = co_await manageable(request);
+    if (!record) co_return http::error_response(record.error());
+    if (auto deleted = co_await meta_.delete_media(record->id); !deleted) co_return http::error_response(deleted.error());
+    // The row is gone, so nothing serves these bytes any more; a failure here only leaks disk space.
+    auto prefix = "media/" + record->id;
+    auto remove_blobs = [this, prefix] { return blobs_.remove_all(prefix); };
+    auto removed = co_await offload(pool_, remove_blobs);
+    if (!removed) log::warn("req={} delete {}: {}", request.id(), prefix, removed.error().message());
+    log::info("media {} deleted by {}", record->id, auth::identity_of(request).user);
+    co_return Response(204);
+}
+
+Task<Response> Library::stream(Request& request) { co_return co_await deliver(request, false); }
+
+Task<Response> Library::download(Request& request) { co_return co_await deliver(request, true); }
+
+Task<Response> Library::deliver(Request& request, bool as_attachment) {
+    auto record = co_await readable(request, true);
+    if (!record) co_return http::error_response(record.error());
+    if (auto rendition = request.query("rendition"); rendition && !rendition->empty())
+        co_return error(Errc::not_found, "no rendition '" + *rendition + "' of this media");
+    if (auto format = request.query("format"); format && !format->empty())
+        co_return error(Errc::invalid_argument, "format conversion is not offered for this media");
+
+    auto key = original_key(record->id);
+    auto open_blob = [this, key] { return blobs_.open(key); };
+    auto opened = co_await offload(pool_, open_blob);
+    if (!opened) co_return http::error_response(opened.error().context("open " + record->id));
+    std::shared_ptr<storage::BlobReader> reader = std::move(*opened);
+    if (reader->native_handle() < 0) co_return error(Errc::internal, "this store cannot serve bytes directly");
+
+    http::Representation representation;
+    representation.fd = reader->native_handle();
+    representation.size = reader->size();
+    representation.owner = reader;
+    representation.content_type = record->content_type;
+    representation.validators.etag = "\"" + record->sha256.substr(0, 32) + "\"";
+    representation.validators.last_modified =
+        std::chrono::time_point_cast<std::chrono::seconds>(record->created_at);
+    representation.cache_control = record->visibility == "public" ? public_cache : private_cache;
+    if (as_attachment || request.query("disposition") == "attachment")
+        representation.content_disposition = http::content_disposition("attachment", record->filename);
+    co_return http::deliver(request, std::move(representation));
+}
+
+std::string Library::base_url(Request const& request) const {
+    if (!options_.public_url.empty()) {
+        std::string base = options_.public_url;
+        while (!base.empty() && base.back() == '/') base.pop_back();
+        return base;
+    }
+    auto host = request.header("Host");
+    return "http://" + std::string(host.empty() ? "localhost" : host);
+}
+
+Task<Response> Library::presign(Request& request) {
+    auto record = co_await manageable(request);
+    if (!record) co_return http::error_response(record.error());
+    std::int64_t expires_in = 3600;
+    if (auto text = request.query("expires_in")) {
+        auto n = parse_int(*text);
+        if (!n || *n < 1 || *n > max_presign_seconds)
+            co_return error(Errc::invalid_argument, "expires_in must be a whole number of seconds from 1 to 604800");
+        expires_in = *n;
+    }
+    auto rendition = request.query("rendition").value_or("");
+    if (!rendition.empty()) co_return error(Errc::not_found, "no rendition '" + rendition + "' of this media");
+    auto disposition = request.query("disposition").value_or("");
+    if (!disposition.empty() && disposition != "attachment" && disposition != "inline")
+        co_return error(Errc::invalid_argument, "disposition must be attachment or inline");
+
+    auto now = auth_.clock().now();
+    std::int64_t const exp = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() + expires_in;
+    std::string path = media_path(record->id) + (disposition == "attachment" ? "/download" : "/stream");
+    auto sig = auth::url_signature(auth_.secret(), path, rendition, exp);
+    std::string url = base_url(request) + path + "?exp=" + std::to_string(exp) + "&sig=" + sig;
+    if (!rendition.empty()) url += "&rendition=" + http::percent_encode(rendition);
+    json::object body;
+    body["url"] = url;
+    body["expires_at"] = format_rfc3339(now + std::chrono::seconds(expires_in));
+    body["expires_in"] = expires_in;
+    co_return http::json_response(200, body);
+}
+
+}  // namespace onda::media
