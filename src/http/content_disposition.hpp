@@ -1,5 +1,5 @@
 // Content-Disposition (RFC 6266) with a UTF-8 file name (RFC 8187 ext-value), e.g.
-//   attachment; filename="Episode _1_.mp3"; filename*=UTF-8''Episode%20%E2%84%961.mp3
+//   attachment; filename="Episode ___1.mp3"; filename*=UTF-8''Episode%20%E2%84%961.mp3
 // The quoted `filename` is an ASCII fallback: non-ASCII bytes, quotes, backslashes and control
 // characters become '_'. The `filename*` percent-encodes every byte outside RFC 8187 attr-char.
 #pragma once

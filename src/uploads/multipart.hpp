@@ -43,7 +43,9 @@ Result<std::string> multipart_boundary(std::string_view content_type);
 
 class MultipartParser {
 public:
-    // `sink` must outlive the parser. Part headers beyond `max_header_bytes` per part are an error.
+    // `boundary` is a valid one, as multipart_boundary() returns (1-70 bchars, so no CR or LF).
+    // `sink` must outlive the parser. A part's header block (its field lines and the empty line that
+    // ends them) longer than `max_header_bytes` is an error.
     MultipartParser(std::string boundary, MultipartSink& sink, std::size_t max_header_bytes = 16 * 1024);
 
     // Errors are Errc::invalid_argument with what was wrong, or whatever the sink returned.
@@ -53,16 +55,32 @@ public:
     bool done() const;
 
 private:
-    enum class State { preamble, after_boundary, headers, data, epilogue };
-    Result<void> parse_headers(std::string_view block);
-    Result<void> flush_data(std::size_t keep);
+    // Where the parser stands in the grammar above.
+    enum class State {
+        preamble,           // before the first dash-boundary; dropped
+        after_boundary,     // just past a dash-boundary: "--" closes the body, *LWSP CRLF opens a part
+        transport_padding,  // inside the *LWSP after a dash-boundary
+        boundary_cr,        // the CR that ends a boundary line has been seen
+        close_dash,         // the first '-' of the closing "--" has been seen
+        headers,            // the part's header block, up to its empty line
+        data,               // part data, up to the next delimiter
+        epilogue,           // after the close delimiter; ignored
+        failed,             // an error was returned; every later call returns one too
+    };
+    Result<void> scan_to_delimiter(std::string_view bytes, std::size_t& at);
+    Result<void> step_boundary_line(char c);
+    Result<void> collect_headers(std::string_view bytes, std::size_t& at);
+    Result<void> end_part();
 
     std::string delimiter_;  // "\r\n--" + boundary
     MultipartSink& sink_;
     std::size_t max_header_bytes_;
     State state_ = State::preamble;
-    std::string pending_;  // bytes not yet attributable: a possible delimiter prefix or partial headers
-    bool in_part_ = false;
+    // How many leading bytes of delimiter_ end the bytes scanned so far: a delimiter that may be
+    // arriving. The body is read as if it began with CRLF, so the very first line can be a boundary.
+    std::size_t matched_ = 2;
+    std::string pending_;  // the current part's header block so far, at most max_header_bytes_
+    bool in_part_ = false;  // on_part_begin was called and on_part_end not yet
 };
 
 }  // namespace onda::uploads
