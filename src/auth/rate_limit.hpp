@@ -31,6 +31,9 @@ public:
     // Drops buckets that are full again (idle keys), so memory stays bounded by active keys.
     void sweep();
 
+    // Keys that currently hold a bucket, for metrics and tests.
+    std::size_t tracked_key_count() const;
+
 private:
     struct Bucket {
         double tokens;
@@ -39,7 +42,7 @@ private:
     // Keys are spread over stripes, each with its own small lock held only for the arithmetic, so
     // threads rarely meet; a global lock would serialise every API request.
     struct Stripe {
-        std::mutex mutex;
+        mutable std::mutex mutex;
         std::unordered_map<std::string, Bucket> buckets;
     };
     static constexpr std::size_t stripe_count = 64;
