@@ -1,5 +1,6 @@
 // `onda serve`: the wiring of every module, in one function, in dependency order. Nothing here is a
 // global: each object is built from the ones above it and lives until the function returns.
+#include <csignal>
 #include <fstream>
 #include <thread>
 
@@ -78,6 +79,9 @@ int fail(std::string_view what, Error const& error) {
 int serve(ServeOptions options) {
     Config const& config = options.config;
     log::init(*log::parse_level(config.log_level));
+    // A peer that closes mid-response must be an EPIPE for that connection, not the end of the
+    // process: sendfile(2) has no MSG_NOSIGNAL.
+    std::signal(SIGPIPE, SIG_IGN);
 
     auto const& data_dir = config.data_dir;
     auto const spool_dir = data_dir / "spool";

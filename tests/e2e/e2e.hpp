@@ -1,0 +1,37 @@
+// Shared steps of the integration tests: uploading, reading JSON, waiting for a condition.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include <boost/json.hpp>
+
+#include "support/http_client.hpp"
+#include "support/onda_process.hpp"
+
+namespace onda::test {
+
+boost::json::value parse_json(std::string const& text);
+
+struct Upload {
+    HttpResponse response;
+    boost::json::value body;
+    std::string id;  // empty unless 201
+};
+
+// POST /v1/media with a raw body.
+Upload upload_raw(OndaProcess const& onda, std::string const& token, std::string const& bytes,
+                  std::string const& query = "filename=clip.wav", std::string const& content_type = "audio/wav");
+
+// The error code of a JSON error body, or "" when the body is not one.
+std::string error_code(HttpResponse const& response);
+
+// Polls `condition` every few milliseconds until it holds or the deadline passes.
+bool eventually(std::function<bool()> const& condition, std::chrono::milliseconds deadline = std::chrono::seconds(10));
+
+// Regular files below `dir` (recursively); 0 when it does not exist.
+std::size_t count_files(std::filesystem::path const& dir);
+
+}  // namespace onda::test

@@ -1,0 +1,172 @@
+// The HTTP server itself, through raw sockets where a polite client would not show the behaviour:
+// unknown routes and methods, oversized heads, slow senders, pipelining, malformed requests,
+// graceful shutdown with a download in flight, and the metrics that count it all.
+#include <signal.h>
+
+#include <fstream>
+
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "e2e.hpp"
+#include "support/media_fixtures.hpp"
+#include "support/raw_socket.hpp"
+
+namespace onda::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(HttpServer, UnknownRouteIs404Json) {
+    OndaProcess onda;
+    auto res = http_get(onda.url("/no/such/thing"));
+    EXPECT_EQ(res.status, 404);
+    EXPECT_EQ(res.header("Content-Type"), "application/json");
+    EXPECT_EQ(error_code(res), "not_found");
+}
+
+TEST(HttpServer, WrongMethodIs405WithAllow) {
+    OndaProcess onda;
+    auto res = http_request({.method = "PUT", .url = onda.url("/v1/media"), .body = "{}"});
+    EXPECT_EQ(res.status, 405);
+    EXPECT_EQ(error_code(res), "method_not_allowed");
+    EXPECT_EQ(res.header("Allow"), "GET, HEAD, POST");
+}
+
+TEST(HttpServer, HugeHeadersAre431) {
+    OndaProcess onda;
+    RawSocket socket(onda.port());
+    socket.send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(64 * 1024, 'a') + "\r\n\r\n");
+    auto answer = socket.receive_until("\r\n\r\n", 5s);
+    EXPECT_NE(answer.find("HTTP/1.1 431"), std::string::npos) << answer.substr(0, 200);
+    EXPECT_EQ(http_get(onda.url("/healthz")).status, 200);
+}
+
+TEST(HttpServer, MalformedRequestIs400AndTheConnectionCloses) {
+    OndaProcess onda;
+    RawSocket socket(onda.port());
+    socket.send("GARBAGE\x01\x02 / HTTP/9.9\r\n\r\n");
+    auto answer = socket.receive_until("\r\n\r\n", 5s);
+    EXPECT_NE(answer.find("HTTP/1.1 400"), std::string::npos) << answer;
+    EXPECT_TRUE(socket.closed_within(5s));
+}
+
+TEST(HttpServer, SlowlorisIsCutOffWhileOthersAreServed) {
+    OndaProcess onda({.settings = {{"limits.header_timeout", "1s"}}});
+    RawSocket slow(onda.port());
+    slow.send("GET /healthz HTTP/1.1\r\nHost: x\r\n");
+    auto started = std::chrono::steady_clock::now();
+    bool cut = false;
+    for (int i = 0; i < 40 && !cut; ++i) {
+        slow.send("X-Drip-" + std::to_string(i) + ": y\r\n");  // never finishes the head
+        EXPECT_EQ(http_get(onda.url("/healthz")).status, 200);   // others are unaffected
+        cut = slow.closed_within(100ms);
+    }
+    EXPECT_TRUE(cut);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
+}
+
+TEST(HttpServer, IdleKeepAliveConnectionIsClosedAfterTheIdleTimeout) {
+    OndaProcess onda({.settings = {{"limits.idle_timeout", "500ms"}}});
+    RawSocket socket(onda.port());
+    socket.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_NE(socket.receive_until("ok\"}", 5s).find("200 OK"), std::string::npos);
+    EXPECT_TRUE(socket.closed_within(3s));
+}
+
+TEST(HttpServer, PipelinedRequestsAreAnsweredInOrder) {
+    OndaProcess onda;
+    RawSocket socket(onda.port());
+    socket.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+                "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    auto answers = socket.receive_until("\"ready\"", 5s);
+    auto first = answers.find("HTTP/1.1 200");
+    auto second = answers.find("HTTP/1.1 404");
+    auto third = answers.find("HTTP/1.1 200", second);
+    ASSERT_NE(first, std::string::npos) << answers;
+    ASSERT_NE(second, std::string::npos) << answers;
+    ASSERT_NE(third, std::string::npos) << answers;
+    EXPECT_LT(first, second);
+    EXPECT_TRUE(socket.closed_within(5s));
+}
+
+TEST(HttpServer, Http10GetsAnAnswerAndAClose) {
+    OndaProcess onda;
+    RawSocket socket(onda.port());
+    socket.send("GET /healthz HTTP/1.0\r\n\r\n");
+    auto answer = socket.receive_until("ok\"}", 5s);
+    EXPECT_NE(answer.find("200 OK"), std::string::npos);
+    EXPECT_TRUE(socket.closed_within(5s));
+}
+
+TEST(HttpServer, ExpectContinueUploadWorks) {
+    OndaProcess onda;
+    auto wav = make_wav(0.5);
+    RawSocket socket(onda.port());
+    socket.send("POST /v1/media?filename=c.wav HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + onda.token("a", "creator") +
+                "\r\nContent-Type: audio/wav\r\nExpect: 100-continue\r\nContent-Length: " + std::to_string(wav.size()) + "\r\n\r\n");
+    auto interim = socket.receive_until("\r\n\r\n", 5s);
+    EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+    socket.send(wav);
+    auto final_answer = socket.receive_until("}}", 10s);
+    EXPECT_NE(final_answer.find("HTTP/1.1 201"), std::string::npos) << final_answer.substr(0, 300);
+}
+
+TEST(HttpServer, SigtermLetsAnInFlightDownloadFinish) {
+    OndaProcess onda({.settings = {{"auth.default_visibility", "public"}}});
+    auto big = make_wav(120.0, 44100);  // ~10 MB
+    auto up = upload_raw(onda, onda.token("alice", "creator"), big, "filename=big.wav");
+    ASSERT_EQ(up.response.status, 201);
+    RawSocket downloader(onda.port());
+    downloader.send("GET /v1/media/" + up.id + "/stream HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto received = downloader.receive_until("\r\n\r\n", 5s);  // the head and a first part of the body
+    ASSERT_NE(received.find("200 OK"), std::string::npos);
+    ::kill(onda.pid(), SIGTERM);
+    received += downloader.receive_for(20s);  // reads until the server closes
+    auto body = received.substr(received.find("\r\n\r\n") + 4);
+    EXPECT_EQ(body.size(), big.size());
+    EXPECT_EQ(sha256_hex(body), sha256_hex(big));
+    EXPECT_EQ(onda.stop(), 0);
+}
+
+TEST(HttpServer, MetricsCountRequestsByRouteLatencyAndBytes) {
+    OndaProcess onda;
+    for (int i = 0; i < 3; ++i) http_get(onda.url("/v1/media"));
+    http_get(onda.url("/nope"));
+    auto res = http_get(onda.url("/metrics"));
+    EXPECT_EQ(res.status, 200);
+    EXPECT_NE(res.header("Content-Type").find("text/plain"), std::string::npos);
+    EXPECT_NE(res.body.find("onda_http_requests_total{route=\"media.list\",status=\"2xx\"} 3"), std::string::npos) << res.body;
+    EXPECT_NE(res.body.find("onda_http_requests_total{route=\"unmatched\",status=\"4xx\"} 1"), std::string::npos);
+    EXPECT_NE(res.body.find("onda_http_request_duration_seconds_bucket{route=\"media.list\",le=\"+Inf\"} 3"), std::string::npos);
+    EXPECT_NE(res.body.find("onda_http_response_bytes_total"), std::string::npos);
+    EXPECT_NE(res.body.find("onda_http_open_connections"), std::string::npos);
+}
+
+TEST(Cli, ProbePrintsJsonForMediaAndAnErrorForText) {
+    TempDir dir;
+    auto wav_path = dir.path() / "a.wav";
+    auto text_path = dir.path() / "a.txt";
+    {
+        std::ofstream(wav_path, std::ios::binary) << make_wav(1.5);
+        std::ofstream(text_path) << "just some words, not audio\n";
+    }
+    auto media = run_command({ONDA_BINARY, "probe", wav_path.string()});
+    EXPECT_EQ(media.status, 0);
+    auto info = parse_json(media.output);
+    EXPECT_EQ(info.at("kind").as_string(), "audio");
+    EXPECT_NEAR(info.at("duration").to_number<double>(), 1.5, 0.01);
+    auto text = run_command({ONDA_BINARY, "probe", text_path.string()});
+    EXPECT_EQ(text.status, 1);
+    EXPECT_EQ(parse_json(text.output).at("error").at("code").as_string(), "unsupported_media");
+}
+
+TEST(Cli, TokenRefusesUnknownRoles) {
+    TempDir dir;
+    auto res = run_command({ONDA_BINARY, "token", "--data-dir", dir.path().string(), "--sub", "a", "--role", "emperor"});
+    EXPECT_EQ(res.status, 2);
+}
+
+}  // namespace
+}  // namespace onda::test

@@ -1,0 +1,138 @@
+#include "support/onda_process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace onda::test {
+namespace {
+
+std::string read_file(std::filesystem::path const& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+pid_t spawn(std::vector<std::string> const& argv, std::filesystem::path const& stdout_file,
+            std::filesystem::path const& stderr_file) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, stdout_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, stderr_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    std::vector<char*> args;
+    for (auto const& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    pid_t pid = -1;
+    int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
+    return pid;
+}
+
+// Waits for `pid` until the deadline; the exit status, or nullopt if it is still running.
+std::optional<int> wait_until(pid_t pid, std::chrono::steady_clock::time_point deadline) {
+    for (;;) {
+        int status = 0;
+        pid_t done = ::waitpid(pid, &status, WNOHANG);
+        if (done == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
+}  // namespace
+
+CommandResult run_command(std::vector<std::string> const& argv) {
+    TempDir dir;
+    auto out = dir.path() / "out";
+    pid_t pid = spawn(argv, out, dir.path() / "err");
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(out)};
+}
+
+OndaProcess::OndaProcess() : OndaProcess(Options{}) {}
+
+OndaProcess::OndaProcess(Options options) : options_(std::move(options)), data_dir_(dir_.path() / "data") {
+    start();
+}
+
+OndaProcess::~OndaProcess() {
+    if (running()) stop();
+}
+
+void OndaProcess::start() {
+    if (running()) throw std::logic_error("onda is already running");
+    auto ready = dir_.path() / ("ready-" + std::to_string(++starts_) + ".json");
+    std::vector<std::string> argv{ONDA_BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir_.string(),
+                                  "--ready-file", ready.string(), "--threads", "2"};
+    for (auto const& [key, value] : options_.settings) {
+        argv.push_back("--set");
+        argv.push_back(key + "=" + value);
+    }
+    argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
+    pid_ = spawn(argv, dir_.path() / "stdout.log", dir_.path() / "stderr.log");
+
+    // The server writes the ready file (atomically) once it listens; poll for it with a deadline.
+    auto deadline = std::chrono::steady_clock::now() + options_.start_deadline;
+    while (!std::filesystem::exists(ready)) {
+        if (auto exited = wait_until(pid_, std::chrono::steady_clock::now())) {
+            pid_ = -1;
+            throw std::runtime_error("onda exited with " + std::to_string(*exited) + " while starting:\n" + log());
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+            kill9();
+            throw std::runtime_error("onda did not become ready in time:\n" + log());
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    auto text = read_file(ready);
+    auto colon = text.find(':');
+    port_ = static_cast<std::uint16_t>(std::stoi(text.substr(colon + 1)));
+}
+
+std::string OndaProcess::url(std::string_view path_and_query) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + std::string(path_and_query);
+}
+
+std::string OndaProcess::token(std::string const& sub, std::string const& role, std::string const& ttl) const {
+    auto result = run_command({ONDA_BINARY, "token", "--data-dir", data_dir_.string(), "--sub", sub, "--role", role, "--ttl", ttl});
+    if (result.status != 0) throw std::runtime_error("onda token failed");
+    auto token = result.output;
+    while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+    return token;
+}
+
+int OndaProcess::stop(std::chrono::milliseconds deadline) {
+    if (!running()) return -1;
+    ::kill(pid_, SIGTERM);
+    auto status = wait_until(pid_, std::chrono::steady_clock::now() + deadline);
+    if (!status) {
+        kill9();
+        return -1;
+    }
+    pid_ = -1;
+    return *status;
+}
+
+void OndaProcess::kill9() {
+    if (!running()) return;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+}
+
+std::string OndaProcess::log() const { return read_file(dir_.path() / "stderr.log"); }
+
+}  // namespace onda::test

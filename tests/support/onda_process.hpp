@@ -1,0 +1,72 @@
+// The real `onda serve` binary, started for one test on 127.0.0.1 with an ephemeral port and its
+// own data directory. The destructor stops it (SIGTERM, then SIGKILL after a deadline).
+//
+// Example:
+//   OndaProcess onda({.settings = {{"auth.default_visibility", "public"}}});
+//   auto token = onda.token("alice", "creator");
+//   auto res = http_request({.method = "GET", .url = onda.url("/healthz")});
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+#include "support/temp_dir.hpp"
+
+namespace onda::test {
+
+class OndaProcess {
+public:
+    struct Options {
+        std::map<std::string, std::string> settings;  // passed as --set key=value
+        std::vector<std::string> extra_args;
+        std::chrono::milliseconds start_deadline{15'000};
+    };
+
+    OndaProcess();
+    explicit OndaProcess(Options options);
+    ~OndaProcess();
+    OndaProcess(OndaProcess const&) = delete;
+    OndaProcess& operator=(OndaProcess const&) = delete;
+
+    std::uint16_t port() const { return port_; }
+    std::string url(std::string_view path_and_query) const;
+    std::filesystem::path const& data_dir() const { return data_dir_; }
+    pid_t pid() const { return pid_; }
+    bool running() const { return pid_ > 0; }
+
+    // `onda token --sub … --role …` against this server's data dir.
+    std::string token(std::string const& sub, std::string const& role = "viewer", std::string const& ttl = "1h") const;
+
+    // SIGTERM and wait; returns the exit status (or -1 if it had to be killed).
+    int stop(std::chrono::milliseconds deadline = std::chrono::milliseconds(15'000));
+    // SIGKILL and reap: a crash, as far as the data on disk can tell.
+    void kill9();
+    // Starts again on the same data dir (a new port).
+    void start();
+
+    // What the server logged so far.
+    std::string log() const;
+
+private:
+    Options options_;
+    TempDir dir_;
+    std::filesystem::path data_dir_;
+    std::uint16_t port_ = 0;
+    pid_t pid_ = -1;
+    unsigned starts_ = 0;
+};
+
+// Runs a command line, returns its exit status and standard output.
+struct CommandResult {
+    int status = -1;
+    std::string output;
+};
+CommandResult run_command(std::vector<std::string> const& argv);
+
+}  // namespace onda::test
