@@ -1,0 +1,83 @@
+// SqliteMetaStore only: what the contract suite cannot see (PRAGMAs, schema versions).
+#include <fstream>
+#include <string>
+
+#include <boost/asio/thread_pool.hpp>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include "run_task.hpp"
+#include "storage/migrations/sqlite_migrations.hpp"
+#include "storage/sqlite_meta_store.hpp"
+#include "support/temp_dir.hpp"
+
+namespace onda::storage {
+namespace {
+
+// A second, plain connection to the same file, for looking behind the store's back.
+class RawDatabase {
+public:
+    explicit RawDatabase(std::filesystem::path const& file) {
+        if (sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK)
+            ADD_FAILURE() << "open " << file << ": " << sqlite3_errmsg(db_);
+    }
+    ~RawDatabase() { sqlite3_close_v2(db_); }
+    RawDatabase(RawDatabase const&) = delete;
+    RawDatabase& operator=(RawDatabase const&) = delete;
+
+    // The first column of the first row of `sql`, as text.
+    std::string scalar(char const* sql) {
+        sqlite3_stmt* stmt = nullptr;
+        std::string value = "<error>";
+        if (sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
+            value = reinterpret_cast<char const*>(sqlite3_column_text(stmt, 0));
+        sqlite3_finalize(stmt);
+        return value;
+    }
+    void exec(char const* sql) {
+        if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) ADD_FAILURE() << sqlite3_errmsg(db_);
+    }
+
+private:
+    sqlite3* db_ = nullptr;
+};
+
+TEST(SqliteMetaStore, NewDatabaseIsInWalModeAtTheLatestSchemaVersion) {
+    test::TempDir dir;
+    net::thread_pool pool(1);
+    auto store = SqliteMetaStore::open(dir.path() / "onda.db", pool);
+    ASSERT_TRUE(store) << store.error().message();
+    RawDatabase raw(dir.path() / "onda.db");
+    EXPECT_EQ(raw.scalar("PRAGMA journal_mode"), "wal");
+    EXPECT_EQ(raw.scalar("PRAGMA user_version"), std::to_string(migrations::sqlite_steps().size()));
+    EXPECT_EQ(raw.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name LIKE 'media_%'"), "2");
+}
+
+TEST(SqliteMetaStore, DatabaseFromANewerOndaIsRefused) {
+    test::TempDir dir;
+    net::thread_pool pool(1);
+    {
+        RawDatabase raw(dir.path() / "onda.db");
+        raw.exec("PRAGMA user_version = 999");
+    }
+    auto store = SqliteMetaStore::open(dir.path() / "onda.db", pool);
+    ASSERT_FALSE(store);
+    EXPECT_EQ(store.error().code(), Errc::internal);
+    EXPECT_NE(store.error().message().find("999"), std::string::npos) << store.error().message();
+}
+
+TEST(SqliteMetaStore, FileThatIsNotADatabaseIsRefused) {
+    test::TempDir dir;
+    net::thread_pool pool(1);
+    std::ofstream(dir.path() / "onda.db") << std::string(4096, 'x');
+    EXPECT_FALSE(SqliteMetaStore::open(dir.path() / "onda.db", pool));
+}
+
+TEST(SqliteMetaStore, MissingDirectoryIsAnError) {
+    test::TempDir dir;
+    net::thread_pool pool(1);
+    EXPECT_FALSE(SqliteMetaStore::open(dir.path() / "missing" / "onda.db", pool));
+}
+
+}  // namespace
+}  // namespace onda::storage
