@@ -129,12 +129,12 @@ void Server::Worker::begin_shutdown() {
         context.stop();
         return;
     }
-    drain_timer.expires_after(options.shutdown_timeout);
-    drain_timer.async_wait([this](boost::system::error_code) { context.stop(); });
+    drain_timer->expires_after(options.shutdown_timeout);
+    drain_timer->async_wait([this](boost::system::error_code) { context.stop(); });
 }
 
 void Server::Worker::connection_ended() {
-    if (stopping && connections.empty()) drain_timer.cancel();
+    if (stopping && connections.empty() && drain_timer) drain_timer->cancel();
 }
 
 }  // namespace onda::http

@@ -130,6 +130,20 @@ TEST(HttpServer, SigtermLetsAnInFlightDownloadFinish) {
     EXPECT_EQ(onda.stop(), 0);
 }
 
+TEST(HttpServer, SigtermWithAStalledDownloadExitsAfterTheShutdownTimeout) {
+    OndaProcess onda({.settings = {{"auth.default_visibility", "public"}, {"limits.shutdown_timeout", "500ms"}}});
+    auto big = make_wav(120.0, 44100);
+    auto up = upload_raw(onda, onda.token("alice", "creator"), big, "filename=big.wav");
+    ASSERT_EQ(up.response.status, 201);
+    RawSocket stalled(onda.port());
+    stalled.send("GET /v1/media/" + up.id + "/stream HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_NE(stalled.receive_until("\r\n\r\n", 5s).find("200 OK"), std::string::npos);
+    // The client stops reading: the server's send buffer fills and the response cannot finish.
+    auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(onda.stop(10s), 0);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+}
+
 TEST(HttpServer, MetricsCountRequestsByRouteLatencyAndBytes) {
     OndaProcess onda;
     for (int i = 0; i < 3; ++i) http_get(onda.url("/v1/media"));

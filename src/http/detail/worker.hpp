@@ -3,6 +3,7 @@
 #pragma once
 
 #include <list>
+#include <memory>
 #include <string>
 
 #include <boost/asio/io_context.hpp>
@@ -29,18 +30,24 @@ struct HttpMetrics {
 
 struct Server::Worker {
     Worker(unsigned index, ServerOptions const& options, Service& service, HttpMetrics metrics)
-        : index(index), options(options), service(service), metrics(metrics), acceptor(context), drain_timer(context) {}
+        : index(index), options(options), service(service), metrics(metrics), acceptor(context) {
+        drain_timer = std::make_unique<net::steady_timer>(context);
+    }
+    // Frames still suspended on `context` when it is destroyed (past the drain deadline) run their
+    // destructors then, and those touch `connections`: so the members they use are declared before
+    // `context` (destroyed after it), and the timer goes first, while the context still lives.
+    ~Worker() { drain_timer.reset(); }
 
     unsigned index;
     ServerOptions const& options;
     Service& service;
     HttpMetrics metrics;
-    net::io_context context{1};
-    net::ip::tcp::acceptor acceptor;
-    net::steady_timer drain_timer;
     std::list<ConnectionEntry> connections;
     bool stopping = false;
     std::uint64_t request_counter = 0;
+    std::unique_ptr<net::steady_timer> drain_timer;  // null once the worker is being destroyed
+    net::io_context context{1};
+    net::ip::tcp::acceptor acceptor;
 
     void begin_shutdown();
     void connection_ended();
