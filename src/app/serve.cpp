@@ -111,11 +111,13 @@ int serve(ServeOptions options) {
     auth::Authenticator authenticator(secret, clock);
     auth::RateLimiter limiter(config.auth.rate_limit_per_minute, clock);
 
+    unsigned const io_threads = config.server.threads ? config.server.threads : std::max(1u, std::thread::hardware_concurrency());
     media::LibraryOptions library_options{
         .default_visibility = config.auth.default_visibility,
         .public_url = config.server.public_url,
         .probe = {.timeout = config.probe.timeout, .max_bytes = config.probe.max_bytes},
         .max_json_body_bytes = config.limits.max_json_body_bytes,
+        .io_threads = io_threads,
     };
     media::Library library(**meta, **blobs, blocking_pool, authenticator, library_options);
     if (auto recovered = run_now(library.recover()); !recovered) return fail("recover", recovered.error());
@@ -134,7 +136,7 @@ int serve(ServeOptions options) {
     http::ServerOptions server_options{
         .host = listen->first,
         .port = listen->second,
-        .threads = config.server.threads ? config.server.threads : std::max(1u, std::thread::hardware_concurrency()),
+        .threads = io_threads,
         .max_header_bytes = config.limits.max_header_bytes,
         .header_timeout = config.limits.header_timeout,
         .idle_timeout = config.limits.idle_timeout,

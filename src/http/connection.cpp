@@ -20,6 +20,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
 #include "core/clock.hpp"
@@ -40,6 +41,9 @@ using Parser = bhttp::request_parser<bhttp::buffer_body>;
 // Bodies a handler left unread are drained up to this much so the connection can be reused;
 // past it the connection is closed instead.
 constexpr std::size_t max_drain_bytes = 256 * 1024;
+
+// How much one response may send in a row before the thread's other connections get a turn.
+constexpr std::uint64_t fair_share_bytes = 2 * 1024 * 1024;
 
 std::string_view reason_phrase(unsigned status) {
     switch (status) {
@@ -127,7 +131,7 @@ private:
 class Connection {
 public:
     Connection(Server::Worker& worker, tcp::socket socket)
-        : worker_(worker), stream_(std::move(socket)), send_wait_(worker.context) {
+        : worker_(worker), stream_(std::move(socket)), timer_(worker.context) {
         error_code ec;
         auto endpoint = stream_.socket().remote_endpoint(ec);
         peer_ = ec ? std::string("unknown") : endpoint.address().to_string();
@@ -151,16 +155,26 @@ public:
     }
 
 private:
-    // Waits (idle) until the next request's first bytes are in the buffer.
+    // Waits (idle) until the next request's first bytes are in the buffer. While idle the
+    // connection holds no read buffer: it waits for readability, and only then reads, so ten
+    // thousand idle keep-alive connections cost their sockets and frames, not 10,000 buffers.
     Task<bool> wait_for_request() {
         if (buffer_.size() > 0) co_return true;  // a pipelined request is already here
+        buffer_.shrink_to_fit();
         entry_->idle = true;
-        stream_.expires_after(worker_.options.idle_timeout);
-        auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), use_result);
+        timer_.expires_after(worker_.options.idle_timeout);
+        auto readable = stream_.socket().async_wait(tcp::socket::wait_read, use_result);  // named: GCC 12
+        auto expired = timer_.async_wait(use_result);
+        auto either = std::move(readable) || std::move(expired);
+        auto outcome = co_await std::move(either);
         entry_->idle = false;
-        if (ec) co_return false;  // idle timeout, peer closed, or shutdown cancelled the wait
+        if (outcome.index() != 0 || std::get<0>(outcome) != std::tuple<error_code>{}) co_return false;
+        if (worker_.stopping) co_return false;
+        stream_.expires_after(worker_.options.header_timeout);
+        auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(2048), use_result);
+        if (ec) co_return false;  // the peer closed, or reset, instead of sending a request
         buffer_.commit(n);
-        co_return !worker_.stopping;
+        co_return true;
     }
 
     // Reads one request, lets the service answer it, writes the answer. False: close the connection.
@@ -197,7 +211,7 @@ private:
 
         ParserBody body(stream_, buffer_, parser, worker_.options.body_timeout, expects_continue);
         Request request(std::string(head.method_string()), std::string(head.target()), std::move(headers), peer_,
-                        fmt::format("{:x}-{:x}", worker_.index, ++worker_.request_counter), &body);
+                        fmt::format("{:x}-{:x}", worker_.index, ++worker_.request_counter), &body, worker_.index);
         Response response = co_await answer(request);
         response.set_header("X-Request-Id", request.id());
 
@@ -351,16 +365,25 @@ private:
         auto& socket = stream_.socket();
         off_t position = static_cast<off_t>(offset);
         std::uint64_t remaining = length;
+        std::uint64_t since_yield = 0;
         while (remaining > 0) {
+            if (since_yield >= fair_share_bytes) {
+                // A fast reader could keep this loop going for the whole file while the thread's
+                // other connections wait: let them run.
+                since_yield = 0;
+                co_await net::post(stream_.get_executor(), net::use_awaitable);
+            }
             std::size_t const step = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, 1 << 20));
             ssize_t n = ::sendfile(socket.native_handle(), fd, &position, step);
             if (n > 0) {
                 worker_.metrics.bytes_sent->add(static_cast<std::uint64_t>(n));
                 remaining -= static_cast<std::uint64_t>(n);
+                since_yield += static_cast<std::uint64_t>(n);
                 continue;
             }
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                since_yield = 0;
                 if (!co_await wait_writable()) co_return false;
                 continue;
             }
@@ -372,10 +395,10 @@ private:
 
     // Waits until the socket can take more, for at most send_timeout.
     Task<bool> wait_writable() {
-        send_wait_.expires_after(worker_.options.send_timeout);
+        timer_.expires_after(worker_.options.send_timeout);
         // Each operand is named: GCC 12 destroys temporaries built inside a co_await expression twice.
         auto writable = stream_.socket().async_wait(tcp::socket::wait_write, use_result);
-        auto expired = send_wait_.async_wait(use_result);
+        auto expired = timer_.async_wait(use_result);
         auto either = std::move(writable) || std::move(expired);
         auto outcome = co_await std::move(either);
         if (outcome.index() != 0) co_return false;  // the timer won: the client stopped reading
@@ -386,7 +409,7 @@ private:
     Server::Worker& worker_;
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
-    net::steady_timer send_wait_;
+    net::steady_timer timer_;  // idle waits and stalled sends
     std::string peer_;
     std::list<ConnectionEntry>::iterator entry_;
 };

@@ -79,13 +79,14 @@ std::string percent_encode(std::string_view text) {
 }
 
 Request::Request(std::string method, std::string target, std::vector<Header> headers, std::string remote_address,
-                 std::string id, BodySource* body)
+                 std::string id, BodySource* body, std::size_t worker)
     : method_(std::move(method)),
       target_(std::move(target)),
       headers_(std::move(headers)),
       remote_address_(std::move(remote_address)),
       id_(std::move(id)),
-      body_(body) {
+      body_(body),
+      worker_(worker) {
     std::string_view target_view = target_;
     auto question = target_view.find('?');
     path_ = target_view.substr(0, question);

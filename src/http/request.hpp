@@ -35,7 +35,7 @@ public:
     using Header = std::pair<std::string, std::string>;
 
     Request(std::string method, std::string target, std::vector<Header> headers, std::string remote_address,
-            std::string id, BodySource* body);
+            std::string id, BodySource* body, std::size_t worker = 0);
 
     std::string_view method() const { return method_; }
     bool is_head() const { return method_ == "HEAD"; }
@@ -62,6 +62,9 @@ public:
     std::any const& context() const { return context_; }
 
     std::string const& remote_address() const { return remote_address_; }
+    // The index of the server thread this request runs on (0..threads-1): state kept per thread
+    // can be indexed by it without a lock.
+    std::size_t worker() const { return worker_; }
     std::string const& id() const { return id_; }
 
     // The declared Content-Length, if any.
@@ -84,6 +87,7 @@ private:
     std::string remote_address_;
     std::string id_;
     BodySource* body_;
+    std::size_t worker_;
     std::any context_;
 };
 

@@ -34,7 +34,7 @@ struct FilePiece {
 
 struct FileBody {
     std::vector<FilePiece> pieces;
-    std::shared_ptr<void> owner;  // keeps the descriptors open until the response is written
+    std::shared_ptr<void const> owner;  // keeps the descriptors open until the response is written
 };
 
 // Produces the chunks of a streamed body, on the connection's thread.

@@ -79,7 +79,8 @@ std::string sanitize_filename(std::string_view name) {
 
 Library::Library(storage::MetaStore& meta, storage::BlobStore& blobs, net::thread_pool& pool,
                  auth::Authenticator const& auth, LibraryOptions options)
-    : meta_(meta), blobs_(blobs), pool_(pool), auth_(auth), options_(std::move(options)) {}
+    : meta_(meta), blobs_(blobs), pool_(pool), auth_(auth), options_(std::move(options)),
+      caches_(std::max<std::size_t>(1, options_.io_threads)) {}
 
 Task<Result<storage::MediaRecord>> Library::ingest(NewMedia media) {
     if (media.file.size() == 0) co_return Error(Errc::unsupported_media, "the file is empty");
@@ -234,27 +235,54 @@ Task<Response> Library::list_with(Request& request, std::optional<std::string> f
     co_return http::json_response(200, body);
 }
 
+Result<void> Library::check_read(Request const& request, storage::MediaRecord const& record, bool signed_ok) const {
+    if (record.visibility == "public") return ok();
+    auto sig = request.query("sig");
+    auto exp = request.query("exp");
+    if (signed_ok && (sig || exp)) {
+        auto rendition = request.query("rendition").value_or("");
+        return auth::verify_url_signature(auth_.secret(), request.path(), rendition, exp.value_or(""), sig.value_or(""),
+                                          auth_.clock().now());
+    }
+    auto const& who = auth::identity_of(request);
+    if (who.may_manage(record.owner)) return ok();
+    if (who.is_anonymous()) return Error(Errc::unauthenticated, "this media is private: a token or a signed link is required");
+    return Error(Errc::forbidden, "this media is private");
+}
+
 Task<Result<storage::MediaRecord>> Library::readable(Request& request, bool signed_ok) {
     std::string id(request.param("id"));
     // An id of any other shape (path traversal included) names nothing here.
     if (!is_valid_id(id, "m")) co_return Error(Errc::not_found, "no such media");
     auto record = co_await meta_.find_media(id);
     if (!record) co_return record.error().code() == Errc::not_found ? Error(Errc::not_found, "no such media") : record.error();
-    if (record->visibility == "public") co_return record;
+    if (auto allowed = check_read(request, *record, signed_ok); !allowed) co_return allowed.error();
+    co_return record;
+}
 
-    auto sig = request.query("sig");
-    auto exp = request.query("exp");
-    if (signed_ok && (sig || exp)) {
-        auto rendition = request.query("rendition").value_or("");
-        auto verified = auth::verify_url_signature(auth_.secret(), request.path(), rendition, exp.value_or(""),
-                                                   sig.value_or(""), auth_.clock().now());
-        if (!verified) co_return verified.error();
-        co_return record;
+Task<Result<std::shared_ptr<Library::OpenMedia const>>> Library::open_media(std::string id, std::size_t worker) {
+    DeliveryCache* cache = worker < caches_.size() ? &caches_[worker] : nullptr;
+    auto const generation = generation_.load(std::memory_order_acquire);
+    if (cache) {
+        if (cache->generation != generation) {
+            cache->entries.clear();
+            cache->generation = generation;
+        }
+        if (auto it = cache->entries.find(id); it != cache->entries.end()) co_return it->second;
     }
-    auto const& who = auth::identity_of(request);
-    if (who.may_manage(record->owner)) co_return record;
-    if (who.is_anonymous()) co_return Error(Errc::unauthenticated, "this media is private: a token or a signed link is required");
-    co_return Error(Errc::forbidden, "this media is private");
+    auto record = co_await meta_.find_media(id);
+    if (!record) co_return record.error().code() == Errc::not_found ? Error(Errc::not_found, "no such media") : record.error();
+    auto key = original_key(id);
+    auto open_blob = [this, key] { return blobs_.open(key); };  // named: GCC 12 and co_await temporaries
+    auto opened = co_await offload(pool_, open_blob);
+    if (!opened) co_return opened.error().context("open " + id);
+    auto media = std::make_shared<OpenMedia const>(OpenMedia{std::move(*record), std::move(*opened)});
+    // Cache only what no change overtook while we waited; a later change empties the cache anyway.
+    if (cache && generation_.load(std::memory_order_acquire) == generation && cache->generation == generation) {
+        if (cache->entries.size() >= options_.cached_media_per_thread) cache->entries.erase(cache->entries.begin());
+        cache->entries.emplace(std::move(id), media);
+    }
+    co_return media;
 }
 
 Task<Result<storage::MediaRecord>> Library::manageable(Request& request) {
@@ -301,6 +329,7 @@ Task<Response> Library::patch(Request& request) {
         }
     }
     auto updated = co_await meta_.update_media(record->id, std::move(change));
+    media_changed();
     if (!updated) co_return http::error_response(updated.error());
     co_return http::json_response(200, to_json(*updated));
 }
@@ -308,7 +337,9 @@ Task<Response> Library::patch(Request& request) {
 Task<Response> Library::remove(Request& request) {
     auto record = co_await manageable(request);
     if (!record) co_return http::error_response(record.error());
-    if (auto deleted = co_await meta_.delete_media(record->id); !deleted) co_return http::error_response(deleted.error());
+    auto deleted = co_await meta_.delete_media(record->id);
+    media_changed();
+    if (!deleted) co_return http::error_response(deleted.error());
     // The row is gone, so nothing serves these bytes any more; a failure here only leaks disk space.
     auto prefix = "media/" + record->id;
     auto remove_blobs = [this, prefix] { return blobs_.remove_all(prefix); };
@@ -323,31 +354,29 @@ Task<Response> Library::stream(Request& request) { co_return co_await deliver(re
 Task<Response> Library::download(Request& request) { co_return co_await deliver(request, true); }
 
 Task<Response> Library::deliver(Request& request, bool as_attachment) {
-    auto record = co_await readable(request, true);
-    if (!record) co_return http::error_response(record.error());
+    std::string id(request.param("id"));
+    if (!is_valid_id(id, "m")) co_return error(Errc::not_found, "no such media");
+    auto media = co_await open_media(std::move(id), request.worker());
+    if (!media) co_return http::error_response(media.error());
+    auto const& record = (*media)->record;
+    auto const& reader = (*media)->reader;
+    if (auto allowed = check_read(request, record, true); !allowed) co_return http::error_response(allowed.error());
     if (auto rendition = request.query("rendition"); rendition && !rendition->empty())
         co_return error(Errc::not_found, "no rendition '" + *rendition + "' of this media");
     if (auto format = request.query("format"); format && !format->empty())
         co_return error(Errc::invalid_argument, "format conversion is not offered for this media");
-
-    auto key = original_key(record->id);
-    auto open_blob = [this, key] { return blobs_.open(key); };
-    auto opened = co_await offload(pool_, open_blob);
-    if (!opened) co_return http::error_response(opened.error().context("open " + record->id));
-    std::shared_ptr<storage::BlobReader> reader = std::move(*opened);
     if (reader->native_handle() < 0) co_return error(Errc::internal, "this store cannot serve bytes directly");
 
     http::Representation representation;
     representation.fd = reader->native_handle();
     representation.size = reader->size();
-    representation.owner = reader;
-    representation.content_type = record->content_type;
-    representation.validators.etag = "\"" + record->sha256.substr(0, 32) + "\"";
-    representation.validators.last_modified =
-        std::chrono::time_point_cast<std::chrono::seconds>(record->created_at);
-    representation.cache_control = record->visibility == "public" ? public_cache : private_cache;
+    representation.owner = *media;
+    representation.content_type = record.content_type;
+    representation.validators.etag = "\"" + record.sha256.substr(0, 32) + "\"";
+    representation.validators.last_modified = std::chrono::time_point_cast<std::chrono::seconds>(record.created_at);
+    representation.cache_control = record.visibility == "public" ? public_cache : private_cache;
     if (as_attachment || request.query("disposition") == "attachment")
-        representation.content_disposition = http::content_disposition("attachment", record->filename);
+        representation.content_disposition = http::content_disposition("attachment", record.filename);
     co_return http::deliver(request, std::move(representation));
 }
 

@@ -6,8 +6,12 @@
 // between those steps left. A media object is therefore either whole and visible, or absent.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
+#include <memory>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json/object.hpp>
@@ -42,6 +46,8 @@ struct LibraryOptions {
     std::string public_url;  // base of presigned links; empty: http:// + the request's Host
     ProbeLimits probe;
     std::size_t max_json_body_bytes = 64 * 1024;
+    std::size_t io_threads = 1;                  // one delivery cache per server thread
+    std::size_t cached_media_per_thread = 256;   // open files kept per thread
 };
 
 class Library {
@@ -74,6 +80,26 @@ public:
     Task<http::Response> presign(http::Request& request);
 
 private:
+    // A media row with its bytes open, as delivery needs them. Immutable once built; shared by the
+    // responses that are sending it.
+    struct OpenMedia {
+        storage::MediaRecord record;
+        std::shared_ptr<storage::BlobReader> reader;
+    };
+    // One server thread's recently delivered media. Only that thread touches it (Request::worker()).
+    // Emptied whenever `generation_` moved, so a PATCH or DELETE is never answered around.
+    struct DeliveryCache {
+        std::uint64_t generation = 0;
+        std::unordered_map<std::string, std::shared_ptr<OpenMedia const>> entries;
+    };
+
+    // From the thread's cache, else from the stores (and then cached). not_found for unknown ids.
+    Task<Result<std::shared_ptr<OpenMedia const>>> open_media(std::string id, std::size_t worker);
+    // Marks every cached media stale: call after a row changed or went away.
+    void media_changed() { generation_.fetch_add(1, std::memory_order_acq_rel); }
+    // Whether the caller may read `record`: public, owner/admin, or (signed_ok) a valid signature.
+    Result<void> check_read(http::Request const& request, storage::MediaRecord const& record, bool signed_ok) const;
+
     Task<http::Response> list_with(http::Request& request, std::optional<std::string> forced_kind);
     Task<http::Response> deliver(http::Request& request, bool as_attachment);
     // The row, if the caller may read it: public, owner/admin, or a valid signature when `signed_ok`.
@@ -86,6 +112,8 @@ private:
     net::thread_pool& pool_;
     auth::Authenticator const& auth_;
     LibraryOptions options_;
+    std::vector<DeliveryCache> caches_;  // one per server thread
+    std::atomic<std::uint64_t> generation_{0};
 };
 
 // The BlobStore key of a media object's original bytes.

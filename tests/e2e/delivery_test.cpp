@@ -140,6 +140,19 @@ TEST_F(Delivery, PrivateMediaIsNotCachedPublicly) {
     EXPECT_EQ(res.header("Cache-Control"), "private, max-age=0, must-revalidate");
 }
 
+TEST_F(Delivery, ChangesAreSeenAtOnceDespiteCachedDeliveries) {
+    // Many connections, so both server threads have this media cached.
+    for (int i = 0; i < 20; ++i) ASSERT_EQ(get().status, 200);
+    auto patched = http_request({.method = "PATCH", .url = onda_.url("/v1/media/" + id_), .headers = {bearer(token_)},
+                                 .body = R"({"visibility":"private"})"});
+    ASSERT_EQ(patched.status, 200);
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(get().status, 401);
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(get({bearer(token_)}).header("Cache-Control"), "private, max-age=0, must-revalidate");
+    auto deleted = http_request({.method = "DELETE", .url = onda_.url("/v1/media/" + id_), .headers = {bearer(token_)}});
+    ASSERT_EQ(deleted.status, 204);
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(get({bearer(token_)}).status, 404);
+}
+
 TEST_F(Delivery, ClientLeavingMidDownloadDoesNotHurtTheServer) {
     auto big = make_wav(120.0, 44100);  // about 10 MB: more than the socket buffers hold
     auto up = upload_raw(onda_, token_, big, "filename=big.wav&visibility=public");
