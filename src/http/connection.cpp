@@ -42,6 +42,9 @@ using Parser = bhttp::request_parser<bhttp::buffer_body>;
 // past it the connection is closed instead.
 constexpr std::size_t max_drain_bytes = 256 * 1024;
 
+// The read buffer an idle keep-alive connection keeps; most request heads fit in it.
+constexpr std::size_t idle_buffer_bytes = 1024;
+
 // How much one response may send in a row before the thread's other connections get a turn.
 constexpr std::uint64_t fair_share_bytes = 2 * 1024 * 1024;
 
@@ -155,26 +158,20 @@ public:
     }
 
 private:
-    // Waits (idle) until the next request's first bytes are in the buffer. While idle the
-    // connection holds no read buffer: it waits for readability, and only then reads, so ten
-    // thousand idle keep-alive connections cost their sockets and frames, not 10,000 buffers.
+    // Waits (idle) until the next request's first bytes are in the buffer. An idle connection keeps
+    // a read buffer of at most idle_buffer_bytes: a request that grew it gives the memory back. (A
+    // readiness wait instead of a read would hold no buffer, but Asio re-arms epoll for each one:
+    // a system call per request.)
     Task<bool> wait_for_request() {
         if (buffer_.size() > 0) co_return true;  // a pipelined request is already here
-        buffer_.shrink_to_fit();
+        if (buffer_.capacity() > idle_buffer_bytes) buffer_.shrink_to_fit();
         entry_->idle = true;
-        timer_.expires_after(worker_.options.idle_timeout);
-        auto readable = stream_.socket().async_wait(tcp::socket::wait_read, use_result);  // named: GCC 12
-        auto expired = timer_.async_wait(use_result);
-        auto either = std::move(readable) || std::move(expired);
-        auto outcome = co_await std::move(either);
+        stream_.expires_after(worker_.options.idle_timeout);
+        auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(idle_buffer_bytes), use_result);
         entry_->idle = false;
-        if (outcome.index() != 0 || std::get<0>(outcome) != std::tuple<error_code>{}) co_return false;
-        if (worker_.stopping) co_return false;
-        stream_.expires_after(worker_.options.header_timeout);
-        auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(2048), use_result);
-        if (ec) co_return false;  // the peer closed, or reset, instead of sending a request
+        if (ec) co_return false;  // idle timeout, peer closed, or shutdown cancelled the wait
         buffer_.commit(n);
-        co_return true;
+        co_return !worker_.stopping;
     }
 
     // Reads one request, lets the service answer it, writes the answer. False: close the connection.
@@ -345,7 +342,7 @@ private:
     Task<bool> send_more(std::string_view text) {
         auto& socket = stream_.socket();
         while (!text.empty()) {
-            ssize_t n = ::send(socket.native_handle(), text.data(), text.size(), MSG_MORE | MSG_NOSIGNAL);
+            ssize_t n = ::send(socket.native_handle(), text.data(), text.size(), MSG_NOSIGNAL);
             if (n > 0) {
                 worker_.metrics.bytes_sent->add(static_cast<std::uint64_t>(n));
                 text.remove_prefix(static_cast<std::size_t>(n));
