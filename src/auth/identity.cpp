@@ -7,10 +7,7 @@ namespace onda::auth {
 std::string Authenticator::token_of(http::Request const& request) {
     auto authorization = request.header("Authorization");
     constexpr std::string_view bearer = "Bearer ";
-    if (authorization.size() > bearer.size() &&
-        std::equal(bearer.begin(), bearer.end(), authorization.begin(), [](char a, char b) {
-            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-        }))
+    if (authorization.size() > bearer.size() && http::iequals(authorization.substr(0, bearer.size()), bearer))
         return std::string(authorization.substr(bearer.size()));
     if (auto query = request.query("token"); query && !query->empty()) return *query;
     if (auto cookie = request.cookie("onda_token"); cookie && !cookie->empty()) return *cookie;

@@ -91,6 +91,9 @@ private:
     std::any context_;
 };
 
+// ASCII case-insensitive equality, as header names compare (RFC 9110 §5.1).
+bool iequals(std::string_view a, std::string_view b);
+
 // Percent-decodes `text` (RFC 3986 §2.1); with `plus_is_space`, '+' becomes ' ' (form encoding).
 // nullopt for a bad escape.
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space);

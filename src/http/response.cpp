@@ -1,16 +1,10 @@
 #include "http/response.hpp"
 
+#include "http/request.hpp"
+
 #include <boost/json/serialize.hpp>
 
 namespace onda::http {
-namespace {
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-}
-}  // namespace
-
 void Response::add_header(std::string_view name, std::string value) {
     headers_.emplace_back(std::string(name), std::move(value));
 }

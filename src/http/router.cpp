@@ -3,13 +3,14 @@
 namespace onda::http {
 namespace {
 
-std::vector<std::string> split_path(std::string_view path) {
-    std::vector<std::string> segments;
+// "/a/b/" -> {"a", "b", ""}; the path must start with '/'.
+std::vector<std::string_view> split_path(std::string_view path) {
+    std::vector<std::string_view> segments;
     std::size_t start = 1;  // skip the leading '/'
     while (start <= path.size()) {
         auto slash = path.find('/', start);
         if (slash == std::string_view::npos) slash = path.size();
-        segments.emplace_back(path.substr(start, slash - start));
+        segments.push_back(path.substr(start, slash - start));
         start = slash + 1;
     }
     return segments;
@@ -49,20 +50,13 @@ bool matches(Route const& route, std::vector<std::string_view> const& path,
 
 void Router::add(std::string method, std::string pattern, std::string name, Handler handler, RouteOptions options) {
     Route route{std::move(method), std::move(pattern), std::move(name), std::move(handler), options, {}};
-    route.segments = split_path(route.pattern);
+    for (auto segment : split_path(route.pattern)) route.segments.emplace_back(segment);
     routes_.push_back(std::move(route));
 }
 
 RouteMatch Router::match(std::string_view method, std::string_view path) const {
-    std::vector<std::string_view> parts;
     if (path.empty() || path.front() != '/') return {};
-    std::size_t start = 1;
-    while (start <= path.size()) {
-        auto slash = path.find('/', start);
-        if (slash == std::string_view::npos) slash = path.size();
-        parts.push_back(path.substr(start, slash - start));
-        start = slash + 1;
-    }
+    auto const parts = split_path(path);
 
     RouteMatch result;
     int best = -1;

@@ -104,8 +104,7 @@ Task<Response> MediaUpload::handle(Request& request) {
 
     std::string_view content_type = request.header("Content-Type");
     Result<UploadedFile> received = Error(Errc::internal, "not received");
-    if (content_type.size() >= 19 && std::equal(content_type.begin(), content_type.begin() + 19, "multipart/form-data",
-                                                [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; })) {
+    if (http::iequals(content_type.substr(0, 19), "multipart/form-data")) {
         auto boundary = multipart_boundary(content_type);
         if (!boundary) co_return http::error_response(boundary.error());
         received = co_await receive_multipart(request, std::move(*spool), std::move(*boundary));
