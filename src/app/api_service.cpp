@@ -106,7 +106,7 @@ Task<http::Response> ApiService::route(http::Request& request, http::RouteMatch&
             co_return response;
         }
     }
-    request.context() = std::move(*identity);
+    if (!identity->is_anonymous()) request.context() = std::move(*identity);  // identity_of() is anonymous without one
     request.set_params(std::move(match.params));
     co_return co_await match.route->handler(request);
 }

@@ -251,7 +251,7 @@ private:
 
     std::string head_text(Response const& response, bool keep_alive, bool http10, bool chunked) {
         std::string out;
-        out.reserve(256);
+        out.reserve(512);
         unsigned const status = response.status();
         out += fmt::format("HTTP/1.1 {} {}\r\nServer: onda\r\nDate: {}\r\n", status, reason_phrase(status), date_header());
         for (auto const& [name, value] : response.headers()) {

@@ -6,6 +6,7 @@
 
 namespace onda::http {
 void Response::add_header(std::string_view name, std::string value) {
+    if (headers_.capacity() == 0) headers_.reserve(10);  // a delivered file has about eight
     headers_.emplace_back(std::string(name), std::move(value));
 }
 
