@@ -1,12 +1,13 @@
 # The two set-up commands of the README:
 #   make run   installs what is missing, builds a release onda and starts `onda serve`
 #   make test  installs what is missing (test peers too), builds and runs every test
-# Other targets: build, debug-test (ASan+UBSan), bench, format, clean.
+# Other targets: build, debug-test (ASan+UBSan), fuzz (every parser's fuzz target for 2 minutes),
+# bench, format, clean.
 
 JOBS ?= 2
 ARGS ?=
 
-.PHONY: run test build deps test-deps debug-test bench format clean
+.PHONY: run test build deps test-deps debug-test fuzz bench format clean
 
 deps:
 	./scripts/install-deps.sh
@@ -31,6 +32,11 @@ debug-test: test-deps
 	cmake --preset debug >/dev/null
 	cmake --build --preset debug -j $(JOBS)
 	ctest --preset debug
+
+# `make test` runs the same targets for 10 s each; this runs them one after another for longer.
+fuzz: test-deps
+	./tests/fuzz/build.sh build/fuzz
+	./tests/fuzz/run.sh build/fuzz 120
 
 bench: deps
 	cmake --preset bench >/dev/null
