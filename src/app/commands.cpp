@@ -6,6 +6,7 @@
 
 #include "auth/jwt.hpp"
 #include "auth/secret.hpp"
+#include "core/text.hpp"
 #include "media/probe.hpp"
 
 namespace onda::app {
@@ -27,6 +28,11 @@ int token(TokenOptions const& options) {
         std::cerr << "onda token: --sub is required\n";
         return 2;
     }
+    for (auto const* text : {&options.sub, &options.name, &options.device})
+        if (!is_valid_utf8(*text)) {
+            std::cerr << "onda token: --sub, --name and --device must be UTF-8 text\n";
+            return 2;
+        }
     auto secret = server_secret(options.config);
     if (!secret) {
         std::cerr << "onda token: " << secret.error().message() << "\n";

@@ -31,7 +31,9 @@ struct Claims {
     std::string device;
 };
 
-// header.payload.signature in base64url without padding.
+// header.payload.signature in base64url without padding. Every string claim must be valid UTF-8
+// (is_valid_utf8 in core/text.hpp): JSON text is UTF-8 (RFC 8259 §8.1), and verify_jwt refuses a
+// token whose payload is not.
 std::string sign_jwt(Claims const& claims, std::string_view secret, SystemTime issued_at);
 
 // Every failure is Errc::unauthenticated with a message saying why ("token expired", "alg must be

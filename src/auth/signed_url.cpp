@@ -27,7 +27,9 @@ std::string signed_message(std::string_view path, std::string_view rendition, st
 // Only the exact text url_signature signs: digits, no sign, no leading zero, within int64. Any other
 // spelling of the same number ("+5", "05") is refused rather than normalised, so one link has one form.
 std::optional<std::int64_t> parse_exp(std::string_view text) {
-    if (text.empty() || (text.size() > 1 && text.front() == '0')) return std::nullopt;
+    // Digits only, no leading zero: one link has one spelling of its expiry ("-0", "+5", "05" are not).
+    if (text.empty() || text.front() < '0' || text.front() > '9' || (text.size() > 1 && text.front() == '0'))
+        return std::nullopt;
     std::int64_t value = 0;
     auto const [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc{} || end != text.data() + text.size() || value < 0) return std::nullopt;

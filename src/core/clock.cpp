@@ -6,11 +6,15 @@
 namespace onda {
 namespace {
 constexpr char const* weekdays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+constexpr int min_year = 1678;
+constexpr int max_year = 2261;
 constexpr char const* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 std::tm utc_fields(SystemTime t) {
-    std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+    // floor, not to_time_t's truncation: half a second before 1970 is 23:59:59 of 1969, as it is
+    // when the date comes back in If-Modified-Since and is compared second by second.
+    std::time_t seconds = std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count();
     std::tm fields{};
     gmtime_r(&seconds, &fields);
     return fields;
@@ -53,6 +57,9 @@ std::optional<SystemTime> parse_http_date(std::string_view text) {
     for (int m = 0; m < 12; ++m)
         if (text.substr(8, 3) == months[m]) month = m;
     if (month < 0 || *day < 1 || *day > 31 || *hour > 23 || *minute > 59 || *second > 60) return std::nullopt;
+    // SystemTime counts nanoseconds in 64 bits: years outside about 1678..2261 do not fit, and a
+    // header naming one is as meaningless as a malformed one.
+    if (*year < min_year || *year > max_year) return std::nullopt;
     std::tm f{};
     f.tm_year = *year - 1900;
     f.tm_mon = month;

@@ -17,6 +17,7 @@
 
 #include "core/error.hpp"
 #include "core/task.hpp"
+#include "http/percent.hpp"
 
 namespace onda::http {
 
@@ -90,14 +91,5 @@ private:
     std::size_t worker_;
     std::any context_;
 };
-
-// ASCII case-insensitive equality, as header names compare (RFC 9110 §5.1).
-bool iequals(std::string_view a, std::string_view b);
-
-// Percent-decodes `text` (RFC 3986 §2.1); with `plus_is_space`, '+' becomes ' ' (form encoding).
-// nullopt for a bad escape.
-std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space);
-// Percent-encodes every byte outside RFC 3986 unreserved characters.
-std::string percent_encode(std::string_view text);
 
 }  // namespace onda::http

@@ -7,6 +7,7 @@
 
 #include "auth/signed_url.hpp"
 #include "core/ids.hpp"
+#include "core/text.hpp"
 #include "core/log.hpp"
 #include "http/content_disposition.hpp"
 #include "http/delivery.hpp"
@@ -41,25 +42,6 @@ std::string strip_extension(std::string_view filename) {
     return std::string(filename.substr(0, dot));
 }
 
-// Structural UTF-8 check (lead byte and continuation bytes), enough to never emit a split character.
-bool is_valid_utf8(std::string_view text) {
-    std::size_t i = 0;
-    while (i < text.size()) {
-        auto const c = static_cast<unsigned char>(text[i]);
-        std::size_t extra = 0;
-        if (c < 0x80) extra = 0;
-        else if ((c >> 5) == 0x6) extra = 1;
-        else if ((c >> 4) == 0xE) extra = 2;
-        else if ((c >> 3) == 0x1E) extra = 3;
-        else return false;
-        if (i + extra >= text.size()) return false;
-        for (std::size_t k = 1; k <= extra; ++k)
-            if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return false;
-        i += extra + 1;
-    }
-    return true;
-}
-
 }  // namespace
 
 std::string original_key(std::string_view media_id) { return "media/" + std::string(media_id) + "/original"; }
@@ -69,7 +51,7 @@ std::string sanitize_filename(std::string_view name) {
     auto slash = name.find_last_of("/\\");
     if (slash != std::string_view::npos) name = name.substr(slash + 1);
     std::string out;
-    for (char c : name)
+    for (char c : replace_invalid_utf8(name))
         if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) out += c;
     if (out == "." || out == "..") out.clear();
     if (out.size() > 255) out.resize(255);
@@ -94,7 +76,9 @@ Task<Result<storage::MediaRecord>> Library::ingest(NewMedia media) {
     record.id = make_id("m");
     record.filename = sanitize_filename(media.filename);
     if (record.filename.empty()) record.filename = record.id + "." + info->format;
-    record.title = media.title.empty() ? strip_extension(record.filename) : media.title;
+    record.title = media.title.empty() ? strip_extension(record.filename) : replace_invalid_utf8(media.title);
+    if (record.title.size() > max_title_bytes) record.title.resize(max_title_bytes);
+    while (!record.title.empty() && !is_valid_utf8(record.title)) record.title.pop_back();
     record.owner = media.owner;
     record.visibility = media.visibility.empty() ? options_.default_visibility : media.visibility;
     record.source = media.source;

@@ -125,6 +125,11 @@ TEST(VerifyUrlSignature, RejectsANegativeExpEvenWhenSigned) {
     EXPECT_EQ(outcome(verify_url_signature(secret, path, "mp3-192", "-5", sig, now)), "bad_signature: bad signature");
 }
 
+TEST(VerifyUrlSignature, RejectsMinusZeroAsASecondSpellingOfZero) {
+    auto sig = url_signature(secret, path, "mp3-192", 0);
+    EXPECT_EQ(outcome(verify_url_signature(secret, path, "mp3-192", "-0", sig, now)), "bad_signature: bad signature");
+}
+
 TEST(VerifyUrlSignature, RejectsAnExpThatOverflowsInt64) {
     EXPECT_EQ(outcome(verify_url_signature(secret, path, "mp3-192", "99999999999999999999", signature(), now)),
               "bad_signature: bad signature");

@@ -41,5 +41,16 @@ TEST(HttpDate, RejectsObsoleteAndMalformedForms) {
     EXPECT_FALSE(parse_http_date(""));
 }
 
+TEST(HttpDate, YearsSystemTimeCannotHoldAreNotDates) {
+    EXPECT_FALSE(parse_http_date("Fri, 31 Dec 9999 23:59:59 GMT"));
+    EXPECT_FALSE(parse_http_date("Mon, 01 Jan 0500 00:00:00 GMT"));
+    EXPECT_TRUE(parse_http_date("Sat, 01 Jan 2261 00:00:00 GMT"));
+}
+
+TEST(HttpDate, InstantsBefore1970RoundDownToTheirSecond) {
+    auto half_second_before_epoch = SystemTime(std::chrono::milliseconds(-500));
+    EXPECT_EQ(format_http_date(half_second_before_epoch), "Wed, 31 Dec 1969 23:59:59 GMT");
+}
+
 }  // namespace
 }  // namespace onda
