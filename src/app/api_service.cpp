@@ -34,19 +34,28 @@ ApiService::ApiService(http::Router const& router, auth::Authenticator const& au
     add_metrics("unmatched");
 }
 
+bool ApiService::is_listed(std::string_view origin) const {
+    return std::find(allowed_origins_.begin(), allowed_origins_.end(), origin) != allowed_origins_.end();
+}
+
 bool ApiService::origin_allowed(std::string_view origin) const {
-    for (auto const& allowed : allowed_origins_)
-        if (allowed == "*" || allowed == origin) return true;
-    return false;
+    return is_listed(origin) || std::find(allowed_origins_.begin(), allowed_origins_.end(), "*") != allowed_origins_.end();
 }
 
 void ApiService::add_cors_headers(http::Request const& request, http::Response& response) const {
     auto origin = request.header("Origin");
     if (origin.empty() || !origin_allowed(origin)) return;
-    response.set_header("Access-Control-Allow-Origin", std::string(origin));
-    response.add_header("Vary", "Origin");
-    response.set_header("Access-Control-Allow-Credentials", "true");
     response.set_header("Access-Control-Expose-Headers", std::string(cors_expose_headers));
+    response.add_header("Vary", "Origin");
+    if (is_listed(origin)) {
+        // A listed origin may send the user's cookie (onda_token) along.
+        response.set_header("Access-Control-Allow-Origin", std::string(origin));
+        response.set_header("Access-Control-Allow-Credentials", "true");
+    } else {
+        // Allowed only through "*": any site may read, but never with the user's credentials, or
+        // every page on the web could act as the signed-in user.
+        response.set_header("Access-Control-Allow-Origin", "*");
+    }
 }
 
 void ApiService::record(std::size_t route_index, http::Response const& response, double seconds) {
@@ -77,6 +86,7 @@ Task<http::Response> ApiService::route(http::Request& request, http::RouteMatch&
         request.has_header("Access-Control-Request-Method") && match.kind != http::RouteMatch::Kind::found) {
         http::Response preflight(204);
         if (origin_allowed(request.header("Origin"))) {
+            // Allow-Origin (and credentials) are added by handle(), as for every response.
             preflight.add_header("Access-Control-Allow-Methods", "GET, HEAD, POST, PATCH, PUT, DELETE, OPTIONS");
             preflight.add_header("Access-Control-Allow-Headers", std::string(cors_allow_headers));
             preflight.add_header("Access-Control-Max-Age", "86400");

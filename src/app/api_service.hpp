@@ -29,7 +29,8 @@ private:
         std::array<Counter*, 5> by_class;  // 1xx..5xx
     };
     Task<http::Response> route(http::Request& request, http::RouteMatch& match);
-    bool origin_allowed(std::string_view origin) const;
+    bool origin_allowed(std::string_view origin) const;  // listed, or "*" is configured
+    bool is_listed(std::string_view origin) const;       // named exactly in cors.allowed_origins
     void add_cors_headers(http::Request const& request, http::Response& response) const;
     void record(std::size_t route_index, http::Response const& response, double seconds);
 

@@ -142,6 +142,7 @@ TEST(Cors, AllowedOriginsGetHeadersAndPreflightOthersDoNot) {
     OndaProcess onda({.settings = {{"cors.allowed_origins", "https://app.example"}}});
     auto allowed = http_get(onda.url("/v1/media"), {{"Origin", "https://app.example"}});
     EXPECT_EQ(allowed.header("Access-Control-Allow-Origin"), "https://app.example");
+    EXPECT_EQ(allowed.header("Access-Control-Allow-Credentials"), "true");
     EXPECT_NE(allowed.header("Access-Control-Expose-Headers").find("Content-Range"), std::string::npos);
     auto other = http_get(onda.url("/v1/media"), {{"Origin", "https://evil.example"}});
     EXPECT_FALSE(other.has_header("Access-Control-Allow-Origin"));
@@ -153,6 +154,13 @@ TEST(Cors, AllowedOriginsGetHeadersAndPreflightOthersDoNot) {
     EXPECT_NE(preflight.header("Access-Control-Allow-Methods").find("POST"), std::string::npos);
     EXPECT_NE(preflight.header("Access-Control-Allow-Headers").find("Authorization"), std::string::npos);
     EXPECT_EQ(preflight.header("Access-Control-Allow-Origin"), "https://app.example");
+}
+
+TEST(Cors, AWildcardNeverLendsCredentials) {
+    OndaProcess onda({.settings = {{"cors.allowed_origins", "*"}}});
+    auto res = http_get(onda.url("/v1/media"), {{"Origin", "https://anywhere.example"}});
+    EXPECT_EQ(res.header("Access-Control-Allow-Origin"), "*");
+    EXPECT_FALSE(res.has_header("Access-Control-Allow-Credentials"));
 }
 
 }  // namespace

@@ -125,6 +125,17 @@ int OndaProcess::stop(std::chrono::milliseconds deadline) {
     return *status;
 }
 
+int OndaProcess::wait_exit(std::chrono::milliseconds deadline) {
+    if (!running()) return -1;
+    auto status = wait_until(pid_, std::chrono::steady_clock::now() + deadline);
+    if (!status) {
+        kill9();
+        return -1;
+    }
+    pid_ = -1;
+    return *status;
+}
+
 void OndaProcess::kill9() {
     if (!running()) return;
     ::kill(pid_, SIGKILL);
