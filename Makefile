@@ -2,12 +2,12 @@
 #   make run   installs what is missing, builds a release onda and starts `onda serve`
 #   make test  installs what is missing (test peers too), builds and runs every test
 # Other targets: build, debug-test (ASan+UBSan), fuzz (every parser's fuzz target for 2 minutes),
-# bench, format, clean.
+# bench, format, format-check, clean.
 
 JOBS ?= 2
 ARGS ?=
 
-.PHONY: run test build deps test-deps debug-test fuzz bench format clean
+.PHONY: run test build deps test-deps debug-test fuzz bench format format-check clean
 
 deps:
 	./scripts/install-deps.sh
@@ -23,7 +23,7 @@ build: deps
 run: build
 	./build/release/src/onda serve $(ARGS)
 
-test: test-deps
+test: test-deps format-check
 	cmake --preset ci >/dev/null
 	cmake --build --preset ci -j $(JOBS)
 	ctest --preset ci
@@ -43,7 +43,11 @@ bench: deps
 	cmake --build --preset bench -j $(JOBS)
 
 format:
-	find src tests bench -name '*.[ch]pp' | xargs clang-format -i
+	git ls-files 'src/*.[ch]pp' 'tests/*.[ch]pp' 'bench/*.[ch]pp' | xargs clang-format -i
+
+# Fails when a file is not formatted as .clang-format says (run `make format` to fix).
+format-check:
+	git ls-files 'src/*.[ch]pp' 'tests/*.[ch]pp' 'bench/*.[ch]pp' | xargs clang-format --dry-run --Werror
 
 clean:
 	rm -rf build

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_packages=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git clang-format
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswresample-dev libswscale-dev
   libsqlite3-dev libssl-dev libcurl4-openssl-dev
