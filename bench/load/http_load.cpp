@@ -198,9 +198,10 @@ struct LoadConnection {
 };
 
 std::string request_text(Options const& options, std::optional<std::uint64_t> first) {
-    std::string out = "GET " + options.path + " HTTP/1.1\r\nHost: " + options.host + ":" + std::to_string(options.port) +
-                      "\r\nUser-Agent: onda-http-load\r\n";
-    if (first) out += "Range: bytes=" + std::to_string(*first) + "-" + std::to_string(*first + range_bytes - 1) + "\r\n";
+    std::string out = "GET " + options.path + " HTTP/1.1\r\nHost: " + options.host + ":" +
+                      std::to_string(options.port) + "\r\nUser-Agent: onda-http-load\r\n";
+    if (first)
+        out += "Range: bytes=" + std::to_string(*first) + "-" + std::to_string(*first + range_bytes - 1) + "\r\n";
     return out + "\r\n";
 }
 
@@ -397,7 +398,8 @@ Task<> open_idle(Options const& options, tcp::endpoint endpoint, unsigned first,
             if (auto [ec, n] = co_await net::async_write(socket, net::buffer(request), use_result); ec) continue;
             auto got = co_await read_head(socket, buffer);
             if (!got || got->head.status != 200 || got->head.close || !got->head.content_length) continue;
-            std::uint64_t remaining = *got->head.content_length - std::min(*got->head.content_length, got->body_bytes_read);
+            std::uint64_t remaining =
+                *got->head.content_length - std::min(*got->head.content_length, got->body_bytes_read);
             bool body_ok = true;
             while (remaining > 0 && body_ok) {
                 auto const want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, buffer.size()));
@@ -445,14 +447,14 @@ void run_idle(Options const& options, tcp::endpoint endpoint) {
 
     timespec hold{};
     hold.tv_sec = static_cast<time_t>(options.seconds);
-    while (sigtimedwait(&stop_signals, nullptr, &hold) < 0 && errno == EINTR) {
-    }
+    while (sigtimedwait(&stop_signals, nullptr, &hold) < 0 && errno == EINTR) {}
     unsigned const closed = counts.closed.load();
     for (auto& context : contexts) context->stop();
     for (auto& thread : threads) thread.join();
-    std::printf("{\"mode\":\"idle\",\"connections\":%u,\"ready\":%u,\"failed\":%u,\"closed_by_server\":%u,"
-                "\"open_at_end\":%u}\n",
-                options.connections, counts.ready.load(), counts.failed.load(), closed, counts.ready.load() - closed);
+    std::printf(
+        "{\"mode\":\"idle\",\"connections\":%u,\"ready\":%u,\"failed\":%u,\"closed_by_server\":%u,"
+        "\"open_at_end\":%u}\n",
+        options.connections, counts.ready.load(), counts.failed.load(), closed, counts.ready.load() - closed);
     std::fflush(stdout);
 }
 
@@ -475,19 +477,31 @@ Options parse_options(int argc, char** argv) {
             if (!parsed) fail("bad number for " + std::string(flag) + ": " + std::string(value));
             out = *parsed;
         };
-        if (flag == "--host") o.host = value;
-        else if (flag == "--port") number(o.port);
-        else if (flag == "--path") o.path = value;
-        else if (flag == "--connections") number(o.connections);
-        else if (flag == "--threads") number(o.threads);
-        else if (flag == "--warmup") number(o.warmup_seconds);
-        else if (flag == "--seconds") number(o.seconds);
-        else if (flag == "--size") number(o.size);
+        if (flag == "--host")
+            o.host = value;
+        else if (flag == "--port")
+            number(o.port);
+        else if (flag == "--path")
+            o.path = value;
+        else if (flag == "--connections")
+            number(o.connections);
+        else if (flag == "--threads")
+            number(o.threads);
+        else if (flag == "--warmup")
+            number(o.warmup_seconds);
+        else if (flag == "--seconds")
+            number(o.seconds);
+        else if (flag == "--size")
+            number(o.size);
         else if (flag == "--mode") {
-            if (value == "range") o.mode = Mode::range;
-            else if (value == "whole") o.mode = Mode::whole;
-            else if (value == "idle") o.mode = Mode::idle;
-            else fail("--mode is range, whole or idle");
+            if (value == "range")
+                o.mode = Mode::range;
+            else if (value == "whole")
+                o.mode = Mode::whole;
+            else if (value == "idle")
+                o.mode = Mode::idle;
+            else
+                fail("--mode is range, whole or idle");
         } else {
             fail("unknown flag " + std::string(flag));
         }
@@ -505,7 +519,9 @@ int main(int argc, char** argv) {
     boost::system::error_code ec;
     tcp::endpoint const endpoint(net::ip::make_address(options.host, ec), options.port);
     if (ec) fail("bad --host " + options.host + ": " + ec.message());
-    if (options.mode == Mode::idle) run_idle(options, endpoint);
-    else run_load(options, endpoint);
+    if (options.mode == Mode::idle)
+        run_idle(options, endpoint);
+    else
+        run_load(options, endpoint);
     return 0;
 }

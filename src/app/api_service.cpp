@@ -23,8 +23,8 @@ ApiService::ApiService(http::Router const& router, auth::Authenticator const& au
     : router_(router), authenticator_(authenticator), limiter_(limiter), allowed_origins_(std::move(allowed_origins)) {
     auto add_metrics = [&](std::string const& name) {
         RouteMetrics m{};
-        m.latency = &metrics.histogram("onda_http_request_duration_seconds", "Time from request head to response, by route",
-                                       {{"route", name}});
+        m.latency = &metrics.histogram("onda_http_request_duration_seconds",
+                                       "Time from request head to response, by route", {{"route", name}});
         for (int c = 0; c < 5; ++c)
             m.by_class[c] = &metrics.counter("onda_http_requests_total", "HTTP requests by route and status class",
                                              {{"route", name}, {"status", fmt::format("{}xx", c + 1)}});
@@ -39,7 +39,8 @@ bool ApiService::is_listed(std::string_view origin) const {
 }
 
 bool ApiService::origin_allowed(std::string_view origin) const {
-    return is_listed(origin) || std::find(allowed_origins_.begin(), allowed_origins_.end(), "*") != allowed_origins_.end();
+    return is_listed(origin) ||
+           std::find(allowed_origins_.begin(), allowed_origins_.end(), "*") != allowed_origins_.end();
 }
 
 void ApiService::add_cors_headers(http::Request const& request, http::Response& response) const {
@@ -68,7 +69,8 @@ void ApiService::record(std::size_t route_index, http::Response const& response,
 Task<http::Response> ApiService::handle(http::Request& request) {
     auto const started = std::chrono::steady_clock::now();
     auto match = router_.match(request.method(), request.path());
-    std::size_t const metrics_index = match.kind == http::RouteMatch::Kind::found ? match.index : route_metrics_.size() - 1;
+    std::size_t const metrics_index =
+        match.kind == http::RouteMatch::Kind::found ? match.index : route_metrics_.size() - 1;
 
     http::Response response = co_await route(request, match);
 
@@ -96,8 +98,8 @@ Task<http::Response> ApiService::route(http::Request& request, http::RouteMatch&
     if (match.kind == http::RouteMatch::Kind::not_found)
         co_return http::error_response(Error(Errc::not_found, "no route for " + std::string(request.path())));
     if (match.kind == http::RouteMatch::Kind::method_not_allowed) {
-        auto response = http::error_response(Error(Errc::method_not_allowed,
-                                                   std::string(request.method()) + " is not allowed here; allowed: " + match.allow));
+        auto response = http::error_response(Error(
+            Errc::method_not_allowed, std::string(request.method()) + " is not allowed here; allowed: " + match.allow));
         response.add_header("Allow", match.allow);
         co_return response;
     }

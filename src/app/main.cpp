@@ -54,7 +54,8 @@ struct ConfigFlags {
             auto eq = setting.find('=');
             if (eq == std::string::npos)
                 return onda::Error(onda::Errc::invalid_argument, "--set wants key=value, got '" + setting + "'");
-            if (auto r = onda::set_config_value(config, setting.substr(0, eq), setting.substr(eq + 1)); !r) return r.error();
+            if (auto r = onda::set_config_value(config, setting.substr(0, eq), setting.substr(eq + 1)); !r)
+                return r.error();
         }
         return config;
     }

@@ -4,9 +4,12 @@ namespace onda::app {
 
 void Ops::add_routes(http::Router& router) {
     http::RouteOptions const unlimited{.rate_limited = false};
-    router.add("GET", "/healthz", "ops.healthz", [this](http::Request& r) { return healthz(r); }, unlimited);
-    router.add("GET", "/readyz", "ops.readyz", [this](http::Request& r) { return readyz(r); }, unlimited);
-    router.add("GET", "/metrics", "ops.metrics", [this](http::Request& r) { return metrics(r); }, unlimited);
+    router.add(
+        "GET", "/healthz", "ops.healthz", [this](http::Request& r) { return healthz(r); }, unlimited);
+    router.add(
+        "GET", "/readyz", "ops.readyz", [this](http::Request& r) { return readyz(r); }, unlimited);
+    router.add(
+        "GET", "/metrics", "ops.metrics", [this](http::Request& r) { return metrics(r); }, unlimited);
 }
 
 Task<http::Response> Ops::healthz(http::Request&) {

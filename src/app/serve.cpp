@@ -60,10 +60,15 @@ Task<> sweep_rate_limits(auth::RateLimiter& limiter) {  // the limiter outlives 
 }
 
 // Hands a finished upload to the library (uploads and media do not know each other).
-Task<Result<boost::json::object>> ingest_upload(media::Library& library, uploads::UploadedFile file) {  // library outlives serving
-    media::NewMedia media{.file = std::move(file.file), .sha256 = std::move(file.sha256), .owner = std::move(file.owner),
-                          .filename = std::move(file.filename), .title = std::move(file.title),
-                          .visibility = std::move(file.visibility), .declared_content_type = std::move(file.content_type)};
+Task<Result<boost::json::object>> ingest_upload(media::Library& library,
+                                                uploads::UploadedFile file) {  // library outlives serving
+    media::NewMedia media{.file = std::move(file.file),
+                          .sha256 = std::move(file.sha256),
+                          .owner = std::move(file.owner),
+                          .filename = std::move(file.filename),
+                          .title = std::move(file.title),
+                          .visibility = std::move(file.visibility),
+                          .declared_content_type = std::move(file.content_type)};
     auto record = co_await library.ingest(std::move(media));
     if (!record) co_return record.error();
     co_return library.to_json(*record);
@@ -111,7 +116,8 @@ int serve(ServeOptions options) {
     auth::Authenticator authenticator(secret, clock);
     auth::RateLimiter limiter(config.auth.rate_limit_per_minute, clock);
 
-    unsigned const io_threads = config.server.threads ? config.server.threads : std::max(1u, std::thread::hardware_concurrency());
+    unsigned const io_threads =
+        config.server.threads ? config.server.threads : std::max(1u, std::thread::hardware_concurrency());
     media::LibraryOptions library_options{
         .default_visibility = config.auth.default_visibility,
         .public_url = config.server.public_url,
@@ -129,7 +135,8 @@ int serve(ServeOptions options) {
 
     http::Router router;
     library.add_routes(router);
-    router.add("POST", "/v1/media", "media.upload", [&media_upload](http::Request& r) { return media_upload.handle(r); });
+    router.add("POST", "/v1/media", "media.upload",
+               [&media_upload](http::Request& r) { return media_upload.handle(r); });
     ops.add_routes(router);
 
     ApiService service(router, authenticator, limiter, config.cors.allowed_origins, metrics);
@@ -149,7 +156,8 @@ int serve(ServeOptions options) {
     if (auto started = server.start(); !started) return fail("start", started.error());
     log::info("onda serving data_dir={} http://{}:{}/", data_dir.string(), listen->first, server.port());
     if (!options.ready_file.empty())
-        if (auto written = write_ready_file(options.ready_file, server.port()); !written) return fail("ready file", written.error());
+        if (auto written = write_ready_file(options.ready_file, server.port()); !written)
+            return fail("ready file", written.error());
 
     net::io_context main_context;
     net::signal_set signals(main_context, SIGINT, SIGTERM);

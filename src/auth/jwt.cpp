@@ -171,9 +171,8 @@ Result<Claims> verify_jwt(std::string_view token, std::string_view secret, Syste
 
     auto const signature = base64url_decode(signature_part);
     auto const expected = detail::hmac_sha256(secret, signing_input);
-    if (!signature ||
-        !detail::equal_in_constant_time(
-            expected, {reinterpret_cast<unsigned char const*>(signature->data()), signature->size()}))
+    if (!signature || !detail::equal_in_constant_time(
+                          expected, {reinterpret_cast<unsigned char const*>(signature->data()), signature->size()}))
         return unauthenticated("bad signature");
 
     auto payload = decode_json_object(payload_part);

@@ -81,8 +81,10 @@ Result<std::string> read_secret(std::filesystem::path const& file) {
         filled += static_cast<std::size_t>(n);
     }
     std::string_view text(buffer.data(), filled);
-    if (text.ends_with("\r\n")) text.remove_suffix(2);
-    else if (text.ends_with('\n')) text.remove_suffix(1);
+    if (text.ends_with("\r\n"))
+        text.remove_suffix(2);
+    else if (text.ends_with('\n'))
+        text.remove_suffix(1);
     // The contents are never echoed: an error message may end up in a log.
     if (text.size() != secret_hex_chars || !is_hex(text))
         return Error(Errc::invalid_argument, file.string() + " must hold 64 hex characters");

@@ -52,15 +52,12 @@ Result<void> verify_url_signature(std::string_view secret, std::string_view path
     auto const sig = base64url_decode(sig_text);
     if (!sig) return bad_signature();
     auto const expected = detail::hmac_sha256(secret, signed_message(path, rendition, *exp));
-    if (!detail::equal_in_constant_time(expected,
-                                        {reinterpret_cast<unsigned char const*>(sig->data()), sig->size()}))
+    if (!detail::equal_in_constant_time(expected, {reinterpret_cast<unsigned char const*>(sig->data()), sig->size()}))
         return bad_signature();
 
     // An exp past what SystemTime holds (year 2262) is far enough in the future never to expire.
-    constexpr auto max_seconds =
-        std::chrono::duration_cast<std::chrono::seconds>(SystemTime::duration::max()).count();
-    if (*exp < max_seconds && now > SystemTime(std::chrono::seconds(*exp)))
-        return Error(Errc::expired, "link expired");
+    constexpr auto max_seconds = std::chrono::duration_cast<std::chrono::seconds>(SystemTime::duration::max()).count();
+    if (*exp < max_seconds && now > SystemTime(std::chrono::seconds(*exp))) return Error(Errc::expired, "link expired");
     return ok();
 }
 

@@ -8,8 +8,7 @@ namespace {
 constexpr char const* weekdays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 constexpr int min_year = 1678;
 constexpr int max_year = 2261;
-constexpr char const* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+constexpr char const* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 std::tm utc_fields(SystemTime t) {
     // floor, not to_time_t's truncation: half a second before 1970 is 23:59:59 of 1969, as it is
@@ -48,8 +47,7 @@ std::optional<SystemTime> parse_http_date(std::string_view text) {
         }
         return value;
     };
-    auto day = digits(5, 2), year = digits(12, 4), hour = digits(17, 2), minute = digits(20, 2),
-         second = digits(23, 2);
+    auto day = digits(5, 2), year = digits(12, 4), hour = digits(17, 2), minute = digits(20, 2), second = digits(23, 2);
     if (!day || !year || !hour || !minute || !second || text[7] != ' ' || text[11] != ' ' || text[16] != ' ' ||
         text[19] != ':' || text[22] != ':')
         return std::nullopt;

@@ -162,12 +162,18 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
     if (!number) return Error(Errc::invalid_argument, "not a duration: '" + std::string(text) + "'");
     auto unit = text.substr(digits);
     std::uint64_t ms_per_unit = 0;
-    if (unit.empty() || unit == "s") ms_per_unit = 1000;
-    else if (unit == "ms") ms_per_unit = 1;
-    else if (unit == "m") ms_per_unit = 60'000;
-    else if (unit == "h") ms_per_unit = 3'600'000;
-    else if (unit == "d") ms_per_unit = 86'400'000;
-    else return Error(Errc::invalid_argument, "unknown duration unit in '" + std::string(text) + "'");
+    if (unit.empty() || unit == "s")
+        ms_per_unit = 1000;
+    else if (unit == "ms")
+        ms_per_unit = 1;
+    else if (unit == "m")
+        ms_per_unit = 60'000;
+    else if (unit == "h")
+        ms_per_unit = 3'600'000;
+    else if (unit == "d")
+        ms_per_unit = 86'400'000;
+    else
+        return Error(Errc::invalid_argument, "unknown duration unit in '" + std::string(text) + "'");
     if (*number > std::numeric_limits<std::int64_t>::max() / ms_per_unit)
         return Error(Errc::invalid_argument, "duration too long: '" + std::string(text) + "'");
     return std::chrono::milliseconds(static_cast<std::int64_t>(*number * ms_per_unit));
@@ -180,14 +186,22 @@ Result<std::uint64_t> parse_size(std::string_view text) {
     if (!number) return Error(Errc::invalid_argument, "not a size: '" + std::string(text) + "'");
     auto unit = text.substr(digits);
     std::uint64_t multiplier = 0;
-    if (unit.empty() || unit == "B") multiplier = 1;
-    else if (unit == "KiB") multiplier = 1ull << 10;
-    else if (unit == "MiB") multiplier = 1ull << 20;
-    else if (unit == "GiB") multiplier = 1ull << 30;
-    else if (unit == "KB" || unit == "kB") multiplier = 1000;
-    else if (unit == "MB") multiplier = 1000 * 1000;
-    else if (unit == "GB") multiplier = 1000ull * 1000 * 1000;
-    else return Error(Errc::invalid_argument, "unknown size unit in '" + std::string(text) + "'");
+    if (unit.empty() || unit == "B")
+        multiplier = 1;
+    else if (unit == "KiB")
+        multiplier = 1ull << 10;
+    else if (unit == "MiB")
+        multiplier = 1ull << 20;
+    else if (unit == "GiB")
+        multiplier = 1ull << 30;
+    else if (unit == "KB" || unit == "kB")
+        multiplier = 1000;
+    else if (unit == "MB")
+        multiplier = 1000 * 1000;
+    else if (unit == "GB")
+        multiplier = 1000ull * 1000 * 1000;
+    else
+        return Error(Errc::invalid_argument, "unknown size unit in '" + std::string(text) + "'");
     if (*number > std::numeric_limits<std::uint64_t>::max() / multiplier)
         return Error(Errc::invalid_argument, "size too large: '" + std::string(text) + "'");
     return *number * multiplier;
@@ -206,8 +220,8 @@ Result<void> apply_config_file(Config& config, std::filesystem::path const& file
     try {
         table = toml::parse_file(file.string());
     } catch (toml::parse_error const& e) {
-        return Error(Errc::invalid_argument, fmt::format("{}: line {}: {}", file.string(),
-                                                         e.source().begin.line, e.description()));
+        return Error(Errc::invalid_argument,
+                     fmt::format("{}: line {}: {}", file.string(), e.source().begin.line, e.description()));
     }
     if (auto r = apply_table(config, table, ""); !r) return r.error().context(file.string());
     return ok();

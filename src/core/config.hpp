@@ -21,7 +21,7 @@ namespace onda {
 
 struct ServerConfig {
     std::string listen = "127.0.0.1:8080";
-    unsigned threads = 0;  // 0: one per core
+    unsigned threads = 0;    // 0: one per core
     std::string public_url;  // e.g. "https://media.example.com"; empty: from the request's Host
 };
 

@@ -33,18 +33,14 @@ std::string_view code_name(Errc code) {
     return "internal";
 }
 
-Error Error::context(std::string_view what) const& {
-    return Error(code_, std::string(what) + ": " + message_);
-}
+Error Error::context(std::string_view what) const& { return Error(code_, std::string(what) + ": " + message_); }
 
 Error Error::context(std::string_view what) && {
     message_.insert(0, std::string(what) + ": ");
     return std::move(*this);
 }
 
-void throw_exception_from_error(Error const& error, boost::source_location const&) {
-    throw ErrorException(error);
-}
+void throw_exception_from_error(Error const& error, boost::source_location const&) { throw ErrorException(error); }
 
 namespace detail {
 void assert_failed(char const* cond, char const* why, char const* file, int line) {

@@ -27,8 +27,8 @@ enum class Errc {
     expired,
     conflict,
     precondition_failed,
-    out_of_range,          // a Range that cannot be satisfied
-    too_large,             // a body past its limit
+    out_of_range,  // a Range that cannot be satisfied
+    too_large,     // a body past its limit
     headers_too_large,
     unsupported_media,
     rate_limited,

@@ -25,15 +25,25 @@ std::optional<Level> parse_level(std::string_view name);
 void init(Level level);
 
 template <class... Args>
-void trace(fmt::format_string<Args...> f, Args&&... args) { spdlog::trace(f, std::forward<Args>(args)...); }
+void trace(fmt::format_string<Args...> f, Args&&... args) {
+    spdlog::trace(f, std::forward<Args>(args)...);
+}
 template <class... Args>
-void debug(fmt::format_string<Args...> f, Args&&... args) { spdlog::debug(f, std::forward<Args>(args)...); }
+void debug(fmt::format_string<Args...> f, Args&&... args) {
+    spdlog::debug(f, std::forward<Args>(args)...);
+}
 template <class... Args>
-void info(fmt::format_string<Args...> f, Args&&... args) { spdlog::info(f, std::forward<Args>(args)...); }
+void info(fmt::format_string<Args...> f, Args&&... args) {
+    spdlog::info(f, std::forward<Args>(args)...);
+}
 template <class... Args>
-void warn(fmt::format_string<Args...> f, Args&&... args) { spdlog::warn(f, std::forward<Args>(args)...); }
+void warn(fmt::format_string<Args...> f, Args&&... args) {
+    spdlog::warn(f, std::forward<Args>(args)...);
+}
 template <class... Args>
-void error(fmt::format_string<Args...> f, Args&&... args) { spdlog::error(f, std::forward<Args>(args)...); }
+void error(fmt::format_string<Args...> f, Args&&... args) {
+    spdlog::error(f, std::forward<Args>(args)...);
+}
 
 // A prefix of key=value fields (request id, peer, user) that every line of one conversation carries.
 class Context {
@@ -45,15 +55,18 @@ public:
 
     template <class... Args>
     void debug(fmt::format_string<Args...> f, Args&&... args) const {
-        if (spdlog::should_log(spdlog::level::debug)) emit(spdlog::level::debug, fmt::format(f, std::forward<Args>(args)...));
+        if (spdlog::should_log(spdlog::level::debug))
+            emit(spdlog::level::debug, fmt::format(f, std::forward<Args>(args)...));
     }
     template <class... Args>
     void info(fmt::format_string<Args...> f, Args&&... args) const {
-        if (spdlog::should_log(spdlog::level::info)) emit(spdlog::level::info, fmt::format(f, std::forward<Args>(args)...));
+        if (spdlog::should_log(spdlog::level::info))
+            emit(spdlog::level::info, fmt::format(f, std::forward<Args>(args)...));
     }
     template <class... Args>
     void warn(fmt::format_string<Args...> f, Args&&... args) const {
-        if (spdlog::should_log(spdlog::level::warn)) emit(spdlog::level::warn, fmt::format(f, std::forward<Args>(args)...));
+        if (spdlog::should_log(spdlog::level::warn))
+            emit(spdlog::level::warn, fmt::format(f, std::forward<Args>(args)...));
     }
     template <class... Args>
     void error(fmt::format_string<Args...> f, Args&&... args) const {

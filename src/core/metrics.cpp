@@ -10,10 +10,14 @@ namespace {
 std::string escape_label(std::string_view value) {
     std::string out;
     for (char c : value) {
-        if (c == '\\') out += "\\\\";
-        else if (c == '"') out += "\\\"";
-        else if (c == '\n') out += "\\n";
-        else out += c;
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '"')
+            out += "\\\"";
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
     }
     return out;
 }
@@ -33,7 +37,8 @@ std::string label_text(Labels const& labels, std::string_view extra_name = {}, s
 }
 
 std::string number_text(double value) {
-    if (value == static_cast<double>(static_cast<std::int64_t>(value))) return fmt::format("{}", static_cast<std::int64_t>(value));
+    if (value == static_cast<double>(static_cast<std::int64_t>(value)))
+        return fmt::format("{}", static_cast<std::int64_t>(value));
     return fmt::format("{}", value);
 }
 

@@ -14,15 +14,24 @@ bool is_valid_utf8(std::string_view text) {
         // excludes overlong forms, surrogates and code points past U+10FFFF: RFC 3629 §4's table).
         std::size_t length = 0;
         unsigned char low = 0x80, high = 0xBF;
-        if (lead >= 0xC2 && lead <= 0xDF) length = 2;
-        else if (lead == 0xE0) length = 3, low = 0xA0;
-        else if (lead >= 0xE1 && lead <= 0xEC) length = 3;
-        else if (lead == 0xED) length = 3, high = 0x9F;
-        else if (lead >= 0xEE && lead <= 0xEF) length = 3;
-        else if (lead == 0xF0) length = 4, low = 0x90;
-        else if (lead >= 0xF1 && lead <= 0xF3) length = 4;
-        else if (lead == 0xF4) length = 4, high = 0x8F;
-        else return false;
+        if (lead >= 0xC2 && lead <= 0xDF)
+            length = 2;
+        else if (lead == 0xE0)
+            length = 3, low = 0xA0;
+        else if (lead >= 0xE1 && lead <= 0xEC)
+            length = 3;
+        else if (lead == 0xED)
+            length = 3, high = 0x9F;
+        else if (lead >= 0xEE && lead <= 0xEF)
+            length = 3;
+        else if (lead == 0xF0)
+            length = 4, low = 0x90;
+        else if (lead >= 0xF1 && lead <= 0xF3)
+            length = 4;
+        else if (lead == 0xF4)
+            length = 4, high = 0x8F;
+        else
+            return false;
         if (i + length > text.size()) return false;
         auto const second = static_cast<unsigned char>(text[i + 1]);
         if (second < low || second > high) return false;

@@ -83,8 +83,8 @@ Errc read_error_code(error_code const& ec) {
 // The body of the current request, read through the parser as the handler asks for it.
 class ParserBody final : public BodySource {
 public:
-    ParserBody(beast::tcp_stream& stream, beast::flat_buffer& buffer, Parser& parser,
-               std::chrono::milliseconds timeout, bool expects_continue)
+    ParserBody(beast::tcp_stream& stream, beast::flat_buffer& buffer, Parser& parser, std::chrono::milliseconds timeout,
+               bool expects_continue)
         : stream_(stream), buffer_(buffer), parser_(parser), timeout_(timeout), expects_continue_(expects_continue) {}
 
     bool is_done() const override { return parser_.is_done(); }
@@ -196,7 +196,8 @@ private:
         auto const& head = parser.get();
         std::vector<Request::Header> headers;
         headers.reserve(16);
-        for (auto const& field : head) headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+        for (auto const& field : head)
+            headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
         bool const keep_alive_requested = head.keep_alive();
         bool const http10 = head.version() < 11;
         auto expect = head[bhttp::field::expect];
@@ -216,8 +217,10 @@ private:
         // else close. A client still waiting for 100-continue never sends it, so close then too.
         bool keep_alive = keep_alive_requested && !response.wants_close() && !worker_.stopping && !body.failed();
         if (keep_alive && !parser.is_done()) {
-            if (expects_continue && !body.continue_sent()) keep_alive = false;
-            else keep_alive = co_await drain(body);
+            if (expects_continue && !body.continue_sent())
+                keep_alive = false;
+            else
+                keep_alive = co_await drain(body);
         }
         co_return co_await write_response(response, request.is_head(), keep_alive, http10) && keep_alive;
     }
@@ -253,7 +256,8 @@ private:
         std::string out;
         out.reserve(512);
         unsigned const status = response.status();
-        out += fmt::format("HTTP/1.1 {} {}\r\nServer: onda\r\nDate: {}\r\n", status, reason_phrase(status), date_header());
+        out +=
+            fmt::format("HTTP/1.1 {} {}\r\nServer: onda\r\nDate: {}\r\n", status, reason_phrase(status), date_header());
         for (auto const& [name, value] : response.headers()) {
             out += name;
             out += ": ";
@@ -266,8 +270,10 @@ private:
             if (auto length = response.content_length(); length && status != 304)
                 out += fmt::format("Content-Length: {}\r\n", *length);
         }
-        if (!keep_alive) out += "Connection: close\r\n";
-        else if (http10) out += "Connection: keep-alive\r\n";
+        if (!keep_alive)
+            out += "Connection: close\r\n";
+        else if (http10)
+            out += "Connection: keep-alive\r\n";
         out += "\r\n";
         return out;
     }
@@ -312,7 +318,8 @@ private:
                 continue;
             }
             std::string size_line = fmt::format("{:x}\r\n", (*chunk)->size());
-            std::array<net::const_buffer, 3> buffers{net::buffer(size_line), net::buffer(**chunk), net::buffer("\r\n", 2)};
+            std::array<net::const_buffer, 3> buffers{net::buffer(size_line), net::buffer(**chunk),
+                                                     net::buffer("\r\n", 2)};
             if (!co_await send(buffers)) co_return false;
         }
         if (chunked) co_return co_await send(net::buffer("0\r\n\r\n", 5));

@@ -51,7 +51,8 @@ Response deliver(Request const& request, Representation r) {
         ranges = parse_range(range_header, r.size);
 
     if (ranges.kind == RangeRequest::Kind::unsatisfiable) {
-        auto response = error_response(Error(Errc::out_of_range, fmt::format("no requested range is within the {} bytes", r.size)));
+        auto response =
+            error_response(Error(Errc::out_of_range, fmt::format("no requested range is within the {} bytes", r.size)));
         response.add_header("Content-Range", fmt::format("bytes */{}", r.size));
         response.add_header("Accept-Ranges", "bytes");
         return response;
@@ -71,8 +72,9 @@ Response deliver(Request const& request, Representation r) {
         response.set_status(206);
         response.add_header("Content-Type", "multipart/byteranges; boundary=" + boundary);
         for (auto const& range : ranges.ranges) {
-            body.pieces.push_back(FilePiece{.text = fmt::format("\r\n--{}\r\nContent-Type: {}\r\nContent-Range: bytes {}-{}/{}\r\n\r\n",
-                                                                boundary, r.content_type, range.first, range.last, r.size)});
+            body.pieces.push_back(
+                FilePiece{.text = fmt::format("\r\n--{}\r\nContent-Type: {}\r\nContent-Range: bytes {}-{}/{}\r\n\r\n",
+                                              boundary, r.content_type, range.first, range.last, r.size)});
             body.pieces.push_back(FilePiece{.text = {}, .fd = r.fd, .offset = range.first, .length = range.length()});
         }
         body.pieces.push_back(FilePiece{.text = fmt::format("\r\n--{}--\r\n", boundary)});

@@ -18,7 +18,7 @@
 namespace onda::http {
 
 struct Representation {
-    int fd = -1;              // an open descriptor of the bytes
+    int fd = -1;  // an open descriptor of the bytes
     std::uint64_t size = 0;
     std::shared_ptr<void const> owner;  // keeps `fd` open until the response is written
     std::string content_type;

@@ -5,7 +5,6 @@
 namespace onda::http {
 namespace {
 
-
 // application/x-www-form-urlencoded pairs; a pair whose escapes are broken is dropped.
 std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query) {
     std::vector<std::pair<std::string, std::string>> pairs;

@@ -87,8 +87,7 @@ Result<void> Server::start() {
         if (!ec) acceptor.set_option(reuse_port(true), ec);
         if (!ec) acceptor.bind(endpoint, ec);
         if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
-        if (ec)
-            return Error(Errc::unavailable, fmt::format("listen on {}:{}: {}", options_.host, port_, ec.message()));
+        if (ec) return Error(Errc::unavailable, fmt::format("listen on {}:{}: {}", options_.host, port_, ec.message()));
         port_ = acceptor.local_endpoint().port();  // port 0: every later acceptor joins the one picked
         workers_.push_back(std::move(worker));
     }

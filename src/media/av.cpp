@@ -27,10 +27,8 @@ Errc errc_for(int rc) {
     case AVERROR_EOF:  // the file ended before libav had read what it needed
         return Errc::unsupported_media;
     case AVERROR_EXIT:
-    case AVERROR(ETIMEDOUT):
-        return Errc::timeout;
-    default:
-        return Errc::internal;
+    case AVERROR(ETIMEDOUT): return Errc::timeout;
+    default: return Errc::internal;
     }
 }
 

@@ -61,7 +61,11 @@ std::string sanitize_filename(std::string_view name) {
 
 Library::Library(storage::MetaStore& meta, storage::BlobStore& blobs, net::thread_pool& pool,
                  auth::Authenticator const& auth, LibraryOptions options)
-    : meta_(meta), blobs_(blobs), pool_(pool), auth_(auth), options_(std::move(options)),
+    : meta_(meta),
+      blobs_(blobs),
+      pool_(pool),
+      auth_(auth),
+      options_(std::move(options)),
       caches_(std::max<std::size_t>(1, options_.io_threads)) {}
 
 Task<Result<storage::MediaRecord>> Library::ingest(NewMedia media) {
@@ -171,14 +175,21 @@ void Library::add_routes(http::Router& router) {
     router.add("GET", "/v1/media/{id}", "media.get", [this](Request& r) { return get(r); });
     router.add("PATCH", "/v1/media/{id}", "media.patch", [this](Request& r) { return patch(r); });
     router.add("DELETE", "/v1/media/{id}", "media.delete", [this](Request& r) { return remove(r); });
-    router.add("GET", "/v1/media/{id}/stream", "media.stream", [this](Request& r) { return stream(r); }, bytes);
-    router.add("GET", "/v1/media/{id}/download", "media.download", [this](Request& r) { return download(r); }, bytes);
+    router.add(
+        "GET", "/v1/media/{id}/stream", "media.stream", [this](Request& r) { return stream(r); }, bytes);
+    router.add(
+        "GET", "/v1/media/{id}/download", "media.download", [this](Request& r) { return download(r); }, bytes);
     router.add("GET", "/v1/media/{id}/presigned-url", "media.presign", [this](Request& r) { return presign(r); });
     router.add("GET", "/podcast/audio/list", "podcast.list", [this](Request& r) { return list_podcast_audio(r); });
-    router.add("GET", "/podcast/audio/{id}/stream", "podcast.stream", [this](Request& r) { return stream(r); }, bytes);
-    router.add("GET", "/podcast/audio/{id}/stream-range", "podcast.stream_range", [this](Request& r) { return stream(r); }, bytes);
-    router.add("GET", "/podcast/audio/{id}/download", "podcast.download", [this](Request& r) { return download(r); }, bytes);
-    router.add("GET", "/podcast/audio/{id}/presigned-url", "podcast.presign", [this](Request& r) { return presign(r); });
+    router.add(
+        "GET", "/podcast/audio/{id}/stream", "podcast.stream", [this](Request& r) { return stream(r); }, bytes);
+    router.add(
+        "GET", "/podcast/audio/{id}/stream-range", "podcast.stream_range", [this](Request& r) { return stream(r); },
+        bytes);
+    router.add(
+        "GET", "/podcast/audio/{id}/download", "podcast.download", [this](Request& r) { return download(r); }, bytes);
+    router.add("GET", "/podcast/audio/{id}/presigned-url", "podcast.presign",
+               [this](Request& r) { return presign(r); });
 }
 
 Task<Response> Library::list(Request& request) { co_return co_await list_with(request, std::nullopt); }
@@ -194,7 +205,8 @@ Task<Response> Library::list_with(Request& request, std::optional<std::string> f
     query.viewer_is_admin = who.is_admin();
     if (auto limit = request.query("limit")) {
         auto n = parse_int(*limit);
-        if (!n || *n < 1 || *n > 200) co_return error(Errc::invalid_argument, "limit must be a whole number from 1 to 200");
+        if (!n || *n < 1 || *n > 200)
+            co_return error(Errc::invalid_argument, "limit must be a whole number from 1 to 200");
         query.limit = static_cast<std::size_t>(*n);
     }
     query.kind = forced_kind ? forced_kind : request.query("kind");
@@ -230,7 +242,8 @@ Result<void> Library::check_read(Request const& request, storage::MediaRecord co
     }
     auto const& who = auth::identity_of(request);
     if (who.may_manage(record.owner)) return ok();
-    if (who.is_anonymous()) return Error(Errc::unauthenticated, "this media is private: a token or a signed link is required");
+    if (who.is_anonymous())
+        return Error(Errc::unauthenticated, "this media is private: a token or a signed link is required");
     return Error(Errc::forbidden, "this media is private");
 }
 
@@ -239,7 +252,8 @@ Task<Result<storage::MediaRecord>> Library::readable(Request& request, bool sign
     // An id of any other shape (path traversal included) names nothing here.
     if (!is_valid_id(id, "m")) co_return Error(Errc::not_found, "no such media");
     auto record = co_await meta_.find_media(id);
-    if (!record) co_return record.error().code() == Errc::not_found ? Error(Errc::not_found, "no such media") : record.error();
+    if (!record)
+        co_return record.error().code() == Errc::not_found ? Error(Errc::not_found, "no such media") : record.error();
     if (auto allowed = check_read(request, *record, signed_ok); !allowed) co_return allowed.error();
     co_return record;
 }
@@ -255,7 +269,8 @@ Task<Result<std::shared_ptr<Library::OpenMedia const>>> Library::open_media(std:
         if (auto it = cache->entries.find(id); it != cache->entries.end()) co_return it->second;
     }
     auto record = co_await meta_.find_media(id);
-    if (!record) co_return record.error().code() == Errc::not_found ? Error(Errc::not_found, "no such media") : record.error();
+    if (!record)
+        co_return record.error().code() == Errc::not_found ? Error(Errc::not_found, "no such media") : record.error();
     auto key = original_key(id);
     auto open_blob = [this, key] { return blobs_.open(key); };  // named: GCC 12 and co_await temporaries
     auto opened = co_await offload(pool_, open_blob);
@@ -309,7 +324,8 @@ Task<Response> Library::patch(Request& request) {
                 co_return error(Errc::too_large, "metadata is larger than 16 KiB");
             change.metadata = value.as_object();
         } else {
-            co_return error(Errc::invalid_argument, "unknown field '" + std::string(key) + "': title, visibility and metadata may change");
+            co_return error(Errc::invalid_argument,
+                            "unknown field '" + std::string(key) + "': title, visibility and metadata may change");
         }
     }
     auto updated = co_await meta_.update_media(record->id, std::move(change));
@@ -391,7 +407,8 @@ Task<Response> Library::presign(Request& request) {
         co_return error(Errc::invalid_argument, "disposition must be attachment or inline");
 
     auto now = auth_.clock().now();
-    std::int64_t const exp = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() + expires_in;
+    std::int64_t const exp =
+        std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() + expires_in;
     std::string path = media_path(record->id) + (disposition == "attachment" ? "/download" : "/stream");
     auto sig = auth::url_signature(auth_.secret(), path, rendition, exp);
     std::string url = base_url(request) + path + "?exp=" + std::to_string(exp) + "&sig=" + sig;

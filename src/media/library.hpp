@@ -33,9 +33,9 @@ struct NewMedia {
     storage::SpoolFile file;
     std::string sha256;  // lowercase hex of the file's bytes
     std::string owner;
-    std::string filename;  // as the client named it; sanitised here
-    std::string title;     // empty: derived from the file name
-    std::string visibility;  // empty: the configured default
+    std::string filename;               // as the client named it; sanitised here
+    std::string title;                  // empty: derived from the file name
+    std::string visibility;             // empty: the configured default
     std::string declared_content_type;  // the client's Content-Type, used only when probing names none
     std::string source = "upload";
     boost::json::object metadata;
@@ -46,8 +46,8 @@ struct LibraryOptions {
     std::string public_url;  // base of presigned links; empty: http:// + the request's Host
     ProbeLimits probe;
     std::size_t max_json_body_bytes = 64 * 1024;
-    std::size_t io_threads = 1;                  // one delivery cache per server thread
-    std::size_t cached_media_per_thread = 256;   // open files kept per thread
+    std::size_t io_threads = 1;                 // one delivery cache per server thread
+    std::size_t cached_media_per_thread = 256;  // open files kept per thread
 };
 
 class Library {

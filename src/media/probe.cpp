@@ -369,7 +369,9 @@ boost::json::object to_json(VideoInfo const& info) {
 }
 
 boost::json::object to_json(MediaInfo const& info) {
-    auto or_null = [](auto const& part) { return part ? boost::json::value(to_json(*part)) : boost::json::value(nullptr); };
+    auto or_null = [](auto const& part) {
+        return part ? boost::json::value(to_json(*part)) : boost::json::value(nullptr);
+    };
     return {{"kind", info.kind},
             {"format", info.format},
             {"content_type", info.content_type},
@@ -389,7 +391,9 @@ Result<MediaInfo> probe(std::filesystem::path const& file, ProbeLimits limits) {
     if (!opened) return opened.error().context(what);
     if (opened->size == 0) return Error(Errc::unsupported_media, "empty file").context(what);
 
-    ProbeState state{.fd = opened->fd.get(), .size = opened->size, .bytes_left = limits.max_bytes,
+    ProbeState state{.fd = opened->fd.get(),
+                     .size = opened->size,
+                     .bytes_left = limits.max_bytes,
                      .deadline = steady_clock::now() + limits.timeout};
     auto input = open_input(state, file, limits);
     if (!input) return input.error().context(what);

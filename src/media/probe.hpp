@@ -19,7 +19,7 @@
 namespace onda::media {
 
 struct ProbeLimits {
-    std::chrono::milliseconds timeout{10'000};  // enforced with AVIOInterruptCB
+    std::chrono::milliseconds timeout{10'000};      // enforced with AVIOInterruptCB
     std::uint64_t max_bytes = 64ull * 1024 * 1024;  // bytes the probe may read from the file
 };
 

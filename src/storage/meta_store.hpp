@@ -33,7 +33,7 @@ struct MediaRecord {
     std::string kind;        // "audio" | "video"
     std::string content_type;
     std::uint64_t size = 0;
-    std::string sha256;  // lowercase hex
+    std::string sha256;   // lowercase hex
     double duration = 0;  // seconds
     std::int64_t bit_rate = 0;
     std::string format;
@@ -54,12 +54,12 @@ struct MediaQuery {
     std::optional<std::string> text;  // case-insensitive substring of title or filename (LIKE-escaped)
     std::string viewer;               // the caller's sub; empty for anonymous
     bool viewer_is_admin = false;
-    std::size_t limit = 50;           // 1..200, checked by the caller
+    std::size_t limit = 50;             // 1..200, checked by the caller
     std::optional<std::string> cursor;  // from a previous page's next_cursor
 };
 
 struct MediaPage {
-    std::vector<MediaRecord> items;    // newest first (created_at, then id, descending)
+    std::vector<MediaRecord> items;          // newest first (created_at, then id, descending)
     std::optional<std::string> next_cursor;  // set when more items may follow
 };
 

@@ -175,8 +175,10 @@ Result<MediaPage> list_media(sqlite3* db, MediaQuery const& query) {
     stmt->bind_text(":viewer", query.viewer);
     stmt->bind_optional_text(":kind", query.kind);
     stmt->bind_optional_text(":source", query.source);
-    if (query.text) stmt->bind_text(":pattern", detail::like_contains_pattern(*query.text));
-    else stmt->bind_null(":pattern");
+    if (query.text)
+        stmt->bind_text(":pattern", detail::like_contains_pattern(*query.text));
+    else
+        stmt->bind_null(":pattern");
     if (after) {
         stmt->bind_int(":after_micros", after->created_at.time_since_epoch().count());
         stmt->bind_text(":after_id", after->id);
@@ -206,8 +208,10 @@ Result<MediaRecord> update_media(sqlite3* db, std::string const& id, MediaPatch 
     stmt->bind_text(":id", id);
     stmt->bind_optional_text(":title", patch.title);
     stmt->bind_optional_text(":visibility", patch.visibility);
-    if (patch.metadata) stmt->bind_text(":metadata", json::serialize(*patch.metadata));
-    else stmt->bind_null(":metadata");
+    if (patch.metadata)
+        stmt->bind_text(":metadata", json::serialize(*patch.metadata));
+    else
+        stmt->bind_null(":metadata");
     auto rows = read_all_media(*stmt);
     if (!rows) return rows.error();
     if (rows->empty()) return Error(Errc::not_found, "no media " + id);
@@ -272,8 +276,7 @@ Result<std::unique_ptr<SqliteMetaStore>> SqliteMetaStore::open(std::filesystem::
     std::string const what = "open database " + file.string();
     if (rc != SQLITE_OK) return detail::sqlite_error(db, rc, what);
     if (auto configured = blocking::configure(db); !configured) return configured.error().context(what);
-    if (auto migrated = migrations::blocking::migrate_sqlite(db); !migrated)
-        return migrated.error().context(what);
+    if (auto migrated = migrations::blocking::migrate_sqlite(db); !migrated) return migrated.error().context(what);
     return store;
 }
 

@@ -15,7 +15,7 @@ using http::Request;
 using http::Response;
 
 constexpr std::size_t read_chunk_bytes = 64 * 1024;
-constexpr std::size_t max_field_bytes = 4 * 1024;       // title, visibility
+constexpr std::size_t max_field_bytes = 4 * 1024;          // title, visibility
 constexpr std::size_t max_ignored_part_bytes = 64 * 1024;  // parts we do not use, all together
 
 Error too_large(std::uint64_t limit) {
@@ -30,7 +30,8 @@ Result<void> check_visibility(std::string const& visibility) {
 // Routes multipart parts: `file` into the spool (hashed), `title`/`visibility` into small strings.
 class UploadSink final : public MultipartSink {
 public:
-    UploadSink(storage::SpoolFile& spool, Sha256& hash, std::uint64_t limit) : spool_(spool), hash_(hash), limit_(limit) {}
+    UploadSink(storage::SpoolFile& spool, Sha256& hash, std::uint64_t limit)
+        : spool_(spool), hash_(hash), limit_(limit) {}
 
     Result<void> on_part_begin(PartHeaders const& headers) override {
         current_ = Part::ignored;
@@ -60,7 +61,8 @@ public:
         case Part::visibility: return append_field(visibility, bytes);
         case Part::ignored:
             ignored_bytes_ += bytes.size();
-            if (ignored_bytes_ > max_ignored_part_bytes) return Error(Errc::too_large, "too much form data besides the file");
+            if (ignored_bytes_ > max_ignored_part_bytes)
+                return Error(Errc::too_large, "too much form data besides the file");
             return ok();
         }
         return ok();
@@ -74,7 +76,8 @@ public:
 private:
     enum class Part { file, title, visibility, ignored };
     static Result<void> append_field(std::string& field, std::string_view bytes) {
-        if (field.size() + bytes.size() > max_field_bytes) return Error(Errc::too_large, "a form field is larger than 4 KiB");
+        if (field.size() + bytes.size() > max_field_bytes)
+            return Error(Errc::too_large, "a form field is larger than 4 KiB");
         field.append(bytes);
         return ok();
     }
@@ -91,7 +94,8 @@ private:
 
 Task<Response> MediaUpload::handle(Request& request) {
     auto const& who = auth::identity_of(request);
-    if (auto allowed = auth::require_role(who, auth::Role::creator); !allowed) co_return http::error_response(allowed.error());
+    if (auto allowed = auth::require_role(who, auth::Role::creator); !allowed)
+        co_return http::error_response(allowed.error());
     if (auto length = request.content_length(); length && *length > options_.max_upload_bytes) {
         auto response = http::error_response(too_large(options_.max_upload_bytes));
         response.set_close();  // do not read gigabytes just to throw them away
@@ -146,7 +150,8 @@ Task<Result<UploadedFile>> MediaUpload::receive_raw(Request& request, storage::S
     co_return file;
 }
 
-Task<Result<UploadedFile>> MediaUpload::receive_multipart(Request& request, storage::SpoolFile spool, std::string boundary) {
+Task<Result<UploadedFile>> MediaUpload::receive_multipart(Request& request, storage::SpoolFile spool,
+                                                          std::string boundary) {
     Sha256 hash;
     UploadSink sink(spool, hash, options_.max_upload_bytes);
     MultipartParser parser(std::move(boundary), sink);

@@ -42,13 +42,15 @@ struct MediaUploadOptions {
 
 class MediaUpload {
 public:
-    MediaUpload(IngestFn ingest, MediaUploadOptions options) : ingest_(std::move(ingest)), options_(std::move(options)) {}
+    MediaUpload(IngestFn ingest, MediaUploadOptions options)
+        : ingest_(std::move(ingest)), options_(std::move(options)) {}
 
     Task<http::Response> handle(http::Request& request);
 
 private:
     Task<Result<UploadedFile>> receive_raw(http::Request& request, storage::SpoolFile spool);
-    Task<Result<UploadedFile>> receive_multipart(http::Request& request, storage::SpoolFile spool, std::string boundary);
+    Task<Result<UploadedFile>> receive_multipart(http::Request& request, storage::SpoolFile spool,
+                                                 std::string boundary);
 
     IngestFn ingest_;
     MediaUploadOptions options_;

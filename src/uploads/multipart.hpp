@@ -79,7 +79,7 @@ private:
     // How many leading bytes of delimiter_ end the bytes scanned so far: a delimiter that may be
     // arriving. The body is read as if it began with CRLF, so the very first line can be a boundary.
     std::size_t matched_ = 2;
-    std::string pending_;  // the current part's header block so far, at most max_header_bytes_
+    std::string pending_;   // the current part's header block so far, at most max_header_bytes_
     bool in_part_ = false;  // on_part_begin was called and on_part_end not yet
 };
 

@@ -52,18 +52,14 @@ TEST(Base64UrlDecode, RejectsPadding) {
     EXPECT_FALSE(base64url_decode("Zm8="));
 }
 
-TEST(Base64UrlDecode, RejectsStandardAlphabetCharacters) {
-    EXPECT_FALSE(base64url_decode("+/+//g"));
-}
+TEST(Base64UrlDecode, RejectsStandardAlphabetCharacters) { EXPECT_FALSE(base64url_decode("+/+//g")); }
 
 TEST(Base64UrlDecode, RejectsWhitespace) {
     EXPECT_FALSE(base64url_decode("Zm9v YmFy"));
     EXPECT_FALSE(base64url_decode("Zm9vYmFy\n"));
 }
 
-TEST(Base64UrlDecode, RejectsALoneTrailingCharacter) {
-    EXPECT_FALSE(base64url_decode("Zm9vY"));
-}
+TEST(Base64UrlDecode, RejectsALoneTrailingCharacter) { EXPECT_FALSE(base64url_decode("Zm9vY")); }
 
 TEST(Base64UrlDecode, RejectsNonZeroUnusedBits) {
     // "Zg" is the only encoding of "f"; "Zh" carries the same byte with a stray low bit set.
@@ -92,9 +88,7 @@ TEST(Base64Decode, RejectsThreePaddingCharacters) {
     EXPECT_FALSE(base64_decode("===="));
 }
 
-TEST(Base64Decode, RejectsUrlAlphabetCharacters) {
-    EXPECT_FALSE(base64_decode("-_-__g=="));
-}
+TEST(Base64Decode, RejectsUrlAlphabetCharacters) { EXPECT_FALSE(base64_decode("-_-__g==")); }
 
 }  // namespace
 }  // namespace onda::auth

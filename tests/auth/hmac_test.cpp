@@ -30,9 +30,7 @@ TEST(HmacSha256, MatchesRfc4231LongKeyVector) {
               "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
-TEST(HmacSha256, EmptySecretIsABug) {
-    EXPECT_DEATH(hmac_sha256("", "message"), "never empty");
-}
+TEST(HmacSha256, EmptySecretIsABug) { EXPECT_DEATH(hmac_sha256("", "message"), "never empty"); }
 
 TEST(EqualInConstantTime, AcceptsEqualBytes) {
     auto const a = hmac_sha256("k", "m");

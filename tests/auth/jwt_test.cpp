@@ -147,8 +147,8 @@ TEST(VerifyJwt, IgnoresIat) {
 // RFC 7515 Appendix A.1: a foreign HS256 token. Its signature checks out, so verification reaches
 // the claims, where the missing `sub` (the example has none) is what refuses it.
 TEST(VerifyJwt, ChecksTheRfc7515ExampleSignature) {
-    auto const key = base64url_decode(
-        "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow");
+    auto const key =
+        base64url_decode("AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow");
     ASSERT_TRUE(key);
     std::string const token =
         "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9"
@@ -159,8 +159,7 @@ TEST(VerifyJwt, ChecksTheRfc7515ExampleSignature) {
 
 TEST(VerifyJwt, RejectsAlgNone) {
     std::string token = base64url_encode(std::string_view(R"({"alg":"none","typ":"JWT"})")) + "." +
-                        base64url_encode(std::string_view(R"({"sub":"alice","exp":1800003600,"role":"admin"})")) +
-                        ".";
+                        base64url_encode(std::string_view(R"({"sub":"alice","exp":1800003600,"role":"admin"})")) + ".";
     EXPECT_EQ(outcome(verify_jwt(token, secret, now)), "unauthenticated: alg must be HS256");
 }
 

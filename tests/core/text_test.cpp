@@ -8,10 +8,10 @@ namespace {
 TEST(IsValidUtf8, AcceptsAsciiAndEveryEncodingLength) {
     EXPECT_TRUE(is_valid_utf8(""));
     EXPECT_TRUE(is_valid_utf8("plain"));
-    EXPECT_TRUE(is_valid_utf8("\xC3\x89pisode"));            // É
-    EXPECT_TRUE(is_valid_utf8("\xE2\x84\x96"));              // №
-    EXPECT_TRUE(is_valid_utf8("\xF0\x9F\x8E\xB5"));          // 🎵
-    EXPECT_TRUE(is_valid_utf8("\xF4\x8F\xBF\xBF"));          // U+10FFFF
+    EXPECT_TRUE(is_valid_utf8("\xC3\x89pisode"));    // É
+    EXPECT_TRUE(is_valid_utf8("\xE2\x84\x96"));      // №
+    EXPECT_TRUE(is_valid_utf8("\xF0\x9F\x8E\xB5"));  // 🎵
+    EXPECT_TRUE(is_valid_utf8("\xF4\x8F\xBF\xBF"));  // U+10FFFF
 }
 
 TEST(IsValidUtf8, RejectsLatin1AndTruncatedSequences) {

@@ -93,7 +93,8 @@ TEST_F(Access, TamperedSignatureExpiryOrPathIs403) {
     auto bad_sig = http_get(onda_.url(stream_path() + "?exp=" + exp + "&sig=" + flipped));
     EXPECT_EQ(bad_sig.status, 403);
     EXPECT_EQ(error_code(bad_sig), "bad_signature");
-    auto bad_exp = http_get(onda_.url(stream_path() + "?exp=" + std::to_string(std::stoll(exp) + 1000) + "&sig=" + sig));
+    auto bad_exp =
+        http_get(onda_.url(stream_path() + "?exp=" + std::to_string(std::stoll(exp) + 1000) + "&sig=" + sig));
     EXPECT_EQ(error_code(bad_exp), "bad_signature");
     auto other_path = http_get(onda_.url("/v1/media/" + id_ + "/download?exp=" + exp + "&sig=" + sig));
     EXPECT_EQ(error_code(other_path), "bad_signature");
@@ -102,7 +103,8 @@ TEST_F(Access, TamperedSignatureExpiryOrPathIs403) {
 }
 
 TEST_F(Access, ExpiredLinkIs403Expired) {
-    auto body = parse_json(http_get(onda_.url("/v1/media/" + id_ + "/presigned-url?expires_in=1"), {bearer(alice_)}).body);
+    auto body =
+        parse_json(http_get(onda_.url("/v1/media/" + id_ + "/presigned-url?expires_in=1"), {bearer(alice_)}).body);
     std::string url(body.at("url").as_string());
     EXPECT_TRUE(eventually([&] { return error_code(http_get(url)) == "expired"; }, std::chrono::seconds(5)));
     EXPECT_EQ(http_get(url).status, 403);
@@ -133,7 +135,8 @@ TEST(RateLimit, ApiRoutesGet429WithRetryAfterButMediaBytesDoNot) {
     EXPECT_EQ(limited.status, 429);
     EXPECT_EQ(error_code(limited), "rate_limited");
     EXPECT_GE(std::stoi(limited.header("Retry-After")), 1);
-    for (int i = 0; i < 10; ++i) EXPECT_EQ(http_get(onda.url("/v1/media/" + up.id + "/stream"), {bearer(token)}).status, 200);
+    for (int i = 0; i < 10; ++i)
+        EXPECT_EQ(http_get(onda.url("/v1/media/" + up.id + "/stream"), {bearer(token)}).status, 200);
     // Another caller has a bucket of its own.
     EXPECT_EQ(http_get(onda.url("/v1/media")).status, 200);
 }
@@ -148,7 +151,8 @@ TEST(Cors, AllowedOriginsGetHeadersAndPreflightOthersDoNot) {
     EXPECT_FALSE(other.has_header("Access-Control-Allow-Origin"));
     auto preflight = http_request({.method = "OPTIONS",
                                    .url = onda.url("/v1/media"),
-                                   .headers = {{"Origin", "https://app.example"}, {"Access-Control-Request-Method", "POST"},
+                                   .headers = {{"Origin", "https://app.example"},
+                                               {"Access-Control-Request-Method", "POST"},
                                                {"Access-Control-Request-Headers", "authorization, content-type"}}});
     EXPECT_EQ(preflight.status, 204);
     EXPECT_NE(preflight.header("Access-Control-Allow-Methods").find("POST"), std::string::npos);

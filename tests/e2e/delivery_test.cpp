@@ -19,7 +19,9 @@ protected:
         id_ = up.id;
         stream_ = onda_.url("/v1/media/" + id_ + "/stream");
     }
-    HttpResponse get(std::vector<std::pair<std::string, std::string>> headers = {}) { return http_get(stream_, std::move(headers)); }
+    HttpResponse get(std::vector<std::pair<std::string, std::string>> headers = {}) {
+        return http_get(stream_, std::move(headers));
+    }
 
     OndaProcess onda_;
     std::string token_, wav_, id_, stream_;
@@ -60,9 +62,10 @@ TEST_F(Delivery, SeveralRangesAreMultipartByteranges) {
     ASSERT_EQ(type.rfind("multipart/byteranges; boundary=", 0), 0u) << type;
     auto boundary = type.substr(type.find('=') + 1);
     std::string size = std::to_string(wav_.size());
-    std::string expected = "\r\n--" + boundary + "\r\nContent-Type: audio/wav\r\nContent-Range: bytes 0-3/" + size + "\r\n\r\nRIFF" +
-                           "\r\n--" + boundary + "\r\nContent-Type: audio/wav\r\nContent-Range: bytes 8-11/" + size +
-                           "\r\n\r\nWAVE\r\n--" + boundary + "--\r\n";
+    std::string expected = "\r\n--" + boundary + "\r\nContent-Type: audio/wav\r\nContent-Range: bytes 0-3/" + size +
+                           "\r\n\r\nRIFF" + "\r\n--" + boundary +
+                           "\r\nContent-Type: audio/wav\r\nContent-Range: bytes 8-11/" + size + "\r\n\r\nWAVE\r\n--" +
+                           boundary + "--\r\n";
     EXPECT_EQ(res.body, expected);
     EXPECT_EQ(res.header("Content-Length"), std::to_string(expected.size()));
 }
@@ -143,12 +146,16 @@ TEST_F(Delivery, PrivateMediaIsNotCachedPublicly) {
 TEST_F(Delivery, ChangesAreSeenAtOnceDespiteCachedDeliveries) {
     // Many connections, so both server threads have this media cached.
     for (int i = 0; i < 20; ++i) ASSERT_EQ(get().status, 200);
-    auto patched = http_request({.method = "PATCH", .url = onda_.url("/v1/media/" + id_), .headers = {bearer(token_)},
+    auto patched = http_request({.method = "PATCH",
+                                 .url = onda_.url("/v1/media/" + id_),
+                                 .headers = {bearer(token_)},
                                  .body = R"({"visibility":"private"})"});
     ASSERT_EQ(patched.status, 200);
     for (int i = 0; i < 20; ++i) EXPECT_EQ(get().status, 401);
-    for (int i = 0; i < 20; ++i) EXPECT_EQ(get({bearer(token_)}).header("Cache-Control"), "private, max-age=0, must-revalidate");
-    auto deleted = http_request({.method = "DELETE", .url = onda_.url("/v1/media/" + id_), .headers = {bearer(token_)}});
+    for (int i = 0; i < 20; ++i)
+        EXPECT_EQ(get({bearer(token_)}).header("Cache-Control"), "private, max-age=0, must-revalidate");
+    auto deleted =
+        http_request({.method = "DELETE", .url = onda_.url("/v1/media/" + id_), .headers = {bearer(token_)}});
     ASSERT_EQ(deleted.status, 204);
     for (int i = 0; i < 20; ++i) EXPECT_EQ(get({bearer(token_)}).status, 404);
 }

@@ -19,7 +19,8 @@ Upload upload_raw(OndaProcess const& onda, std::string const& token, std::string
                                     .headers = {bearer(token), {"Content-Type", content_type}},
                                     .body = bytes});
     upload.body = parse_json(upload.response.body);
-    if (upload.response.status == 201 && upload.body.is_object()) upload.id = std::string(upload.body.at("id").as_string());
+    if (upload.response.status == 201 && upload.body.is_object())
+        upload.id = std::string(upload.body.at("id").as_string());
     return upload;
 }
 

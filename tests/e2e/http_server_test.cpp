@@ -59,8 +59,8 @@ TEST(HttpServer, SlowlorisIsCutOffWhileOthersAreServed) {
     auto started = std::chrono::steady_clock::now();
     bool cut = false;
     for (int i = 0; i < 40 && !cut; ++i) {
-        slow.send("X-Drip-" + std::to_string(i) + ": y\r\n");  // never finishes the head
-        EXPECT_EQ(http_get(onda.url("/healthz")).status, 200);   // others are unaffected
+        slow.send("X-Drip-" + std::to_string(i) + ": y\r\n");   // never finishes the head
+        EXPECT_EQ(http_get(onda.url("/healthz")).status, 200);  // others are unaffected
         cut = slow.closed_within(100ms);
     }
     EXPECT_TRUE(cut);
@@ -78,8 +78,9 @@ TEST(HttpServer, IdleKeepAliveConnectionIsClosedAfterTheIdleTimeout) {
 TEST(HttpServer, PipelinedRequestsAreAnsweredInOrder) {
     OndaProcess onda;
     RawSocket socket(onda.port());
-    socket.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
-                "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    socket.send(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+        "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     auto answers = socket.receive_until("\"ready\"", 5s);
     auto first = answers.find("HTTP/1.1 200");
     auto second = answers.find("HTTP/1.1 404");
@@ -104,8 +105,9 @@ TEST(HttpServer, ExpectContinueUploadWorks) {
     OndaProcess onda;
     auto wav = make_wav(0.5);
     RawSocket socket(onda.port());
-    socket.send("POST /v1/media?filename=c.wav HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + onda.token("a", "creator") +
-                "\r\nContent-Type: audio/wav\r\nExpect: 100-continue\r\nContent-Length: " + std::to_string(wav.size()) + "\r\n\r\n");
+    socket.send("POST /v1/media?filename=c.wav HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                onda.token("a", "creator") + "\r\nContent-Type: audio/wav\r\nExpect: 100-continue\r\nContent-Length: " +
+                std::to_string(wav.size()) + "\r\n\r\n");
     auto interim = socket.receive_until("\r\n\r\n", 5s);
     EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
     socket.send(wav);
@@ -151,9 +153,11 @@ TEST(HttpServer, MetricsCountRequestsByRouteLatencyAndBytes) {
     auto res = http_get(onda.url("/metrics"));
     EXPECT_EQ(res.status, 200);
     EXPECT_NE(res.header("Content-Type").find("text/plain"), std::string::npos);
-    EXPECT_NE(res.body.find("onda_http_requests_total{route=\"media.list\",status=\"2xx\"} 3"), std::string::npos) << res.body;
+    EXPECT_NE(res.body.find("onda_http_requests_total{route=\"media.list\",status=\"2xx\"} 3"), std::string::npos)
+        << res.body;
     EXPECT_NE(res.body.find("onda_http_requests_total{route=\"unmatched\",status=\"4xx\"} 1"), std::string::npos);
-    EXPECT_NE(res.body.find("onda_http_request_duration_seconds_bucket{route=\"media.list\",le=\"+Inf\"} 3"), std::string::npos);
+    EXPECT_NE(res.body.find("onda_http_request_duration_seconds_bucket{route=\"media.list\",le=\"+Inf\"} 3"),
+              std::string::npos);
     EXPECT_NE(res.body.find("onda_http_response_bytes_total"), std::string::npos);
     EXPECT_NE(res.body.find("onda_http_open_connections"), std::string::npos);
 }
@@ -178,7 +182,8 @@ TEST(Cli, ProbePrintsJsonForMediaAndAnErrorForText) {
 
 TEST(Cli, TokenRefusesUnknownRoles) {
     TempDir dir;
-    auto res = run_command({ONDA_BINARY, "token", "--data-dir", dir.path().string(), "--sub", "a", "--role", "emperor"});
+    auto res =
+        run_command({ONDA_BINARY, "token", "--data-dir", dir.path().string(), "--sub", "a", "--role", "emperor"});
     EXPECT_EQ(res.status, 2);
 }
 

@@ -15,10 +15,11 @@ TEST(Library, OwnerPatchesTitleVisibilityAndMetadata) {
     auto token = onda.token("alice", "creator");
     auto up = upload_raw(onda, token, make_wav(0.5));
     ASSERT_EQ(up.response.status, 201);
-    auto res = http_request({.method = "PATCH",
-                             .url = onda.url("/v1/media/" + up.id),
-                             .headers = {bearer(token), {"Content-Type", "application/json"}},
-                             .body = R"({"title":"Renamed","visibility":"public","metadata":{"episode":3,"tags":["a"]}})"});
+    auto res =
+        http_request({.method = "PATCH",
+                      .url = onda.url("/v1/media/" + up.id),
+                      .headers = {bearer(token), {"Content-Type", "application/json"}},
+                      .body = R"({"title":"Renamed","visibility":"public","metadata":{"episode":3,"tags":["a"]}})"});
     ASSERT_EQ(res.status, 200) << res.body;
     auto o = parse_json(res.body);
     EXPECT_EQ(o.at("title").as_string(), "Renamed");
@@ -35,7 +36,8 @@ TEST(Library, PatchRejectsUnknownFieldsBadTypesAndBrokenJson) {
     auto token = onda.token("alice", "creator");
     auto up = upload_raw(onda, token, make_wav(0.5));
     auto patch = [&](std::string body) {
-        return http_request({.method = "PATCH", .url = onda.url("/v1/media/" + up.id), .headers = {bearer(token)}, .body = body});
+        return http_request(
+            {.method = "PATCH", .url = onda.url("/v1/media/" + up.id), .headers = {bearer(token)}, .body = body});
     };
     EXPECT_EQ(patch(R"({"owner":"mallory"})").status, 400);
     EXPECT_EQ(patch(R"({"title":42})").status, 400);
@@ -54,12 +56,16 @@ TEST(Library, OthersCannotPatchOrDeleteButAnAdminCan) {
     auto alice = onda.token("alice", "creator");
     auto up = upload_raw(onda, alice, make_wav(0.5), "filename=a.wav&visibility=public");
     auto bob = onda.token("bob", "creator");
-    auto patch_bob = http_request({.method = "PATCH", .url = onda.url("/v1/media/" + up.id), .headers = {bearer(bob)}, .body = R"({"title":"mine"})"});
+    auto patch_bob = http_request({.method = "PATCH",
+                                   .url = onda.url("/v1/media/" + up.id),
+                                   .headers = {bearer(bob)},
+                                   .body = R"({"title":"mine"})"});
     EXPECT_EQ(patch_bob.status, 403);
     auto delete_anonymous = http_request({.method = "DELETE", .url = onda.url("/v1/media/" + up.id)});
     EXPECT_EQ(delete_anonymous.status, 401);
     auto admin = onda.token("root", "admin");
-    auto delete_admin = http_request({.method = "DELETE", .url = onda.url("/v1/media/" + up.id), .headers = {bearer(admin)}});
+    auto delete_admin =
+        http_request({.method = "DELETE", .url = onda.url("/v1/media/" + up.id), .headers = {bearer(admin)}});
     EXPECT_EQ(delete_admin.status, 204);
 }
 
@@ -74,18 +80,22 @@ TEST(Library, DeleteRemovesTheRowAndTheBytes) {
     EXPECT_EQ(http_get(onda.url("/v1/media/" + up.id), {bearer(token)}).status, 404);
     EXPECT_EQ(http_get(onda.url("/v1/media/" + up.id + "/stream"), {bearer(token)}).status, 404);
     EXPECT_EQ(count_files(onda.data_dir() / "blobs"), 0u);
-    EXPECT_EQ(http_request({.method = "DELETE", .url = onda.url("/v1/media/" + up.id), .headers = {bearer(token)}}).status, 404);
+    EXPECT_EQ(
+        http_request({.method = "DELETE", .url = onda.url("/v1/media/" + up.id), .headers = {bearer(token)}}).status,
+        404);
 }
 
 TEST(Library, ListPagesNewestFirstWithCursorsAndEveryItemOnce) {
     OndaProcess onda;
     auto token = onda.token("alice", "creator");
     std::vector<std::string> ids;
-    for (int i = 0; i < 5; ++i) ids.push_back(upload_raw(onda, token, make_wav(0.2), "filename=n" + std::to_string(i) + ".wav").id);
+    for (int i = 0; i < 5; ++i)
+        ids.push_back(upload_raw(onda, token, make_wav(0.2), "filename=n" + std::to_string(i) + ".wav").id);
     std::vector<std::string> seen;
     std::string cursor;
     for (int page = 0; page < 10; ++page) {
-        auto res = http_get(onda.url("/v1/media?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor)), {bearer(token)});
+        auto res =
+            http_get(onda.url("/v1/media?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor)), {bearer(token)});
         ASSERT_EQ(res.status, 200) << res.body;
         auto body = parse_json(res.body);
         for (auto const& item : body.at("items").as_array()) seen.emplace_back(item.at("id").as_string());
@@ -106,14 +116,14 @@ TEST(Library, ListShowsPublicItemsAndTheCallersOwnAdminsSeeAll) {
     auto ids = [&](std::vector<std::pair<std::string, std::string>> headers) {
         std::set<std::string> out;
         auto page = parse_json(http_get(onda.url("/v1/media"), headers).body);  // named: the loop must not outlive it
-        for (auto const& item : page.at("items").as_array())
-            out.emplace(item.at("id").as_string());
+        for (auto const& item : page.at("items").as_array()) out.emplace(item.at("id").as_string());
         return out;
     };
     EXPECT_EQ(ids({}), (std::set<std::string>{alice_public}));
     EXPECT_EQ(ids({bearer(alice)}), (std::set<std::string>{alice_private, alice_public}));
     EXPECT_EQ(ids({bearer(bob)}), (std::set<std::string>{alice_public, bob_private}));
-    EXPECT_EQ(ids({bearer(onda.token("root", "admin"))}), (std::set<std::string>{alice_private, alice_public, bob_private}));
+    EXPECT_EQ(ids({bearer(onda.token("root", "admin"))}),
+              (std::set<std::string>{alice_private, alice_public, bob_private}));
 }
 
 TEST(Library, ListFiltersByKindSourceAndText) {

@@ -41,7 +41,8 @@ TEST(Upload, MultipartFormWithTitleAndVisibilityParts) {
     std::string boundary = "----ondaTestBoundary7MA4YWxkTrZu0gW";
     std::string body = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nMorning show\r\n" +
                        "--" + boundary + "\r\nContent-Disposition: form-data; name=\"visibility\"\r\n\r\npublic\r\n" +
-                       "--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"show.wav\"\r\n" +
+                       "--" + boundary +
+                       "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"show.wav\"\r\n" +
                        "Content-Type: audio/wav\r\n\r\n" + wav + "\r\n--" + boundary + "--\r\n";
     auto res = http_request({.method = "POST",
                              .url = onda.url("/v1/media"),
@@ -72,7 +73,8 @@ TEST(Upload, WithoutATokenIs401AndAViewerIs403) {
 TEST(Upload, BytesThatAreNotMediaAre415AndNothingIsKept) {
     OndaProcess onda;
     auto token = onda.token("alice", "creator");
-    auto text = upload_raw(onda, token, std::string(5000, 'x') + "hello, this is not audio", "filename=a.wav", "audio/wav");
+    auto text =
+        upload_raw(onda, token, std::string(5000, 'x') + "hello, this is not audio", "filename=a.wav", "audio/wav");
     EXPECT_EQ(text.response.status, 415);
     EXPECT_EQ(error_code(text.response), "unsupported_media");
     std::string png_header("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16);
@@ -106,7 +108,8 @@ TEST(Upload, ChunkedBodyPastTheLimitIs413AndNothingIsKept) {
     auto wav = make_wav(10.0, 8000);  // 160 KB
     auto res = http_request({.method = "POST",
                              .url = onda.url("/v1/media?filename=big.wav"),
-                             .headers = {bearer(onda.token("alice", "creator")), {"Content-Type", "audio/wav"},
+                             .headers = {bearer(onda.token("alice", "creator")),
+                                         {"Content-Type", "audio/wav"},
                                          {"Transfer-Encoding", "chunked"}},
                              .body = wav});
     EXPECT_EQ(res.status, 413) << res.body;

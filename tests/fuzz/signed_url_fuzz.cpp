@@ -42,8 +42,10 @@ std::optional<std::int64_t> lenient_number(std::string_view text) {
     std::string digits;
     bool negative = false;
     for (char c : text) {
-        if (c >= '0' && c <= '9') digits += c;
-        else if (c == '-' && digits.empty()) negative = true;
+        if (c >= '0' && c <= '9')
+            digits += c;
+        else if (c == '-' && digits.empty())
+            negative = true;
     }
     if (digits.empty()) return std::nullopt;
     if (negative) digits.insert(0, "-");

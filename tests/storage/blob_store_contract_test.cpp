@@ -162,7 +162,7 @@ TYPED_TEST(BlobStoreContract, PrefixOfKeysIsNotAnObject) {
 
 TYPED_TEST(BlobStoreContract, InvalidKeysAreRejectedByEveryMethod) {
     std::vector<std::string> const bad_keys = {
-        "../x", "/abs", "a//b", "a/./b", "", "a/", "a/..", ".", "..", "with space", std::string("a\0b", 3),
+        "../x", "/abs",        "a//b", "a/./b", "", "a/", "a/..", ".", "..", "with space", std::string("a\0b", 3),
         "a\\b", "caf\xc3\xa9", "a\nb",
     };
     for (auto const& key : bad_keys) {

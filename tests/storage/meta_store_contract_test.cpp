@@ -286,8 +286,8 @@ TYPED_TEST(MetaStoreContract, TextMatchesTitleOrFilenameIgnoringCase) {
 
 TYPED_TEST(MetaStoreContract, TextTreatsPercentUnderscoreAndBackslashLiterally) {
     std::vector<std::pair<std::string, std::string>> const titles = {
-        {"m_percent", "100% pure"}, {"m_digits", "1000 pure"}, {"m_under", "a_b"},
-        {"m_x", "axb"},             {"m_slash", "back\\slash"}, {"m_plain", "backslash"},
+        {"m_percent", "100% pure"}, {"m_digits", "1000 pure"}, {"m_under", "a_b"}, {"m_x", "axb"},
+        {"m_slash", "back\\slash"}, {"m_plain", "backslash"},
     };
     std::int64_t micros = 100;
     for (auto const& [id, title] : titles) {
@@ -345,8 +345,8 @@ TYPED_TEST(MetaStoreContract, AnonymousViewerDoesNotMatchAnOwnerlessRow) {
 TYPED_TEST(MetaStoreContract, MalformedCursorIsInvalidArgument) {
     this->insert_ready(make_record("m_1", 100));
     std::vector<std::string> const bad = {
-        "", "abc", "123", ":m_1", "12x:m_1", "0123:m_1", "+5:m_1", "-0:m_1", "99999999999999999999:m_1", "5:",
-        " 5:m_1", "5 :m_1",
+        "",   "abc",    "123",    ":m_1", "12x:m_1", "0123:m_1", "+5:m_1", "-0:m_1", "99999999999999999999:m_1",
+        "5:", " 5:m_1", "5 :m_1",
     };
     for (auto const& cursor : bad) {
         SCOPED_TRACE(cursor);

@@ -59,7 +59,8 @@ HttpResponse http_request(HttpRequest const& request) {
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     if (request.method == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
     curl_slist* headers = nullptr;
-    for (auto const& [name, value] : request.headers) headers = curl_slist_append(headers, (name + ": " + value).c_str());
+    for (auto const& [name, value] : request.headers)
+        headers = curl_slist_append(headers, (name + ": " + value).c_str());
     headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip unless a test asks for it
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     if (request.body) {
@@ -73,8 +74,10 @@ HttpResponse http_request(HttpRequest const& request) {
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, request.timeout_ms);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     CURLcode rc = curl_easy_perform(curl);
-    if (rc == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
-    else response.error = curl_easy_strerror(rc);
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+    else
+        response.error = curl_easy_strerror(rc);
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
     return response;

@@ -21,8 +21,8 @@ std::string make_wav(double seconds, int sample_rate) {
     put_le(out, 1, 2);   // mono
     put_le(out, static_cast<std::uint32_t>(sample_rate), 4);
     put_le(out, static_cast<std::uint32_t>(sample_rate) * 2, 4);  // byte rate
-    put_le(out, 2, 2);   // block align
-    put_le(out, 16, 2);  // bits per sample
+    put_le(out, 2, 2);                                            // block align
+    put_le(out, 16, 2);                                           // bits per sample
     out += "data";
     put_le(out, data_bytes, 4);
     for (std::uint32_t i = 0; i < samples; ++i) {

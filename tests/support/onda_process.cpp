@@ -63,9 +63,7 @@ CommandResult run_command(std::vector<std::string> const& argv) {
 
 OndaProcess::OndaProcess() : OndaProcess(Options{}) {}
 
-OndaProcess::OndaProcess(Options options) : options_(std::move(options)), data_dir_(dir_.path() / "data") {
-    start();
-}
+OndaProcess::OndaProcess(Options options) : options_(std::move(options)), data_dir_(dir_.path() / "data") { start(); }
 
 OndaProcess::~OndaProcess() {
     if (running()) stop();
@@ -74,8 +72,8 @@ OndaProcess::~OndaProcess() {
 void OndaProcess::start() {
     if (running()) throw std::logic_error("onda is already running");
     auto ready = dir_.path() / ("ready-" + std::to_string(++starts_) + ".json");
-    std::vector<std::string> argv{ONDA_BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir_.string(),
-                                  "--ready-file", ready.string(), "--threads", "2"};
+    std::vector<std::string> argv{ONDA_BINARY,        "serve",        "--listen",     "127.0.0.1:0", "--data-dir",
+                                  data_dir_.string(), "--ready-file", ready.string(), "--threads",   "2"};
     for (auto const& [key, value] : options_.settings) {
         argv.push_back("--set");
         argv.push_back(key + "=" + value);
@@ -106,7 +104,8 @@ std::string OndaProcess::url(std::string_view path_and_query) const {
 }
 
 std::string OndaProcess::token(std::string const& sub, std::string const& role, std::string const& ttl) const {
-    auto result = run_command({ONDA_BINARY, "token", "--data-dir", data_dir_.string(), "--sub", sub, "--role", role, "--ttl", ttl});
+    auto result = run_command(
+        {ONDA_BINARY, "token", "--data-dir", data_dir_.string(), "--sub", sub, "--role", role, "--ttl", ttl});
     if (result.status != 0) throw std::runtime_error("onda token failed");
     auto token = result.output;
     while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();

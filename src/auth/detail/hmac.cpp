@@ -15,9 +15,9 @@ Sha256Digest hmac_sha256(std::string_view key, std::string_view message) {
     ONDA_ASSERT(key.size() <= INT_MAX, "HMAC() takes the key length as an int");
     Sha256Digest digest{};
     unsigned int digest_size = 0;
-    unsigned char const* ok = HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-                                   reinterpret_cast<unsigned char const*>(message.data()), message.size(),
-                                   digest.data(), &digest_size);
+    unsigned char const* ok =
+        HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+             reinterpret_cast<unsigned char const*>(message.data()), message.size(), digest.data(), &digest_size);
     // HMAC() fails only when the library itself is broken (no SHA-256 provider): a bug, not input.
     ONDA_ASSERT(ok != nullptr && digest_size == digest.size(), "OpenSSL computes HMAC-SHA256");
     return digest;

@@ -67,8 +67,10 @@ void Statement::bind_text(char const* name, std::string_view value) {
 }
 
 void Statement::bind_optional_text(char const* name, std::optional<std::string> const& value) {
-    if (value) bind_text(name, *value);
-    else bind_null(name);
+    if (value)
+        bind_text(name, *value);
+    else
+        bind_null(name);
 }
 
 void Statement::bind_int(char const* name, std::int64_t value) {
