@@ -42,6 +42,11 @@ std::string strip_extension(std::string_view filename) {
     return std::string(filename.substr(0, dot));
 }
 
+// A store's not_found, whatever its wording, is "no such media" to the client; other errors pass.
+Error as_media_error(Error const& error) {
+    return error.code() == Errc::not_found ? Error(Errc::not_found, "no such media") : error;
+}
+
 }  // namespace
 
 std::string original_key(std::string_view media_id) { return "media/" + std::string(media_id) + "/original"; }
@@ -252,8 +257,7 @@ Task<Result<storage::MediaRecord>> Library::readable(Request& request, bool sign
     // An id of any other shape (path traversal included) names nothing here.
     if (!is_valid_id(id, "m")) co_return Error(Errc::not_found, "no such media");
     auto record = co_await meta_.find_media(id);
-    if (!record)
-        co_return record.error().code() == Errc::not_found ? Error(Errc::not_found, "no such media") : record.error();
+    if (!record) co_return as_media_error(record.error());
     if (auto allowed = check_read(request, *record, signed_ok); !allowed) co_return allowed.error();
     co_return record;
 }
@@ -269,8 +273,7 @@ Task<Result<std::shared_ptr<Library::OpenMedia const>>> Library::open_media(std:
         if (auto it = cache->entries.find(id); it != cache->entries.end()) co_return it->second;
     }
     auto record = co_await meta_.find_media(id);
-    if (!record)
-        co_return record.error().code() == Errc::not_found ? Error(Errc::not_found, "no such media") : record.error();
+    if (!record) co_return as_media_error(record.error());
     auto key = original_key(id);
     auto open_blob = [this, key] { return blobs_.open(key); };  // named: GCC 12 and co_await temporaries
     auto opened = co_await offload(pool_, open_blob);

@@ -129,7 +129,7 @@ TEST(HttpServer, SigtermLetsAnInFlightDownloadFinish) {
     auto body = received.substr(received.find("\r\n\r\n") + 4);
     EXPECT_EQ(body.size(), big.size());
     EXPECT_EQ(sha256_hex(body), sha256_hex(big));
-    EXPECT_EQ(onda.wait_exit(), 0);  // the one SIGTERM ends it; a second could land after its handler is gone
+    EXPECT_EQ(onda.wait_for_exit(), 0);  // the one SIGTERM ends it; a second could land after its handler is gone
 }
 
 TEST(HttpServer, SigtermWithAStalledDownloadExitsAfterTheShutdownTimeout) {

@@ -124,7 +124,7 @@ int OndaProcess::stop(std::chrono::milliseconds deadline) {
     return *status;
 }
 
-int OndaProcess::wait_exit(std::chrono::milliseconds deadline) {
+int OndaProcess::wait_for_exit(std::chrono::milliseconds deadline) {
     if (!running()) return -1;
     auto status = wait_until(pid_, std::chrono::steady_clock::now() + deadline);
     if (!status) {

@@ -47,7 +47,7 @@ public:
     int stop(std::chrono::milliseconds deadline = std::chrono::milliseconds(15'000));
     // Waits for the server to exit by itself (after a signal the test sent); its exit status, or -1
     // (and SIGKILL) if it is still running at the deadline.
-    int wait_exit(std::chrono::milliseconds deadline = std::chrono::milliseconds(15'000));
+    int wait_for_exit(std::chrono::milliseconds deadline = std::chrono::milliseconds(15'000));
     // SIGKILL and reap: a crash, as far as the data on disk can tell.
     void kill9();
     // Starts again on the same data dir (a new port).
