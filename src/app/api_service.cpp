@@ -83,9 +83,10 @@ Task<http::Response> ApiService::handle(http::Request& request) {
 }
 
 Task<http::Response> ApiService::route(http::Request& request, http::RouteMatch& match) {
-    // CORS preflight (Fetch standard): answered here for any route, before identity is needed.
+    // CORS preflight (Fetch standard): answered here for any path, before identity is needed, even
+    // where an OPTIONS route exists (tus discovery at /v1/uploads is not a preflight).
     if (request.method() == "OPTIONS" && request.has_header("Origin") &&
-        request.has_header("Access-Control-Request-Method") && match.kind != http::RouteMatch::Kind::found) {
+        request.has_header("Access-Control-Request-Method")) {
         http::Response preflight(204);
         if (origin_allowed(request.header("Origin"))) {
             // Allow-Origin (and credentials) are added by handle(), as for every response.

@@ -20,7 +20,9 @@
 #include "storage/local_blob_store.hpp"
 #include "storage/spool_file.hpp"
 #include "storage/sqlite_meta_store.hpp"
+#include "storage/upload_files.hpp"
 #include "uploads/media_upload.hpp"
+#include "uploads/tus_server.hpp"
 
 namespace onda::app {
 namespace {
@@ -59,6 +61,17 @@ Task<> sweep_rate_limits(auth::RateLimiter& limiter) {  // the limiter outlives 
     }
 }
 
+// Removes expired resumable uploads every `interval`.
+Task<> sweep_uploads(uploads::TusServer& tus, std::chrono::milliseconds interval) {  // tus outlives the main context
+    net::steady_timer timer(co_await net::this_coro::executor);
+    for (;;) {
+        timer.expires_after(interval);
+        auto [ec] = co_await timer.async_wait(use_result);
+        if (ec) co_return;
+        if (auto swept = co_await tus.sweep_expired(); !swept) log::warn("upload sweep: {}", swept.error().message());
+    }
+}
+
 // Hands a finished upload to the library (uploads and media do not know each other).
 Task<Result<boost::json::object>> ingest_upload(media::Library& library,
                                                 uploads::UploadedFile file) {  // library outlives serving
@@ -68,7 +81,8 @@ Task<Result<boost::json::object>> ingest_upload(media::Library& library,
                           .filename = std::move(file.filename),
                           .title = std::move(file.title),
                           .visibility = std::move(file.visibility),
-                          .declared_content_type = std::move(file.content_type)};
+                          .declared_content_type = std::move(file.content_type),
+                          .metadata = std::move(file.metadata)};
     auto record = co_await library.ingest(std::move(media));
     if (!record) co_return record.error();
     co_return library.to_json(*record);
@@ -87,6 +101,8 @@ int serve(ServeOptions options) {
     // A peer that closes mid-response must be an EPIPE for that connection, not the end of the
     // process: sendfile(2) has no MSG_NOSIGNAL.
     std::signal(SIGPIPE, SIG_IGN);
+    // Likewise a write past RLIMIT_FSIZE must fail with EFBIG (a 507 for that upload), not kill us.
+    std::signal(SIGXFSZ, SIG_IGN);
 
     auto const& data_dir = config.data_dir;
     auto const spool_dir = data_dir / "spool";
@@ -128,15 +144,29 @@ int serve(ServeOptions options) {
     media::Library library(**meta, **blobs, blocking_pool, authenticator, library_options);
     if (auto recovered = run_now(library.recover()); !recovered) return fail("recover", recovered.error());
 
+    uploads::IngestFn const ingest = [&library](uploads::UploadedFile file) {
+        return ingest_upload(library, std::move(file));
+    };
     uploads::MediaUpload media_upload(
-        [&library](uploads::UploadedFile file) { return ingest_upload(library, std::move(file)); },
+        ingest,
         uploads::MediaUploadOptions{.max_upload_bytes = config.limits.max_upload_bytes, .spool_dir = spool_dir});
+    auto upload_files = storage::UploadFiles::open(data_dir / "uploads");
+    if (!upload_files) return fail("open uploads", upload_files.error());
+    NullEventSink events;
+    uploads::TusServer tus(**meta, std::move(*upload_files), blocking_pool, events, clock, ingest,
+                           uploads::TusOptions{.spool_dir = spool_dir,
+                                               .max_size = config.uploads.tus_max_size,
+                                               .expire_after = config.uploads.expire_after,
+                                               .sync_writes = config.uploads.sync_writes,
+                                               .public_url = config.server.public_url});
+    if (auto orphans = run_now(tus.remove_orphans()); !orphans) return fail("recover uploads", orphans.error());
     Ops ops(**meta, **blobs, blocking_pool, metrics);
 
     http::Router router;
     library.add_routes(router);
     router.add("POST", "/v1/media", "media.upload",
                [&media_upload](http::Request& r) { return media_upload.handle(r); });
+    tus.add_routes(router);
     ops.add_routes(router);
 
     ApiService service(router, authenticator, limiter, config.cors.allowed_origins, metrics);
@@ -167,6 +197,7 @@ int serve(ServeOptions options) {
         main_context.stop();
     });
     spawn(main_context.get_executor(), sweep_rate_limits(limiter), "rate limit sweep");
+    spawn(main_context.get_executor(), sweep_uploads(tus, config.uploads.sweep_interval), "upload sweep");
     main_context.run();
     server.wait();
     blocking_pool.join();

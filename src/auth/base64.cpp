@@ -93,6 +93,7 @@ std::string base64url_encode(std::string_view bytes) { return encode(as_bytes(by
 std::optional<std::string> base64url_decode(std::string_view text) { return decode_unpadded(text, url_table); }
 
 std::string base64_encode(std::span<unsigned char const> bytes) { return encode(bytes, standard_alphabet, true); }
+std::string base64_encode(std::string_view bytes) { return encode(as_bytes(bytes), standard_alphabet, true); }
 
 std::optional<std::string> base64_decode(std::string_view text) {
     if (text.size() % 4 != 0) return std::nullopt;

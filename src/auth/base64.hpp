@@ -14,6 +14,7 @@ std::string base64url_encode(std::string_view bytes);
 std::optional<std::string> base64url_decode(std::string_view text);
 
 std::string base64_encode(std::span<unsigned char const> bytes);
+std::string base64_encode(std::string_view bytes);
 // Accepts padded standard base64; rejects anything else.
 std::optional<std::string> base64_decode(std::string_view text);
 

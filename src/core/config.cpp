@@ -58,6 +58,20 @@ Setter number_setter(Field field) {
 }
 
 template <class Field>
+Setter bool_setter(Field field) {
+    return [field](Config& c, std::string_view v) -> Result<void> {
+        if (v == "true" || v == "1" || v == "yes" || v == "on") {
+            std::invoke(field, c) = true;
+        } else if (v == "false" || v == "0" || v == "no" || v == "off") {
+            std::invoke(field, c) = false;
+        } else {
+            return Error(Errc::invalid_argument, "expected true or false, got '" + std::string(v) + "'");
+        }
+        return ok();
+    };
+}
+
+template <class Field>
 Setter duration_setter(Field field) {
     return [field](Config& c, std::string_view v) -> Result<void> {
         auto d = parse_duration(v);
@@ -113,6 +127,10 @@ std::map<std::string, Setter, std::less<>> const& setters() {
          }},
         {"probe.timeout", duration_setter([](Config& c) -> auto& { return c.probe.timeout; })},
         {"probe.max_bytes", size_setter([](Config& c) -> auto& { return c.probe.max_bytes; })},
+        {"uploads.tus_max_size", size_setter([](Config& c) -> auto& { return c.uploads.tus_max_size; })},
+        {"uploads.expire_after", duration_setter([](Config& c) -> auto& { return c.uploads.expire_after; })},
+        {"uploads.sweep_interval", duration_setter([](Config& c) -> auto& { return c.uploads.sweep_interval; })},
+        {"uploads.sync_writes", bool_setter([](Config& c) -> auto& { return c.uploads.sync_writes; })},
         {"blocking.threads", number_setter([](Config& c) -> auto& { return c.blocking.threads; })},
     };
     return table;

@@ -52,6 +52,13 @@ struct ProbeConfig {
     std::uint64_t max_bytes = 64ull * 1024 * 1024;  // how far into a file the probe may read
 };
 
+struct UploadsConfig {
+    std::uint64_t tus_max_size = 2ull * 1024 * 1024 * 1024;  // Tus-Max-Size
+    std::chrono::milliseconds expire_after{24 * 3'600'000};  // a resumable upload's life after its last write
+    std::chrono::milliseconds sweep_interval{60'000};        // how often expired uploads are removed
+    bool sync_writes = true;                                 // fdatasync before a PATCH is acknowledged
+};
+
 struct BlockingConfig {
     unsigned threads = 4;
 };
@@ -64,6 +71,7 @@ struct Config {
     AuthConfig auth;
     CorsConfig cors;
     ProbeConfig probe;
+    UploadsConfig uploads;
     BlockingConfig blocking;
 };
 

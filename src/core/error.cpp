@@ -10,6 +10,7 @@ std::string_view code_name(Errc code) {
     case Errc::internal: return "internal";
     case Errc::invalid_argument: return "invalid_argument";
     case Errc::not_found: return "not_found";
+    case Errc::gone: return "gone";
     case Errc::method_not_allowed: return "method_not_allowed";
     case Errc::unauthenticated: return "unauthenticated";
     case Errc::forbidden: return "forbidden";

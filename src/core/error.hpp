@@ -20,6 +20,7 @@ enum class Errc {
     internal,
     invalid_argument,
     not_found,
+    gone,  // existed, but has expired or was removed for good
     method_not_allowed,
     unauthenticated,
     forbidden,

@@ -47,6 +47,7 @@ unsigned status_for(Errc code) {
     case Errc::internal: return 500;
     case Errc::invalid_argument: return 400;
     case Errc::not_found: return 404;
+    case Errc::gone: return 410;
     case Errc::method_not_allowed: return 405;
     case Errc::unauthenticated: return 401;
     case Errc::forbidden: return 403;

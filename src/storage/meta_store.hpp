@@ -70,6 +70,19 @@ struct MediaPatch {
     std::optional<boost::json::object> metadata;
 };
 
+// A resumable (tus) upload. Its bytes live in UploadFiles; the row says who owns it, how long it
+// will be, what the client said about it, until when it is kept, and which media object it became.
+struct UploadRecord {
+    std::string id;  // "u_…"
+    std::string owner;
+    std::uint64_t length = 0;  // Upload-Length
+    std::uint64_t offset = 0;  // the last acknowledged offset (the data file is the truth after a crash)
+    std::string metadata;      // the Upload-Metadata header as the client sent it
+    SystemTime created_at;
+    SystemTime expires_at;
+    std::optional<std::string> media_id;  // set once the upload became a media object
+};
+
 class MetaStore {
 public:
     virtual ~MetaStore() = default;
@@ -88,6 +101,20 @@ public:
     virtual Task<Result<void>> delete_media(std::string id) = 0;
     // Deletes every pending row and returns their ids.
     virtual Task<Result<std::vector<std::string>>> take_pending_media() = 0;
+
+    // conflict if the id exists.
+    virtual Task<Result<void>> insert_upload(UploadRecord record) = 0;
+    // not_found if absent.
+    virtual Task<Result<UploadRecord>> find_upload(std::string id) = 0;
+    // After a PATCH: the new offset and expiry. not_found if absent.
+    virtual Task<Result<void>> update_upload_offset(std::string id, std::uint64_t offset, SystemTime expires_at) = 0;
+    // The upload became media `media_id`. not_found if absent.
+    virtual Task<Result<void>> set_upload_media(std::string id, std::string media_id, SystemTime expires_at) = 0;
+    // not_found if absent.
+    virtual Task<Result<void>> delete_upload(std::string id) = 0;
+    // Ids of uploads whose expires_at is before `now`, oldest first, at most `limit`.
+    virtual Task<Result<std::vector<std::string>>> list_expired_uploads(SystemTime now, std::size_t limit) = 0;
+
     virtual Task<Result<void>> ping() = 0;
 };
 

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "storage/detail/posix_error.hpp"
@@ -18,6 +19,33 @@ Result<SpoolFile> SpoolFile::create(std::filesystem::path const& directory) {
     int const fd = ::mkostemp(name.data(), O_CLOEXEC);  // mode 0600, a name no other spool file has
     if (fd < 0) return detail::errno_error(errno, "create spool file in " + directory.string());
     return SpoolFile(fd, std::filesystem::path(std::move(name)));
+}
+
+Result<SpoolFile> SpoolFile::link_from(std::filesystem::path const& source, std::filesystem::path const& directory) {
+    // A fresh unique name first (mkostemp), then the link over it: link(2) cannot replace a name,
+    // so the placeholder is removed and the link retried if another spool file took the name meanwhile.
+    auto placeholder = create(directory);
+    if (!placeholder) return placeholder.error();
+    std::filesystem::path const name = placeholder->path();
+    placeholder->discard();
+    if (::link(source.c_str(), name.c_str()) != 0)
+        return detail::errno_error(errno, "link " + source.string() + " into the spool");
+    int const fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int const err = errno;
+        ::unlink(name.c_str());
+        return detail::errno_error(err, "open " + name.string());
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        int const err = errno;
+        ::close(fd);
+        ::unlink(name.c_str());
+        return detail::errno_error(err, "stat " + name.string());
+    }
+    SpoolFile file(fd, name);
+    file.size_ = static_cast<std::uint64_t>(st.st_size);
+    return file;
 }
 
 SpoolFile::SpoolFile(SpoolFile&& other) noexcept

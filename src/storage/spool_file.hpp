@@ -19,6 +19,9 @@ class SpoolFile {
 public:
     // Creates a new empty file in `directory` (which must exist).
     static Result<SpoolFile> create(std::filesystem::path const& directory);
+    // A new name in `directory` (which must be on the same file system) for the existing file
+    // `source`, via link(2): the SpoolFile owns the new name only, `source` stays.
+    static Result<SpoolFile> link_from(std::filesystem::path const& source, std::filesystem::path const& directory);
 
     SpoolFile(SpoolFile&& other) noexcept;
     SpoolFile& operator=(SpoolFile&& other) noexcept;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <type_traits>
 
 #include <boost/asio/thread_pool.hpp>
 
@@ -29,10 +30,26 @@ public:
     Task<Result<MediaRecord>> update_media(std::string id, MediaPatch patch) override;
     Task<Result<void>> delete_media(std::string id) override;
     Task<Result<std::vector<std::string>>> take_pending_media() override;
+    Task<Result<void>> insert_upload(UploadRecord record) override;
+    Task<Result<UploadRecord>> find_upload(std::string id) override;
+    Task<Result<void>> update_upload_offset(std::string id, std::uint64_t offset, SystemTime expires_at) override;
+    Task<Result<void>> set_upload_media(std::string id, std::string media_id, SystemTime expires_at) override;
+    Task<Result<void>> delete_upload(std::string id) override;
+    Task<Result<std::vector<std::string>>> list_expired_uploads(SystemTime now, std::size_t limit) override;
     Task<Result<void>> ping() override;
 
 private:
     SqliteMetaStore(sqlite3* db, net::thread_pool& pool) : db_(db), pool_(pool) {}
+    // Runs job(db_) on the pool. The job takes mutex_ for its whole use of the connection; the
+    // coroutine itself never holds it, so nothing is locked across the co_await.
+    template <class Job>
+    Task<std::invoke_result_t<Job&, sqlite3*>> run_locked(Job job) {
+        auto locked = [this, job = std::move(job)]() mutable {
+            std::lock_guard lock(mutex_);
+            return job(db_);
+        };
+        co_return co_await offload(pool_, std::move(locked));
+    }
     sqlite3* db_;
     net::thread_pool& pool_;
     std::mutex mutex_;  // the connection is shared by the pool's threads; held only inside pool jobs

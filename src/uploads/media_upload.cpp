@@ -6,7 +6,7 @@
 
 #include "auth/identity.hpp"
 #include "uploads/multipart.hpp"
-#include "uploads/sha256.hpp"
+#include "uploads/digest.hpp"
 
 namespace onda::uploads {
 namespace {
@@ -30,7 +30,7 @@ Result<void> check_visibility(std::string const& visibility) {
 // Routes multipart parts: `file` into the spool (hashed), `title`/`visibility` into small strings.
 class UploadSink final : public MultipartSink {
 public:
-    UploadSink(storage::SpoolFile& spool, Sha256& hash, std::uint64_t limit)
+    UploadSink(storage::SpoolFile& spool, Digest& hash, std::uint64_t limit)
         : spool_(spool), hash_(hash), limit_(limit) {}
 
     Result<void> on_part_begin(PartHeaders const& headers) override {
@@ -83,7 +83,7 @@ private:
     }
 
     storage::SpoolFile& spool_;
-    Sha256& hash_;
+    Digest& hash_;
     std::uint64_t limit_;
     Part current_ = Part::ignored;
     bool seen_file_ = false;
@@ -131,7 +131,7 @@ Task<Response> MediaUpload::handle(Request& request) {
 }
 
 Task<Result<UploadedFile>> MediaUpload::receive_raw(Request& request, storage::SpoolFile spool) {
-    Sha256 hash;
+    Digest hash(DigestAlgorithm::sha256);
     std::array<char, read_chunk_bytes> chunk;
     for (;;) {
         auto n = co_await request.read_some(chunk);
@@ -152,7 +152,7 @@ Task<Result<UploadedFile>> MediaUpload::receive_raw(Request& request, storage::S
 
 Task<Result<UploadedFile>> MediaUpload::receive_multipart(Request& request, storage::SpoolFile spool,
                                                           std::string boundary) {
-    Sha256 hash;
+    Digest hash(DigestAlgorithm::sha256);
     UploadSink sink(spool, hash, options_.max_upload_bytes);
     MultipartParser parser(std::move(boundary), sink);
     std::array<char, read_chunk_bytes> chunk;

@@ -30,6 +30,7 @@ struct UploadedFile {
     std::string title;
     std::string visibility;  // "", "public" or "private"
     std::string content_type;
+    boost::json::object metadata;  // the media object's `metadata` (tus Upload-Metadata keys onda does not use)
 };
 
 // Stores the file; returns the media object, or unsupported_media and the like.

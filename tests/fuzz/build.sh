@@ -28,14 +28,16 @@ declare -A sources=(
   [signed_url]="src/auth/signed_url.cpp src/auth/base64.cpp src/auth/detail/hmac.cpp src/core/error.cpp"
   [query]="src/http/percent.cpp"
   [config]="src/core/config.cpp src/core/error.cpp"
+  [tus]="src/uploads/tus_protocol.cpp src/uploads/digest.cpp src/auth/base64.cpp src/core/error.cpp"
 )
 declare -A libs=(
   [jwt]="-lboost_json -lcrypto"
   [signed_url]="-lcrypto"
   [query]=""
   [config]="-lfmt -ltomlplusplus"
+  [tus]="-lcrypto -lfmt"
 )
-all_targets=(range conditional multipart jwt signed_url query config)
+all_targets=(range conditional multipart jwt signed_url query config tus)
 
 # Per source file: config.cpp uses the shared toml++ library, as the main build does.
 declare -A extra_flags=(

@@ -468,5 +468,70 @@ TYPED_TEST(MetaStoreContract, ConcurrentCallsFromOneExecutorAllSucceed) {
     EXPECT_EQ(this->list(query).items.size(), static_cast<std::size_t>(count));
 }
 
+UploadRecord make_upload(std::string id, std::int64_t expires_micros) {
+    return UploadRecord{.id = std::move(id),
+                        .owner = "alice",
+                        .length = 5'000'000'000,
+                        .offset = 0,
+                        .metadata = "filename YS53YXY=,title",
+                        .created_at = at_micros(1'000),
+                        .expires_at = at_micros(expires_micros)};
+}
+
+TYPED_TEST(MetaStoreContract, UploadRowSurvivesTheRoundTrip) {
+    auto inserted = run_task(this->store().insert_upload(make_upload("u_1", 9'000)));
+    ASSERT_TRUE(inserted) << inserted.error().message();
+    auto found = run_task(this->store().find_upload("u_1"));
+    ASSERT_TRUE(found) << found.error().message();
+    EXPECT_EQ(found->owner, "alice");
+    EXPECT_EQ(found->length, 5'000'000'000u);
+    EXPECT_EQ(found->offset, 0u);
+    EXPECT_EQ(found->metadata, "filename YS53YXY=,title");
+    EXPECT_EQ(found->created_at, at_micros(1'000));
+    EXPECT_EQ(found->expires_at, at_micros(9'000));
+    EXPECT_FALSE(found->media_id);
+    EXPECT_EQ(run_task(this->store().insert_upload(make_upload("u_1", 1))).error().code(), Errc::conflict);
+}
+
+TYPED_TEST(MetaStoreContract, UploadOffsetAndMediaAreRecorded) {
+    ASSERT_TRUE(run_task(this->store().insert_upload(make_upload("u_1", 9'000))));
+    ASSERT_TRUE(run_task(this->store().update_upload_offset("u_1", 4096, at_micros(20'000))));
+    auto found = run_task(this->store().find_upload("u_1"));
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->offset, 4096u);
+    EXPECT_EQ(found->expires_at, at_micros(20'000));
+    ASSERT_TRUE(run_task(this->store().set_upload_media("u_1", "m_7", at_micros(30'000))));
+    found = run_task(this->store().find_upload("u_1"));
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->media_id, "m_7");
+    EXPECT_EQ(found->offset, found->length);
+    EXPECT_EQ(found->expires_at, at_micros(30'000));
+}
+
+TYPED_TEST(MetaStoreContract, UploadChangesNeedTheRow) {
+    EXPECT_EQ(run_task(this->store().find_upload("u_none")).error().code(), Errc::not_found);
+    EXPECT_EQ(run_task(this->store().update_upload_offset("u_none", 1, at_micros(1))).error().code(), Errc::not_found);
+    EXPECT_EQ(run_task(this->store().set_upload_media("u_none", "m_1", at_micros(1))).error().code(), Errc::not_found);
+    EXPECT_EQ(run_task(this->store().delete_upload("u_none")).error().code(), Errc::not_found);
+}
+
+TYPED_TEST(MetaStoreContract, OffsetPastLengthIsRefused) {
+    ASSERT_TRUE(run_task(this->store().insert_upload(make_upload("u_1", 9'000))));
+    EXPECT_FALSE(run_task(this->store().update_upload_offset("u_1", 6'000'000'000, at_micros(1))));
+    EXPECT_EQ(run_task(this->store().find_upload("u_1"))->offset, 0u);
+}
+
+TYPED_TEST(MetaStoreContract, ExpiredUploadsAreListedOldestFirstAndDeleted) {
+    for (auto [id, expires] : {std::pair{"u_late", 5'000}, {"u_early", 1'000}, {"u_future", 99'000}})
+        ASSERT_TRUE(run_task(this->store().insert_upload(make_upload(id, expires))));
+    auto expired = run_task(this->store().list_expired_uploads(at_micros(10'000), 10));
+    ASSERT_TRUE(expired);
+    EXPECT_EQ(*expired, (std::vector<std::string>{"u_early", "u_late"}));
+    EXPECT_EQ(run_task(this->store().list_expired_uploads(at_micros(10'000), 1))->size(), 1u);
+    ASSERT_TRUE(run_task(this->store().delete_upload("u_early")));
+    EXPECT_EQ(*run_task(this->store().list_expired_uploads(at_micros(10'000), 10)),
+              (std::vector<std::string>{"u_late"}));
+}
+
 }  // namespace
 }  // namespace onda::storage

@@ -79,6 +79,8 @@ void OndaProcess::start() {
         argv.push_back(key + "=" + value);
     }
     argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
+    if (options_.max_file_bytes)  // prlimit(1) sets the limit and execs onda in the same process
+        argv.insert(argv.begin(), {"/usr/bin/prlimit", "--fsize=" + std::to_string(*options_.max_file_bytes)});
     pid_ = spawn(argv, dir_.path() / "stdout.log", dir_.path() / "stderr.log");
 
     // The server writes the ready file (atomically) once it listens; poll for it with a deadline.

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,8 @@ public:
         std::map<std::string, std::string> settings;  // passed as --set key=value
         std::vector<std::string> extra_args;
         std::chrono::milliseconds start_deadline{15'000};
+        // RLIMIT_FSIZE for the server: writes past it fail (EFBIG) as on a full disk.
+        std::optional<std::uint64_t> max_file_bytes;
     };
 
     OndaProcess();

@@ -11,6 +11,7 @@ Errc errc_for(int err) {
     switch (err) {
     case ENOSPC:
     case EDQUOT:
+    case EFBIG:  // past the file size the system allows (RLIMIT_FSIZE, the file system's maximum)
     case EIO: return Errc::insufficient_storage;
     case ENOENT:
     case ENOTDIR: return Errc::not_found;

@@ -9,7 +9,7 @@
 namespace onda::storage::detail {
 
 // "<what>: <strerror(err)>" with the code:
-//   insufficient_storage  ENOSPC, EDQUOT, EIO (the disk is full or failing)
+//   insufficient_storage  ENOSPC, EDQUOT, EFBIG, EIO (the disk is full or failing, or the file may not grow)
 //   not_found             ENOENT, ENOTDIR
 //   conflict              EEXIST, EISDIR, ENOTEMPTY
 //   invalid_argument      ENAMETOOLONG

@@ -43,7 +43,23 @@ CREATE INDEX media_newest ON media (created_at DESC, id DESC);
 CREATE INDEX media_by_owner ON media (owner, created_at DESC, id DESC);
 )sql";
 
-constexpr std::array<std::string_view, 1> steps = {create_media};
+// Step 2: resumable uploads (meta_store.hpp UploadRecord). Times are Unix microseconds; the expiry index
+// serves the background sweep.
+constexpr std::string_view create_uploads = R"sql(
+CREATE TABLE uploads (
+    id         TEXT PRIMARY KEY NOT NULL,
+    owner      TEXT NOT NULL,
+    length     INTEGER NOT NULL CHECK (length >= 0),
+    "offset"   INTEGER NOT NULL CHECK ("offset" >= 0 AND "offset" <= length),
+    metadata   TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    media_id   TEXT
+) STRICT;
+CREATE INDEX uploads_by_expiry ON uploads (expires_at);
+)sql";
+
+constexpr std::array<std::string_view, 2> steps = {create_media, create_uploads};
 
 Result<std::size_t> user_version(sqlite3* db) {
     auto stmt = Statement::prepare(db, "PRAGMA user_version");

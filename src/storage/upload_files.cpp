@@ -1,0 +1,167 @@
+#include "storage/upload_files.hpp"
+
+#include <cerrno>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "storage/detail/posix_error.hpp"
+
+namespace onda::storage {
+namespace {
+
+constexpr std::string_view chunk_suffix = ".chunk";
+
+Result<std::uint64_t> file_size(int fd, std::filesystem::path const& path) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return detail::errno_error(errno, "stat " + path.string());
+    return static_cast<std::uint64_t>(st.st_size);
+}
+
+// Writes all of `bytes` at `offset`; on failure the file is cut back to `offset`, so a full disk
+// never leaves part of a write behind.
+Result<void> write_all_at(int fd, std::string_view bytes, std::uint64_t offset, std::string_view what) {
+    std::uint64_t at = offset;
+    while (!bytes.empty()) {
+        ssize_t const n = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(at));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            int const err = n < 0 ? errno : ENOSPC;  // 0 bytes taken from a non-empty buffer: nothing fits
+            (void)::ftruncate(fd, static_cast<off_t>(offset));
+            return detail::errno_error(err, what);
+        }
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+        at += static_cast<std::uint64_t>(n);
+    }
+    return ok();
+}
+
+}  // namespace
+
+UploadWriter::UploadWriter(int data_fd, int chunk_fd, std::filesystem::path chunk_path, std::uint64_t offset)
+    : data_fd_(data_fd), chunk_fd_(chunk_fd), chunk_path_(std::move(chunk_path)), offset_(offset) {}
+
+UploadWriter::UploadWriter(UploadWriter&& other) noexcept
+    : data_fd_(std::exchange(other.data_fd_, -1)),
+      chunk_fd_(std::exchange(other.chunk_fd_, -1)),
+      chunk_path_(std::move(other.chunk_path_)),
+      offset_(other.offset_),
+      written_(other.written_) {}
+
+UploadWriter::~UploadWriter() {
+    discard_chunk();
+    if (data_fd_ >= 0) ::close(data_fd_);
+}
+
+void UploadWriter::discard_chunk() {
+    if (chunk_fd_ < 0) return;
+    ::close(chunk_fd_);
+    chunk_fd_ = -1;
+    ::unlink(chunk_path_.c_str());  // best effort: leftovers are removed when the directory is opened
+}
+
+Result<void> UploadWriter::write(std::string_view bytes) {
+    ONDA_ASSERT(data_fd_ >= 0, "write() is not called on a moved-from writer");
+    if (chunk_fd_ >= 0) {
+        if (auto done = write_all_at(chunk_fd_, bytes, written_, "write the upload's staged chunk"); !done) return done;
+    } else {
+        if (auto done = write_all_at(data_fd_, bytes, offset_ + written_, "write upload data"); !done) return done;
+    }
+    written_ += bytes.size();
+    return ok();
+}
+
+Result<void> UploadWriter::commit() {
+    if (chunk_fd_ < 0) return ok();
+    loff_t from = 0;
+    loff_t to = static_cast<loff_t>(offset_);
+    std::uint64_t left = written_;
+    while (left > 0) {
+        ssize_t const n = ::copy_file_range(chunk_fd_, &from, data_fd_, &to, left, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            int const err = n < 0 ? errno : ENOSPC;
+            (void)::ftruncate(data_fd_, static_cast<off_t>(offset_));  // all of the chunk or none of it
+            return detail::errno_error(err, "append the verified chunk");
+        }
+        left -= static_cast<std::uint64_t>(n);
+    }
+    discard_chunk();
+    return ok();
+}
+
+Result<void> UploadWriter::sync() {
+    while (::fdatasync(data_fd_) != 0)
+        if (errno != EINTR) return detail::errno_error(errno, "sync upload data");
+    return ok();
+}
+
+Result<UploadFiles> UploadFiles::open(std::filesystem::path directory) {
+    std::error_code ec;
+    std::filesystem::create_directories(directory, ec);
+    if (ec) return detail::errno_error(ec.value(), "create " + directory.string());
+    for (std::filesystem::directory_iterator it(directory, ec), end; !ec && it != end; it.increment(ec)) {
+        if (it->path().extension() != chunk_suffix) continue;
+        std::filesystem::remove(it->path(), ec);
+        if (ec) return detail::errno_error(ec.value(), "remove " + it->path().string());
+    }
+    if (ec) return detail::errno_error(ec.value(), "read " + directory.string());
+    return UploadFiles(std::move(directory));
+}
+
+std::filesystem::path UploadFiles::data_path(std::string_view id) const { return directory_ / std::string(id); }
+
+Result<void> UploadFiles::create(std::string_view id) const {
+    auto const path = data_path(id);
+    int const fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return detail::errno_error(errno, "create " + path.string());
+    ::close(fd);
+    return ok();
+}
+
+Result<std::uint64_t> UploadFiles::size(std::string_view id) const {
+    auto const path = data_path(id);
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return detail::errno_error(errno, "stat " + path.string());
+    return static_cast<std::uint64_t>(st.st_size);
+}
+
+Result<UploadWriter> UploadFiles::open_writer(std::string_view id, std::uint64_t offset, bool staged) const {
+    auto const path = data_path(id);
+    int const data_fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (data_fd < 0) return detail::errno_error(errno, "open " + path.string());
+    UploadWriter writer(data_fd, -1, {}, offset);  // owns data_fd from here
+    auto size = file_size(data_fd, path);
+    if (!size) return size.error();
+    if (*size != offset)
+        return Error(Errc::conflict, "upload data holds " + std::to_string(*size) + " bytes, not " +
+                                         std::to_string(offset));
+    if (staged) {
+        auto chunk_path = path;
+        chunk_path += chunk_suffix;
+        int const chunk_fd = ::open(chunk_path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (chunk_fd < 0) return detail::errno_error(errno, "create " + chunk_path.string());
+        writer.chunk_fd_ = chunk_fd;
+        writer.chunk_path_ = std::move(chunk_path);
+    }
+    return writer;
+}
+
+Result<SpoolFile> UploadFiles::link_to_spool(std::string_view id, std::filesystem::path const& spool_directory) const {
+    return SpoolFile::link_from(data_path(id), spool_directory);
+}
+
+Result<void> UploadFiles::remove(std::string_view id) const {
+    auto const path = data_path(id);
+    auto chunk_path = path;
+    chunk_path += chunk_suffix;
+    for (auto const& file : {path, chunk_path})
+        if (::unlink(file.c_str()) != 0 && errno != ENOENT) return detail::errno_error(errno, "remove " + file.string());
+    return ok();
+}
+
+}  // namespace onda::storage

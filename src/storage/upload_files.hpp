@@ -1,0 +1,83 @@
+// The bytes of unfinished resumable uploads: one file per upload, named by its id, in a directory
+// under the data dir. Bytes are only ever appended, so the file's size is the upload's offset: after
+// a crash (kill -9) every byte that write(2) took is still there, and nothing else is.
+//
+// A chunk that must be verified before it counts (tus `Upload-Checksum`) is written to a staging
+// file `{id}.chunk` first and appended to the data file only once its digest matched, so a crash in
+// the middle of it leaves the data file as it was. Staging files left by a crash are removed when
+// the directory is opened.
+//
+// Everything here blocks (filesystem calls); writes of a few hundred KiB land in the page cache and
+// are cheap enough for an I/O thread, sync() and the commit of a staged chunk belong on the pool.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "core/error.hpp"
+#include "storage/spool_file.hpp"
+
+namespace onda::storage {
+
+// Appends to one upload, either straight into its data file or into its staging file.
+class UploadWriter {
+public:
+    UploadWriter(UploadWriter&& other) noexcept;
+    UploadWriter& operator=(UploadWriter&&) = delete;
+    UploadWriter(UploadWriter const&) = delete;
+    UploadWriter& operator=(UploadWriter const&) = delete;
+    // A staged chunk that was not committed is discarded.
+    ~UploadWriter();
+
+    // Appends all of `bytes`, or none of them: a failed write is cut back off the file.
+    // insufficient_storage when the disk is full or failing.
+    Result<void> write(std::string_view bytes);
+    // Bytes appended by this writer so far.
+    std::uint64_t written() const { return written_; }
+    // Direct writers: nothing to do. Staged writers: appends the chunk to the data file (in the
+    // kernel, copy_file_range) and removes the staging file.
+    Result<void> commit();
+    // fdatasync(2) of the data file, so what was written survives a power loss too.
+    Result<void> sync();
+
+private:
+    friend class UploadFiles;
+    UploadWriter(int data_fd, int chunk_fd, std::filesystem::path chunk_path, std::uint64_t offset);
+    void discard_chunk();
+
+    int data_fd_ = -1;
+    int chunk_fd_ = -1;  // -1: direct
+    std::filesystem::path chunk_path_;
+    std::uint64_t offset_ = 0;  // where the data file ends when this writer starts
+    std::uint64_t written_ = 0;
+};
+
+class UploadFiles {
+public:
+    // Creates the directory if needed and removes staging files a crash left. Blocking.
+    static Result<UploadFiles> open(std::filesystem::path directory);
+
+    // A new empty data file; conflict if one exists.
+    Result<void> create(std::string_view id) const;
+    // The data file's size; not_found if there is none.
+    Result<std::uint64_t> size(std::string_view id) const;
+    // A writer that appends at `offset`, which must be the data file's size (the caller holds the
+    // upload's lock). not_found without a data file, conflict when the size differs.
+    Result<UploadWriter> open_writer(std::string_view id, std::uint64_t offset, bool staged) const;
+    // A second name for the data file in `spool_directory`, as a SpoolFile the library can commit;
+    // the upload's own file stays until remove().
+    Result<SpoolFile> link_to_spool(std::string_view id, std::filesystem::path const& spool_directory) const;
+    // Removes the data and staging files; a missing file is not an error.
+    Result<void> remove(std::string_view id) const;
+
+    std::filesystem::path data_path(std::string_view id) const;
+    std::filesystem::path const& directory() const { return directory_; }
+
+private:
+    explicit UploadFiles(std::filesystem::path directory) : directory_(std::move(directory)) {}
+    std::filesystem::path directory_;
+};
+
+}  // namespace onda::storage
