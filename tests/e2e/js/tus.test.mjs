@@ -3,9 +3,9 @@
 //
 //   ONDA_BIN=build/ci/src/onda node --test tests/e2e/js/     (ctest: e2e.js.tus)
 //
-// Tests marked `ondaOnly` check onda's own parts of the contract (auth, Onda-Media-Id on media
-// objects, 415, OPTIONS headers, progress SSE, 409 for a PATCH racing another) and are skipped
-// against the development stand-in (ONDA_STANDIN=1, see dev/onda-standin.mjs).
+// Tests marked `ondaOnly` check onda's own parts of the contract (auth, media object fields, 415,
+// OPTIONS headers, 409 for a PATCH racing another) and are skipped against the development
+// stand-in (ONDA_STANDIN=1, see dev/onda-standin.mjs).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
@@ -114,6 +114,19 @@ test('2. kill -9 after a few acknowledged chunks: HEAD keeps every acknowledged 
   assert.ok(offset >= lastAcked, `HEAD after the restart says ${offset}, a PATCH acknowledged ${lastAcked}`);
   assert.ok(offset <= wav.bytes.length);
   assert.equal(h.headers.get('upload-length'), String(wav.bytes.length));
+  t.diagnostic(`acknowledged before kill -9: ${lastAcked}; HEAD after the restart: ${offset}`);
+
+  // Once more, deterministically in the middle of a body: 1 MiB of a 2 MiB PATCH has arrived
+  // (unacknowledged) when the server dies. Whatever HEAD then reports must be a correct prefix.
+  const partial = openPatch(onda.rebase(first.url), token, offset, 2 * MiB);
+  await partial.write(wav.bytes.subarray(offset, offset + MiB));
+  await sleep(300);
+  await onda.kill9();
+  await partial.response.catch(() => {});
+  await onda.start();
+  const offset2 = await offsetOf(onda.rebase(first.url), token);
+  assert.ok(offset2 >= offset && offset2 <= offset + MiB, `HEAD after the second kill -9: ${offset2} (was ${offset})`);
+  t.diagnostic(`1 MiB unacknowledged in flight at the second kill -9; HEAD after it: ${offset2}`);
 
   const second = await tusUpload(wav.bytes, {
     ...tusOptions(onda, token, 'crash.wav'),
@@ -121,7 +134,8 @@ test('2. kill -9 after a few acknowledged chunks: HEAD keeps every acknowledged 
     chunkSize: 5 * MiB,
   });
   assert.ifError(second.error);
-  assert.ok(second.acked[0] > offset, 'tus-js-client went on from the offset HEAD gave');
+  assert.ok(second.acked[0] > offset2, 'tus-js-client went on from the offset HEAD gave');
+  assert.equal(second.acked[0], Math.min(offset2 + 5 * MiB, wav.bytes.length));
   assert.equal(second.acked.at(-1), wav.bytes.length);
   const m = await finishedMedia(onda, token, second.url);
   assert.equal(m.media.sha256, wav.sha256);
@@ -318,6 +332,7 @@ test('8. a PATCH whose client disconnects mid-body keeps the bytes that arrived;
   }, 10_000, 200);
   assert.ok(offset, `HEAD after the disconnect never reported a stable offset > 0 (last ${last})`);
   assert.ok(offset <= sent, `HEAD reports ${offset} bytes, only ${sent} were sent`);
+  t.diagnostic(`sent ${sent} bytes of a ${wav.bytes.length}-byte PATCH, then dropped it; HEAD: ${offset}`);
 
   const rest = await tusUpload(wav.bytes, {
     ...tusOptions(onda, token, 'dropped.wav'),
@@ -368,7 +383,7 @@ async function readSse(res, stop, ms) {
   return events;
 }
 
-test('9. progress SSE: /v1/uploads/{uid}/events streams upload_progress up to completed', { skip: ondaOnly, timeout: TIMEOUT }, async (t) => {
+test('9. progress SSE: /v1/uploads/{uid}/events streams upload_progress up to completed', { timeout: TIMEOUT }, async (t) => {
   const onda = await startOnda(t);
   const token = onda.token('alice', 'creator');
   const wav = await makeWav(t, 10);
@@ -408,6 +423,7 @@ test('9. progress SSE: /v1/uploads/{uid}/events streams upload_progress up to co
     assert.ok('estimatedTime' in e);
   }
   const sizes = events.map((e) => e.uploadedSize);
+  t.diagnostic(`upload_progress: ${events.map((e) => `${e.status} ${e.uploadedSize}`).join(', ')}`);
   assert.deepEqual(sizes, [...sizes].sort((a, b) => a - b), `uploadedSize never goes down: ${sizes}`);
   assert.ok(new Set(sizes.filter((s) => s > 0 && s < wav.bytes.length)).size >= 2, `several steps while uploading: ${sizes}`);
   assert.ok(!events.some((e) => e.status === 'failed'));

@@ -9,8 +9,10 @@
 //   - a finished upload becomes a "media object": Onda-Media-Id on the last PATCH and later HEADs,
 //     GET /v1/media/{id} -> {id, size, sha256}, GET /v1/media/{id}/download -> the bytes;
 //   - Upload-Checksum on PATCH (@tus/server has no checksum extension): 460 on a mismatch.
-// Not emulated (the tests for them are onda-only): auth, 415 unsupported_media, progress SSE,
-// onda's OPTIONS headers.
+//   - progress SSE at GET /v1/uploads/{uid}/events (upload_progress after each PATCH, then
+//     completed), with just enough "auth" for the test: no token 401, not the uploader 403.
+// Not emulated (the tests for them are onda-only): auth elsewhere, 415 unsupported_media, onda's
+// OPTIONS headers.
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -63,12 +65,34 @@ fs.mkdirSync(uploadsDir, { recursive: true });
 const media = fs.existsSync(mediaFile) ? JSON.parse(fs.readFileSync(mediaFile, 'utf8')) : {};
 const mediaOfUpload = (uid) => Object.values(media).find((m) => m.upload === uid);
 
+// Progress SSE: watchers by upload id, and each upload's owner (the "token" is standin.SUB.ROLE).
+const watchers = new Map();
+const owners = new Map();
+const subOf = (req) => /^Bearer standin\.([^.]+)\./.exec(req.headers.authorization ?? '')?.[1];
+function publishProgress(upload, status) {
+  const data = {
+    uploadId: upload.id,
+    fileName: upload.metadata?.filename ?? null,
+    totalSize: upload.size,
+    uploadedSize: upload.offset,
+    percentage: upload.size ? Math.round((upload.offset / upload.size) * 1000) / 10 : 0,
+    speed: 0,
+    estimatedTime: null,
+    status,
+  };
+  for (const res of watchers.get(upload.id) ?? []) res.write(`event: upload_progress\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
 const expireAfter = parseDuration(args.set['uploads.expire_after'] ?? '24h');
 const tus = new Server({
   path: '/v1/uploads',
   maxSize: parseSize(args.set['uploads.tus_max_size'] ?? '2GiB'),
   relativeLocation: true,
   datastore: new FileStore({ directory: uploadsDir, expirationPeriodInMilliseconds: expireAfter }),
+  async onUploadCreate(req, upload) {
+    owners.set(upload.id, /^Bearer standin\.([^.]+)\./.exec(req.headers.get('authorization') ?? '')?.[1]);
+    return {};
+  },
   async onUploadFinish(_req, upload) {
     const file = path.join(uploadsDir, upload.id);
     const hash = createHash('sha256');
@@ -76,6 +100,7 @@ const tus = new Server({
     const id = `m_${randomBytes(8).toString('hex')}`;
     media[id] = { id, upload: upload.id, file, size: upload.size, sha256: hash.digest('hex') };
     fs.writeFileSync(mediaFile, JSON.stringify(media));
+    publishProgress({ ...upload, offset: upload.size }, 'completed');
     return { headers: { 'Onda-Media-Id': id } };
   },
 });
@@ -100,6 +125,25 @@ async function handle(req, res) {
     if (!m[2]) return void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ id: item.id, size: item.size, sha256: item.sha256 }));
     res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': item.size });
     return void fs.createReadStream(item.file).pipe(res);
+  }
+  const events = /^\/v1\/uploads\/([^/]+)\/events$/.exec(url.pathname);
+  if (events && req.method === 'GET') {
+    const uid = events[1];
+    if (!subOf(req)) return void res.writeHead(401, { 'Content-Type': 'application/json' }).end('{"error":{"code":"unauthenticated","message":"no token"}}');
+    if (!owners.has(uid)) return void res.writeHead(404).end();
+    if (owners.get(uid) !== subOf(req)) return void res.writeHead(403, { 'Content-Type': 'application/json' }).end('{"error":{"code":"forbidden","message":"not yours"}}');
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' });
+    res.write(': hello\n\n');
+    if (!watchers.has(uid)) watchers.set(uid, new Set());
+    watchers.get(uid).add(res);
+    req.on('close', () => watchers.get(uid).delete(res));
+    return;
+  }
+  if (req.method === 'PATCH' && url.pathname.startsWith('/v1/uploads/')) {
+    const uid = url.pathname.split('/').pop();
+    res.on('finish', () => {
+      tus.datastore.getUpload(uid).then((u) => u.offset < u.size && publishProgress(u, 'uploading')).catch(() => {});
+    });
   }
   if (req.method === 'HEAD' && url.pathname.startsWith('/v1/uploads/')) {
     const uid = url.pathname.split('/').pop();
