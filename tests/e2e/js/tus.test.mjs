@@ -211,6 +211,22 @@ test('4. termination: abort(true) and tus.Upload.terminate(url) delete the uploa
   assert.equal(await eventually(async () => !(await dataDirContains(onda.dataDir, wavB.marker)), 3000), true, 'the data is gone');
   const patchAfter = await patch(urlB, token, MiB, wavB.bytes.subarray(MiB, 2 * MiB));
   assert.ok(gone(patchAfter.status), `PATCH after termination: ${patchAfter.status}`);
+
+  // Terminating while a PATCH body is on the wire (a user's "cancel" racing the upload): the
+  // DELETE may meet that PATCH still holding the upload (409); tus-js-client retries it, the
+  // client drops the PATCH, and in the end the upload and its data are gone.
+  const wavC = await makeWav(t, 20);
+  const urlC = await createUpload(onda, token, wavC.bytes.length);
+  const inFlight = openPatch(urlC, token, 0, 2 * MiB);
+  await inFlight.write(wavC.bytes.subarray(0, MiB));
+  await sleep(200);
+  const terminating = tus.Upload.terminate(urlC, { headers: { Authorization: `Bearer ${token}` }, retryDelays: [200, 500, 1000, 2000] });
+  await sleep(50);
+  inFlight.destroy();
+  await terminating;
+  const afterC = await head(urlC, token);
+  assert.ok(gone(afterC.status), `HEAD after terminating mid-PATCH: ${afterC.status}`);
+  assert.equal(await eventually(async () => !(await dataDirContains(onda.dataDir, wavC.marker)), 3000), true, 'the data is gone');
 });
 
 test('5. expiration: an incomplete upload past uploads.expire_after is swept (HEAD 404/410, data gone)', { timeout: TIMEOUT }, async (t) => {

@@ -71,7 +71,9 @@ export class Onda {
 
   async start({ deadlineMs = 20_000 } = {}) {
     if (this.child) throw new Error('onda is already running');
+    if (!fs.existsSync(ONDA_BIN)) throw new Error(`no onda binary at ${ONDA_BIN}: build it, or set ONDA_BIN (relative to ${repoRoot})`);
     const ready = path.join(this.dir, `ready-${++this.starts}.json`);
+    fs.rmSync(ready, { force: true });
     const argv = ['serve', '--listen', '127.0.0.1:0', '--data-dir', this.dataDir, '--ready-file', ready, '--threads', '2'];
     for (const [k, v] of Object.entries(this.settings)) argv.push('--set', `${k}=${v}`);
     const log = fs.openSync(this.logFile, 'a');
@@ -325,15 +327,17 @@ export function openPatch(url, token, offset, contentLength, extra = {}) {
 
 // Runs a tus-js-client upload to completion (or error). Resolves to
 // { url, acked: [offsets the server acknowledged], error? }. `onChunk(offset, upload)` is called
-// after each acknowledged PATCH (onChunkComplete), e.g. to kill the server there.
+// after each acknowledged PATCH (onChunkComplete), e.g. to kill the server there;
+// `onProgress(sent, total, upload)` as bytes go out. (After upload.abort() it never resolves.)
 export function tusUpload(bytes, options) {
-  const { onChunk, ...rest } = options;
+  const { onChunk, onProgress, ...rest } = options;
   const acked = [];
   return new Promise((resolve) => {
     let settled = false;
     const upload = new tus.Upload(bytes, {
       retryDelays: null,
       ...rest,
+      onProgress: onProgress && ((sent, total) => onProgress(sent, total, upload)),
       onChunkComplete(_chunkSize, bytesAccepted) {
         acked.push(bytesAccepted);
         onChunk?.(bytesAccepted, upload);
