@@ -406,16 +406,18 @@ test('9. progress SSE: /v1/uploads/{uid}/events streams upload_progress up to co
   const url = await createUpload(onda, token, wav.bytes.length, { filename: 'progress.wav', filetype: 'audio/wav' });
   const uid = new URL(url).pathname.split('/').pop();
 
+  const sse = await fetch(`${url}/events`, { headers: { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' } });
+  t.after(() => sse.body?.cancel().catch(() => {}));
+  assert.equal(sse.status, 200, `GET ${new URL(url).pathname}/events with the uploader's token: ${sse.status} ${sse.status === 200 ? '' : await sse.text()}`);
+  assert.match(sse.headers.get('content-type') ?? '', /^text\/event-stream/);
+
   const noToken = await fetch(`${url}/events`, { signal: AbortSignal.timeout(5000) });
-  assert.equal(noToken.status, 401);
+  assert.equal(noToken.status, 401, 'progress SSE without a token');
   await noToken.body?.cancel();
   const other = await fetch(`${url}/events`, { headers: { Authorization: `Bearer ${onda.token('bob', 'creator')}` }, signal: AbortSignal.timeout(5000) });
-  assert.ok([403, 404].includes(other.status), `another user's SSE: ${other.status}`);
+  assert.ok([403, 404].includes(other.status), `another user's progress SSE: ${other.status}`);
   await other.body?.cancel();
 
-  const sse = await fetch(`${url}/events`, { headers: { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' } });
-  assert.equal(sse.status, 200);
-  assert.match(sse.headers.get('content-type') ?? '', /^text\/event-stream/);
   const finished = (events) => events.some((e) => e.event === 'upload_progress' && JSON.parse(e.data).status === 'completed');
   const reading = readSse(sse, finished, 30_000);
 
