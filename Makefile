@@ -12,9 +12,10 @@ ARGS ?=
 deps:
 	./scripts/install-deps.sh
 
+# npm ci: tus-js-client for tests/e2e/js (its devDependencies are a development stand-in, not needed here).
 test-deps:
 	./scripts/install-deps.sh --with-tests
-	if [ -f tests/e2e/package-lock.json ]; then cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error; fi
+	cd tests/e2e/js && npm ci --omit=dev --no-audit --no-fund --loglevel=error
 
 build: deps
 	cmake --preset release >/dev/null
