@@ -29,7 +29,7 @@ Result<SpoolFile> SpoolFile::link_from(std::filesystem::path const& source, std:
     std::filesystem::path const name = placeholder->path();
     placeholder->discard();
     if (::link(source.c_str(), name.c_str()) != 0)
-        return detail::errno_error(errno, "link " + source.string() + " into the spool");
+        return detail::errno_error(errno, "link " + source.filename().string() + " into the spool");
     int const fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int const err = errno;

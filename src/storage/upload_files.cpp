@@ -15,10 +15,11 @@ namespace onda::storage {
 namespace {
 
 constexpr std::string_view chunk_suffix = ".chunk";
+constexpr std::uint64_t writeback_step_bytes = 1024 * 1024;
 
-Result<std::uint64_t> file_size(int fd, std::filesystem::path const& path) {
+Result<std::uint64_t> file_size(int fd, std::string_view id) {
     struct stat st {};
-    if (::fstat(fd, &st) != 0) return detail::errno_error(errno, "stat " + path.string());
+    if (::fstat(fd, &st) != 0) return detail::errno_error(errno, "upload data " + std::string(id));
     return static_cast<std::uint64_t>(st.st_size);
 }
 
@@ -50,7 +51,8 @@ UploadWriter::UploadWriter(UploadWriter&& other) noexcept
       chunk_fd_(std::exchange(other.chunk_fd_, -1)),
       chunk_path_(std::move(other.chunk_path_)),
       offset_(other.offset_),
-      written_(other.written_) {}
+      written_(other.written_),
+      writeback_started_(other.writeback_started_) {}
 
 UploadWriter::~UploadWriter() {
     discard_chunk();
@@ -72,6 +74,13 @@ Result<void> UploadWriter::write(std::string_view bytes) {
         if (auto done = write_all_at(data_fd_, bytes, offset_ + written_, "write upload data"); !done) return done;
     }
     written_ += bytes.size();
+    if (chunk_fd_ < 0 && written_ - writeback_started_ >= writeback_step_bytes) {
+        // Start writing the new bytes to disk now, without waiting, so sync() at the end of the request
+        // has only the tail left to wait for. A failure here changes nothing: sync() reports it.
+        (void)::sync_file_range(data_fd_, static_cast<off_t>(offset_ + writeback_started_),
+                                static_cast<off_t>(written_ - writeback_started_), SYNC_FILE_RANGE_WRITE);
+        writeback_started_ = written_;
+    }
     return ok();
 }
 
@@ -118,7 +127,7 @@ std::filesystem::path UploadFiles::data_path(std::string_view id) const { return
 Result<void> UploadFiles::create(std::string_view id) const {
     auto const path = data_path(id);
     int const fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return detail::errno_error(errno, "create " + path.string());
+    if (fd < 0) return detail::errno_error(errno, "create upload data " + std::string(id));
     ::close(fd);
     return ok();
 }
@@ -126,25 +135,25 @@ Result<void> UploadFiles::create(std::string_view id) const {
 Result<std::uint64_t> UploadFiles::size(std::string_view id) const {
     auto const path = data_path(id);
     struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return detail::errno_error(errno, "stat " + path.string());
+    if (::stat(path.c_str(), &st) != 0) return detail::errno_error(errno, "upload data " + std::string(id));
     return static_cast<std::uint64_t>(st.st_size);
 }
 
 Result<UploadWriter> UploadFiles::open_writer(std::string_view id, std::uint64_t offset, bool staged) const {
     auto const path = data_path(id);
     int const data_fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (data_fd < 0) return detail::errno_error(errno, "open " + path.string());
+    if (data_fd < 0) return detail::errno_error(errno, "open upload data " + std::string(id));
     UploadWriter writer(data_fd, -1, {}, offset);  // owns data_fd from here
-    auto size = file_size(data_fd, path);
+    auto size = file_size(data_fd, id);
     if (!size) return size.error();
     if (*size != offset)
-        return Error(Errc::conflict, "upload data holds " + std::to_string(*size) + " bytes, not " +
-                                         std::to_string(offset));
+        return Error(Errc::conflict,
+                     "upload data holds " + std::to_string(*size) + " bytes, not " + std::to_string(offset));
     if (staged) {
         auto chunk_path = path;
         chunk_path += chunk_suffix;
         int const chunk_fd = ::open(chunk_path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (chunk_fd < 0) return detail::errno_error(errno, "create " + chunk_path.string());
+        if (chunk_fd < 0) return detail::errno_error(errno, "stage a chunk of upload " + std::string(id));
         writer.chunk_fd_ = chunk_fd;
         writer.chunk_path_ = std::move(chunk_path);
     }
@@ -160,7 +169,8 @@ Result<void> UploadFiles::remove(std::string_view id) const {
     auto chunk_path = path;
     chunk_path += chunk_suffix;
     for (auto const& file : {path, chunk_path})
-        if (::unlink(file.c_str()) != 0 && errno != ENOENT) return detail::errno_error(errno, "remove " + file.string());
+        if (::unlink(file.c_str()) != 0 && errno != ENOENT)
+            return detail::errno_error(errno, "remove upload data " + std::string(id));
     return ok();
 }
 

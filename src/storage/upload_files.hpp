@@ -52,6 +52,7 @@ private:
     std::filesystem::path chunk_path_;
     std::uint64_t offset_ = 0;  // where the data file ends when this writer starts
     std::uint64_t written_ = 0;
+    std::uint64_t writeback_started_ = 0;  // of written_, how much was handed to sync_file_range
 };
 
 class UploadFiles {

@@ -13,7 +13,9 @@ bool is_key_char(char c) { return c > ' ' && c < 0x7f && c != ','; }
 }  // namespace
 
 Result<std::uint64_t> parse_size(std::string_view text, std::string_view header) {
-    auto invalid = [&] { return Error(Errc::invalid_argument, std::string(header) + " must be a non-negative integer"); };
+    auto invalid = [&] {
+        return Error(Errc::invalid_argument, std::string(header) + " must be a non-negative integer");
+    };
     if (text.empty() || text.size() > 19) return invalid();
     for (char c : text)
         if (c < '0' || c > '9') return invalid();
@@ -47,7 +49,8 @@ Result<MetadataPairs> parse_metadata(std::string_view header) {
         }
         for (auto const& pair : pairs)
             if (pair.first == key) return Error(Errc::invalid_argument, "Upload-Metadata repeats " + std::string(key));
-        if (pairs.size() == max_metadata_pairs) return Error(Errc::invalid_argument, "Upload-Metadata has too many keys");
+        if (pairs.size() == max_metadata_pairs)
+            return Error(Errc::invalid_argument, "Upload-Metadata has too many keys");
         pairs.emplace_back(std::string(key), std::move(value));
         if (comma == std::string_view::npos) return pairs;
         header.remove_prefix(comma + 1);
@@ -60,7 +63,8 @@ Result<Checksum> parse_checksum(std::string_view header) {
         return Error(Errc::invalid_argument, "Upload-Checksum must be '<algorithm> <base64 digest>'");
     auto algorithm = parse_digest_algorithm(header.substr(0, space));
     if (!algorithm)
-        return Error(Errc::invalid_argument, "Upload-Checksum algorithm must be one of " + std::string(checksum_algorithms));
+        return Error(Errc::invalid_argument,
+                     "Upload-Checksum algorithm must be one of " + std::string(checksum_algorithms));
     auto digest = auth::base64_decode(header.substr(space + 1));
     if (!digest || digest->size() != digest_size(*algorithm))
         return Error(Errc::invalid_argument, "Upload-Checksum digest is not the base64 of a " +

@@ -61,14 +61,14 @@ Result<UploadInfo> decode_metadata(std::string_view header) {
 // The SHA-256 of a whole file (an upload whose running digest a restart lost).
 Result<std::string> sha256_of_file(std::filesystem::path const& path) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) return Error(Errc::internal, "cannot read " + path.string());
+    if (!in) return Error(Errc::internal, "cannot read the upload data to hash it");
     Digest hash(DigestAlgorithm::sha256);
     std::vector<char> buffer(1 << 20);
     while (in) {
         in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
         hash.update(std::string_view(buffer.data(), static_cast<std::size_t>(in.gcount())));
     }
-    if (in.bad()) return Error(Errc::internal, "cannot read " + path.string());
+    if (in.bad()) return Error(Errc::internal, "cannot read the upload data to hash it");
     return hash.finish_hex();
 }
 
@@ -88,7 +88,7 @@ Response error_answer(Error const& error) {
 struct TusServer::Upload {
     Upload(storage::UploadRecord r, UploadInfo i) : record(std::move(r)), info(std::move(i)) {}
 
-    std::mutex mutex;  // guards everything below
+    std::mutex mutex;              // guards everything below
     storage::UploadRecord record;  // record.offset: the bytes in the data file
     UploadInfo info;
     bool writing = false;    // a PATCH holds the upload
@@ -171,8 +171,12 @@ Task<Response> TusServer::create(Request& request) {
     auto const& who = auth::identity_of(request);
     if (auto allowed = auth::require_role(who, auth::Role::creator); !allowed) co_return error_answer(allowed.error());
     if (auto resumable = check_tus_resumable(request); !resumable) co_return error_answer(resumable.error());
+    if (request.has_header("Upload-Concat"))
+        co_return error_answer(
+            Error(Errc::invalid_argument, "Upload-Concat is not supported (no concatenation extension)"));
     if (request.has_header("Upload-Defer-Length"))
-        co_return error_answer(Error(Errc::invalid_argument, "Upload-Defer-Length is not supported; send Upload-Length"));
+        co_return error_answer(
+            Error(Errc::invalid_argument, "Upload-Defer-Length is not supported; send Upload-Length"));
     if (!request.has_header("Upload-Length"))
         co_return error_answer(Error(Errc::invalid_argument, "Upload-Length is required"));
     auto length = tus::parse_size(request.header("Upload-Length"), "Upload-Length");
@@ -188,8 +192,8 @@ Task<Response> TusServer::create(Request& request) {
     if (!info) co_return error_answer(info.error());
     bool const with_upload = request.has_body();
     if (with_upload && request.header("Content-Type") != tus::offset_content_type)
-        co_return error_answer(Error(Errc::unsupported_media, "a body sent with POST must be " +
-                                                                  std::string(tus::offset_content_type)));
+        co_return error_answer(
+            Error(Errc::unsupported_media, "a body sent with POST must be " + std::string(tus::offset_content_type)));
 
     auto const now = clock_.now();
     storage::UploadRecord record{.id = make_id("u"),
@@ -221,8 +225,10 @@ Task<Response> TusServer::create(Request& request) {
         response = co_await write_chunk(request, upload, 0);
         if (response.status() == 204) response.set_status(201);
     }
-    response.set_header("Location", location_of(uid));
-    response.set_header("Upload-Expires", format_http_date(now + options_.expire_after));
+    if (response.status() != 415) {  // 415: the bytes were not media and the upload is gone
+        response.set_header("Location", location_of(uid));
+        response.set_header("Upload-Expires", format_http_date(now + options_.expire_after));
+    }
     co_return response;
 }
 
@@ -319,6 +325,13 @@ Task<Response> TusServer::write_chunk(Request& request, UploadPtr upload, std::u
         if (u.gone) co_return error_answer(Error(Errc::not_found, "no upload " + uid));
         if (u.writing || u.finishing)
             co_return error_answer(Error(Errc::conflict, "another request is writing upload " + uid));
+        if (u.record.media_id && offset == u.record.length) {
+            // A retry of the last PATCH (its answer was lost): nothing to write, the same answer.
+            Response done(204);
+            done.add_header("Upload-Offset", std::to_string(u.record.offset));
+            done.add_header("Onda-Media-Id", *u.record.media_id);
+            co_return done;
+        }
         if (offset != u.record.offset) {
             auto response = error_answer(Error(
                 Errc::conflict, fmt::format("Upload-Offset is {}, but the upload is at {}", offset, u.record.offset)));
@@ -417,8 +430,7 @@ Task<Response> TusServer::write_chunk(Request& request, UploadPtr upload, std::u
     claim.reset();
 
     if (failure) {
-        if (client_gone)
-            log::info("upload {}: client left at offset {}: {}", uid, new_offset, failure->message());
+        if (client_gone) log::info("upload {}: client left at offset {}: {}", uid, new_offset, failure->message());
         auto response = error_answer(*failure);
         if (failure->code() == Errc::too_large) response.set_close();
         response.add_header("Upload-Offset", std::to_string(new_offset));
@@ -606,10 +618,11 @@ void TusServer::publish(Upload& u, std::string_view status, bool force) {
         data["fileName"] = u.info.filename;
         data["totalSize"] = u.record.length;
         data["uploadedSize"] = u.record.offset;
-        data["percentage"] = u.record.length == 0 ? 100.0
-                                                  : std::round(static_cast<double>(u.record.offset) * 1000.0 /
-                                                               static_cast<double>(u.record.length)) /
-                                                        10.0;
+        data["percentage"] =
+            u.record.length == 0
+                ? 100.0
+                : std::round(static_cast<double>(u.record.offset) * 1000.0 / static_cast<double>(u.record.length)) /
+                      10.0;
         data["speed"] = static_cast<std::uint64_t>(speed);
         if (left == 0)
             data["estimatedTime"] = 0;

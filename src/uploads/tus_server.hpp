@@ -34,11 +34,11 @@
 namespace onda::uploads {
 
 struct TusOptions {
-    std::filesystem::path spool_dir;  // where a finished upload is linked before ingest
-    std::uint64_t max_size = 2ull * 1024 * 1024 * 1024;  // Tus-Max-Size
+    std::filesystem::path spool_dir;                                  // where a finished upload is linked before ingest
+    std::uint64_t max_size = 2ull * 1024 * 1024 * 1024;               // Tus-Max-Size
     std::chrono::milliseconds expire_after = std::chrono::hours(24);  // after the last write
-    bool sync_writes = true;  // fdatasync before a PATCH is acknowledged
-    std::string public_url;   // base of Location; empty: a path-only Location
+    bool sync_writes = true;                                          // fdatasync before a PATCH is acknowledged
+    std::string public_url;                                           // base of Location; empty: a path-only Location
 };
 
 class TusServer {

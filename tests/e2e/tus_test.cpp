@@ -49,7 +49,8 @@ public:
             {.method = "DELETE", .url = onda_.url(path), .headers = {bearer(token_), {"Tus-Resumable", "1.0.0"}}});
     }
     // Sends `bytes` in chunks; the last PATCH's answer.
-    HttpResponse send_all(std::string const& path, std::string const& bytes, std::size_t chunk, std::uint64_t from = 0) {
+    HttpResponse send_all(std::string const& path, std::string const& bytes, std::size_t chunk,
+                          std::uint64_t from = 0) {
         HttpResponse last;
         for (std::uint64_t offset = from; offset < bytes.size(); offset += chunk) {
             last = patch(path, offset, bytes.substr(offset, chunk));
@@ -81,9 +82,9 @@ TEST(Tus, ChunkedUploadBecomesMediaWithMetadata) {
     OndaProcess onda;
     Tus tus(onda);
     auto wav = make_wav(3.0, 16000);
-    auto created = tus.create(wav.size(), "filename " + b64("talk.wav") + ",filetype " + b64("audio/wav") +
-                                              ",title " + b64("Talk \xc3\xa9t\xc3\xa9") + ",visibility " +
-                                              b64("public") + ",episode " + b64("42"));
+    auto created = tus.create(wav.size(), "filename " + b64("talk.wav") + ",filetype " + b64("audio/wav") + ",title " +
+                                              b64("Talk \xc3\xa9t\xc3\xa9") + ",visibility " + b64("public") +
+                                              ",episode " + b64("42"));
     ASSERT_EQ(created.status, 201) << created.body;
     auto const path = Tus::path_of(created);
     EXPECT_TRUE(path.starts_with("/v1/uploads/u_")) << path;
@@ -107,6 +108,10 @@ TEST(Tus, ChunkedUploadBecomesMediaWithMetadata) {
     auto const media_id = last.header("Onda-Media-Id");
     ASSERT_TRUE(media_id.starts_with("m_")) << media_id;
     EXPECT_EQ(tus.head(path).header("Onda-Media-Id"), media_id);
+    // A retried last PATCH (its answer lost) gets the same answer.
+    auto retried = tus.patch(path, wav.size(), "");
+    EXPECT_EQ(retried.status, 204) << retried.body;
+    EXPECT_EQ(retried.header("Onda-Media-Id"), media_id);
 
     auto media = http_get(onda.url("/v1/media/" + media_id), {bearer(tus.token())});
     ASSERT_EQ(media.status, 200) << media.body;
@@ -157,9 +162,8 @@ TEST(Tus, WrongOffsetIsAConflictAndChangesNothing) {
 TEST(Tus, RefusesBadRequestsWithJsonErrors) {
     OndaProcess onda({.settings = {{"uploads.tus_max_size", "1MiB"}}});
     Tus tus(onda);
-    auto no_version = http_request({.method = "POST",
-                                    .url = onda.url("/v1/uploads"),
-                                    .headers = {bearer(tus.token()), {"Upload-Length", "10"}}});
+    auto no_version = http_request(
+        {.method = "POST", .url = onda.url("/v1/uploads"), .headers = {bearer(tus.token()), {"Upload-Length", "10"}}});
     EXPECT_EQ(no_version.status, 412);
     EXPECT_EQ(no_version.header("Tus-Version"), "1.0.0");
     EXPECT_EQ(error_code(no_version), "precondition_failed");
@@ -167,6 +171,7 @@ TEST(Tus, RefusesBadRequestsWithJsonErrors) {
     EXPECT_EQ(error_code(tus.create(10, "visibility " + b64("everyone"))), "invalid_argument");
     EXPECT_EQ(tus.create(10, "filename ***").status, 400);
     EXPECT_EQ(tus.create(10, "", std::nullopt, {{"Upload-Defer-Length", "1"}}).status, 400);
+    EXPECT_EQ(tus.create(10, "", std::nullopt, {{"Upload-Concat", "partial"}}).status, 400);
     auto no_length = http_request({.method = "POST",
                                    .url = onda.url("/v1/uploads"),
                                    .headers = {bearer(tus.token()), {"Tus-Resumable", "1.0.0"}}});
@@ -198,11 +203,10 @@ TEST(Tus, RefusesBadRequestsWithJsonErrors) {
     Tus bob(onda, "bob");
     EXPECT_EQ(bob.head(path).status, 403);
     EXPECT_EQ(bob.patch(path, 0, "x").status, 403);
-    auto viewer = http_request({.method = "POST",
-                                .url = onda.url("/v1/uploads"),
-                                .headers = {bearer(onda.token("carol", "viewer")),
-                                            {"Tus-Resumable", "1.0.0"},
-                                            {"Upload-Length", "10"}}});
+    auto viewer = http_request(
+        {.method = "POST",
+         .url = onda.url("/v1/uploads"),
+         .headers = {bearer(onda.token("carol", "viewer")), {"Tus-Resumable", "1.0.0"}, {"Upload-Length", "10"}}});
     EXPECT_EQ(viewer.status, 403);
     auto anonymous = http_request({.method = "POST",
                                    .url = onda.url("/v1/uploads"),
@@ -224,7 +228,8 @@ TEST(Tus, ChecksumMismatchDiscardsTheChunk) {
 
     auto digest = sha256_hex(chunk);
     std::string raw;
-    for (std::size_t i = 0; i < digest.size(); i += 2) raw += static_cast<char>(std::stoi(digest.substr(i, 2), nullptr, 16));
+    for (std::size_t i = 0; i < digest.size(); i += 2)
+        raw += static_cast<char>(std::stoi(digest.substr(i, 2), nullptr, 16));
     auto right = tus.patch(path, 0, chunk, {{"Upload-Checksum", "sha256 " + b64(raw)}});
     EXPECT_EQ(right.status, 204) << right.body;
     EXPECT_EQ(right.header("Upload-Offset"), "4000");
@@ -258,7 +263,9 @@ TEST(Tus, NonMediaIsRefusedWith415AndNotKept) {
     EXPECT_EQ(tus.head(path).status, 404);
     EXPECT_EQ(count_files(onda.data_dir() / "uploads"), 0u);
     EXPECT_EQ(count_files(onda.data_dir() / "blobs"), 0u);
-    EXPECT_EQ(tus.create(0).status, 415);  // nothing is not media either
+    auto empty = tus.create(0);  // nothing is not media either
+    EXPECT_EQ(empty.status, 415);
+    EXPECT_FALSE(empty.has_header("Location"));
 }
 
 TEST(Tus, ExpiredUploadsAreSweptAway) {
@@ -401,9 +408,10 @@ TEST(Tus, MethodOverrideAndCorsForBrowsers) {
     EXPECT_EQ(preflight.status, 204);
     EXPECT_NE(preflight.header("Access-Control-Allow-Headers").find("Upload-Length"), std::string::npos);
     EXPECT_NE(preflight.header("Access-Control-Allow-Methods").find("PATCH"), std::string::npos);
-    auto head = http_request({.method = "HEAD",
-                              .url = onda.url(path),
-                              .headers = {bearer(tus.token()), {"Tus-Resumable", "1.0.0"}, {"Origin", "https://app.example"}}});
+    auto head =
+        http_request({.method = "HEAD",
+                      .url = onda.url(path),
+                      .headers = {bearer(tus.token()), {"Tus-Resumable", "1.0.0"}, {"Origin", "https://app.example"}}});
     EXPECT_EQ(head.header("Access-Control-Allow-Origin"), "https://app.example");
     auto const exposed = head.header("Access-Control-Expose-Headers");
     for (auto name : {"Location", "Upload-Offset", "Upload-Length", "Tus-Resumable", "Onda-Media-Id"})

@@ -24,19 +24,21 @@ TEST(TusSize, RefusesEverythingElse) {
 }
 
 TEST(TusMetadata, DecodesPairsAndBareKeys) {
-    auto pairs = parse_metadata("filename d29ybGRfZG9taW5hdGlvbl9wbGFuLnBkZg==,is_confidential, title 0J/RgNC40LLQtdGC");
+    auto pairs =
+        parse_metadata("filename d29ybGRfZG9taW5hdGlvbl9wbGFuLnBkZg==,is_confidential, title 0J/RgNC40LLQtdGC");
     ASSERT_TRUE(pairs) << pairs.error().message();
     ASSERT_EQ(pairs->size(), 3u);
     EXPECT_EQ((*pairs)[0], (std::pair<std::string, std::string>{"filename", "world_domination_plan.pdf"}));
     EXPECT_EQ((*pairs)[1], (std::pair<std::string, std::string>{"is_confidential", ""}));
-    EXPECT_EQ((*pairs)[2], (std::pair<std::string, std::string>{"title", "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82"}));
+    EXPECT_EQ((*pairs)[2],
+              (std::pair<std::string, std::string>{"title", "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82"}));
     EXPECT_TRUE(parse_metadata("")->empty());
     EXPECT_EQ(parse_metadata("empty ")->at(0).second, "");  // a space and no value: base64 of nothing
 }
 
 TEST(TusMetadata, RefusesMalformedHeaders) {
-    for (std::string_view bad : {",", "a YQ==,,b", "key not*base64", "key YQ", "a YQ==,a Yg==", "k\x01y YQ==", " ",
-                                 "filename YQ== extra"}) {
+    for (std::string_view bad :
+         {",", "a YQ==,,b", "key not*base64", "key YQ", "a YQ==,a Yg==", "k\x01y YQ==", " ", "filename YQ== extra"}) {
         auto parsed = parse_metadata(bad);
         EXPECT_FALSE(parsed) << bad;
         if (!parsed) {
@@ -69,8 +71,9 @@ TEST(TusChecksum, ParsesEachAlgorithm) {
 }
 
 TEST(TusChecksum, RefusesUnknownAlgorithmsAndWrongLengths) {
-    for (std::string_view bad : {"", "sha256", "crc32 AAAAAA==", "SHA256 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
-                                 "sha256 1B2M2Y8AsgTpgAmY7PhCfg==", "md5 not base64!", "sha1  Kq5sNclPz7QV2+lfQIuc6R7oRu0="}) {
+    for (std::string_view bad :
+         {"", "sha256", "crc32 AAAAAA==", "SHA256 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+          "sha256 1B2M2Y8AsgTpgAmY7PhCfg==", "md5 not base64!", "sha1  Kq5sNclPz7QV2+lfQIuc6R7oRu0="}) {
         auto parsed = parse_checksum(bad);
         EXPECT_FALSE(parsed) << bad;
     }
