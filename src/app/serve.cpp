@@ -17,6 +17,9 @@
 #include "core/log.hpp"
 #include "http/server.hpp"
 #include "media/library.hpp"
+#include "realtime/hub.hpp"
+#include "realtime/room.hpp"
+#include "realtime/sse_door.hpp"
 #include "storage/local_blob_store.hpp"
 #include "storage/spool_file.hpp"
 #include "storage/sqlite_meta_store.hpp"
@@ -88,6 +91,48 @@ Task<Result<boost::json::object>> ingest_upload(media::Library& library,
     co_return library.to_json(*record);
 }
 
+// Drops idle, unwatched event rooms every minute so the hub's memory follows activity.
+Task<> sweep_event_rooms(realtime::Hub& hub) {  // the hub outlives the main context
+    net::steady_timer timer(co_await net::this_coro::executor);
+    for (;;) {
+        timer.expires_after(std::chrono::minutes(1));
+        auto [ec] = co_await timer.async_wait(use_result);
+        if (ec) co_return;
+        hub.sweep();
+    }
+}
+
+// Who may read the event rooms whose ids belong to other modules (realtime does not know them):
+// media:{id} as the media itself; upload:{uid} and tts:{session} only admins until tus uploads and
+// TTS sessions exist to say whose they are.
+Task<Result<void>> may_read_room(media::Library& library, uploads::TusServer& tus, auth::Identity who,
+                                 std::string room) {  // library and tus outlive serving
+    auto const name = realtime::parse_room(room);
+    if (name && name->kind == realtime::RoomKind::media) {
+        Task<Result<void>> check = library.check_readable(std::move(who), std::string(name->id));
+        co_return co_await std::move(check);
+    }
+    if (name && name->kind == realtime::RoomKind::upload) {
+        Task<Result<void>> check = tus.check_watch(who, std::string(name->id));
+        co_return co_await std::move(check);
+    }
+    if (who.is_admin()) co_return ok();
+    if (who.is_anonymous()) co_return Error(Errc::unauthenticated, "a token is required for " + room);
+    co_return Error(Errc::forbidden, "no access to " + room);
+}
+
+// GET /v1/uploads/{uid}/events: the upload's upload_progress events, for its owner (or an admin).
+Task<http::Response> upload_events(uploads::TusServer& tus, realtime::SseDoor& sse_door,
+                                   http::Request& request) {  // tus and the door outlive serving
+    std::string uid(request.param("uid"));
+    // Named, not built inside the co_await expressions (GCC 12 destroys such temporaries twice).
+    Task<Result<void>> check = tus.check_watch(auth::identity_of(request), uid);
+    if (auto allowed = co_await std::move(check); !allowed) co_return http::error_response(allowed.error());
+    std::vector<std::string> rooms{uploads::TusServer::room_of(uid)};
+    Task<http::Response> stream = sse_door.stream_rooms(request, std::move(rooms));
+    co_return co_await std::move(stream);
+}
+
 int fail(std::string_view what, Error const& error) {
     log::error("{}: {}", what, error.message());
     return 1;
@@ -144,6 +189,9 @@ int serve(ServeOptions options) {
     media::Library library(**meta, **blobs, blocking_pool, authenticator, library_options);
     if (auto recovered = run_now(library.recover()); !recovered) return fail("recover", recovered.error());
 
+    // Before the server: streams on its threads hold subscribers, which must leave before the hub goes.
+    realtime::Hub hub(realtime::HubOptions{.history_size = config.realtime.history_size}, clock, &metrics);
+
     uploads::IngestFn const ingest = [&library](uploads::UploadedFile file) {
         return ingest_upload(library, std::move(file));
     };
@@ -152,14 +200,17 @@ int serve(ServeOptions options) {
         uploads::MediaUploadOptions{.max_upload_bytes = config.limits.max_upload_bytes, .spool_dir = spool_dir});
     auto upload_files = storage::UploadFiles::open(data_dir / "uploads");
     if (!upload_files) return fail("open uploads", upload_files.error());
-    NullEventSink events;
-    uploads::TusServer tus(**meta, std::move(*upload_files), blocking_pool, events, clock, ingest,
+    uploads::TusServer tus(**meta, std::move(*upload_files), blocking_pool, hub, clock, ingest,
                            uploads::TusOptions{.spool_dir = spool_dir,
                                                .max_size = config.uploads.tus_max_size,
                                                .expire_after = config.uploads.expire_after,
                                                .sync_writes = config.uploads.sync_writes,
                                                .public_url = config.server.public_url});
     if (auto orphans = run_now(tus.remove_orphans()); !orphans) return fail("recover uploads", orphans.error());
+    realtime::SseDoor sse_door(hub, realtime::SseOptions{.keepalive = config.realtime.sse_keepalive},
+                               [&library, &tus](auth::Identity const& who, std::string_view room) {
+                                   return may_read_room(library, tus, who, std::string(room));
+                               });
     Ops ops(**meta, **blobs, blocking_pool, metrics);
 
     http::Router router;
@@ -167,7 +218,10 @@ int serve(ServeOptions options) {
     router.add("POST", "/v1/media", "media.upload",
                [&media_upload](http::Request& r) { return media_upload.handle(r); });
     tus.add_routes(router);
+    router.add("GET", "/v1/uploads/{uid}/events", "uploads.events",
+               [&tus, &sse_door](http::Request& r) { return upload_events(tus, sse_door, r); });
     ops.add_routes(router);
+    sse_door.add_routes(router);
 
     ApiService service(router, authenticator, limiter, config.cors.allowed_origins, metrics);
     http::ServerOptions server_options{
@@ -193,11 +247,13 @@ int serve(ServeOptions options) {
     net::signal_set signals(main_context, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code, int signal) {
         log::info("signal {}: shutting down", signal);
+        hub.close();  // event streams end now instead of holding up the drain
         server.stop();
         main_context.stop();
     });
     spawn(main_context.get_executor(), sweep_rate_limits(limiter), "rate limit sweep");
     spawn(main_context.get_executor(), sweep_uploads(tus, config.uploads.sweep_interval), "upload sweep");
+    spawn(main_context.get_executor(), sweep_event_rooms(hub), "event room sweep");
     main_context.run();
     server.wait();
     blocking_pool.join();

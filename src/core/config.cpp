@@ -132,6 +132,14 @@ std::map<std::string, Setter, std::less<>> const& setters() {
         {"uploads.sweep_interval", duration_setter([](Config& c) -> auto& { return c.uploads.sweep_interval; })},
         {"uploads.sync_writes", bool_setter([](Config& c) -> auto& { return c.uploads.sync_writes; })},
         {"blocking.threads", number_setter([](Config& c) -> auto& { return c.blocking.threads; })},
+        {"realtime.history_size", number_setter([](Config& c) -> auto& { return c.realtime.history_size; })},
+        {"realtime.sse_keepalive", [](Config& c, std::string_view v) -> Result<void> {
+             auto d = parse_duration(v);
+             if (!d) return d.error();
+             if (d->count() <= 0) return Error(Errc::invalid_argument, "realtime.sse_keepalive must be above zero");
+             c.realtime.sse_keepalive = *d;
+             return ok();
+         }},
     };
     return table;
 }

@@ -63,6 +63,11 @@ struct BlockingConfig {
     unsigned threads = 4;
 };
 
+struct RealtimeConfig {
+    std::size_t history_size = 100;                   // events kept per room for SSE resume (Last-Event-ID)
+    std::chrono::milliseconds sse_keepalive{15'000};  // longest silence on an event stream before a comment
+};
+
 struct Config {
     ServerConfig server;
     std::filesystem::path data_dir = "./onda-data";
@@ -73,6 +78,7 @@ struct Config {
     ProbeConfig probe;
     UploadsConfig uploads;
     BlockingConfig blocking;
+    RealtimeConfig realtime;
 };
 
 // Sets one key from its text form; invalid_argument for an unknown key or a bad value.

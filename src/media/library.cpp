@@ -245,11 +245,22 @@ Result<void> Library::check_read(Request const& request, storage::MediaRecord co
         return auth::verify_url_signature(auth_.secret(), request.path(), rendition, exp.value_or(""), sig.value_or(""),
                                           auth_.clock().now());
     }
-    auto const& who = auth::identity_of(request);
+    return check_owner_read(auth::identity_of(request), record);
+}
+
+Result<void> Library::check_owner_read(auth::Identity const& who, storage::MediaRecord const& record) const {
+    if (record.visibility == "public") return ok();
     if (who.may_manage(record.owner)) return ok();
     if (who.is_anonymous())
         return Error(Errc::unauthenticated, "this media is private: a token or a signed link is required");
     return Error(Errc::forbidden, "this media is private");
+}
+
+Task<Result<void>> Library::check_readable(auth::Identity who, std::string id) {
+    if (!is_valid_id(id, "m")) co_return Error(Errc::not_found, "no such media");
+    auto record = co_await meta_.find_media(id);
+    if (!record) co_return as_media_error(record.error());
+    co_return check_owner_read(who, *record);
 }
 
 Task<Result<storage::MediaRecord>> Library::readable(Request& request, bool signed_ok) {

@@ -66,6 +66,10 @@ public:
     // The API's media object.
     boost::json::object to_json(storage::MediaRecord const& record) const;
 
+    // Whether `who` may read media `id` without a signed link (public, owner or admin): not_found,
+    // unauthenticated or forbidden otherwise. For other modules' access checks (event rooms).
+    Task<Result<void>> check_readable(auth::Identity who, std::string id);
+
     // Registers the /v1/media routes (but POST, which belongs to uploads) and the /podcast/audio
     // compatibility routes.
     void add_routes(http::Router& router);
@@ -99,6 +103,8 @@ private:
     void media_changed() { generation_.fetch_add(1, std::memory_order_acq_rel); }
     // Whether the caller may read `record`: public, owner/admin, or (signed_ok) a valid signature.
     Result<void> check_read(http::Request const& request, storage::MediaRecord const& record, bool signed_ok) const;
+    // The same without a signature: public, or the caller is the owner or an admin.
+    Result<void> check_owner_read(auth::Identity const& who, storage::MediaRecord const& record) const;
 
     Task<http::Response> list_with(http::Request& request, std::optional<std::string> forced_kind);
     Task<http::Response> deliver(http::Request& request, bool as_attachment);

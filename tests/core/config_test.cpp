@@ -96,5 +96,17 @@ TEST(Config, BadValuesAreRejected) {
     EXPECT_FALSE(apply_config_env(config, {{"ONDA_LIMITS_IDLE_TIMEOUT", "soon"}}));
 }
 
+TEST(Config, RealtimeKeysHaveDefaultsAndParse) {
+    Config config;
+    EXPECT_EQ(config.realtime.history_size, 100u);
+    EXPECT_EQ(config.realtime.sse_keepalive, std::chrono::seconds(15));
+    ASSERT_TRUE(set_config_value(config, "realtime.history_size", "500"));
+    ASSERT_TRUE(set_config_value(config, "realtime.sse_keepalive", "250ms"));
+    EXPECT_EQ(config.realtime.history_size, 500u);
+    EXPECT_EQ(config.realtime.sse_keepalive, std::chrono::milliseconds(250));
+    EXPECT_FALSE(set_config_value(config, "realtime.sse_keepalive", "0s"));  // would spin
+    EXPECT_FALSE(set_config_value(config, "realtime.history_size", "lots"));
+}
+
 }  // namespace
 }  // namespace onda

@@ -1,0 +1,200 @@
+// Server-Sent Events against the real binary: GET /v1/events headers, keep-alive, access rules,
+// resuming across a restart, and SIGTERM with a stream open. (Nothing in the server publishes yet;
+// event delivery is covered by tests/realtime.)
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+
+#include "e2e.hpp"
+#include "support/media_fixtures.hpp"
+
+namespace onda::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A streaming GET with libcurl: reads the body as it arrives until `done(body)` holds (then hangs
+// up), the server ends the body, or the timeout passes. `body` may be read from another thread
+// through snapshot().
+class SseClient {
+public:
+    SseClient(std::string url, std::vector<std::string> headers) : url_(std::move(url)), headers_(std::move(headers)) {
+        static std::once_flag init;
+        std::call_once(init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+    }
+
+    // The CURLcode: CURLE_OK when the server ended the body, CURLE_WRITE_ERROR when `done` hung up.
+    CURLcode read(std::function<bool(std::string const&)> done, long timeout_ms = 10'000) {
+        done_ = std::move(done);
+        CURL* curl = curl_easy_init();
+        curl_slist* list = nullptr;
+        for (auto const& header : headers_) list = curl_slist_append(list, header.c_str());
+        curl_easy_setopt(curl, CURLOPT_URL, url_.c_str());
+        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(curl, CURLOPT_WRITEDATA, this);
+        curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(curl, CURLOPT_HEADERDATA, this);
+        curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+        curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+        CURLcode rc = curl_easy_perform(curl);
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status_);
+        curl_slist_free_all(list);
+        curl_easy_cleanup(curl);
+        return rc;
+    }
+
+    long status() const { return status_; }
+    std::string snapshot() const {
+        std::lock_guard lock(mutex_);
+        return body_;
+    }
+    // The head as received, lowercased names: "content-type: text/event-stream\r\n…".
+    std::string const& head() const { return head_; }
+
+private:
+    static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
+        auto* self = static_cast<SseClient*>(user);
+        std::lock_guard lock(self->mutex_);
+        self->body_.append(data, size * count);
+        if (self->done_ && self->done_(self->body_)) return 0;  // hang up
+        return size * count;
+    }
+    static std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
+        auto* self = static_cast<SseClient*>(user);
+        for (std::size_t i = 0; i < size * count; ++i)
+            self->head_ += static_cast<char>(std::tolower(static_cast<unsigned char>(data[i])));
+        return size * count;
+    }
+
+    std::string url_;
+    std::vector<std::string> headers_;
+    std::function<bool(std::string const&)> done_;
+    mutable std::mutex mutex_;
+    std::string body_;
+    std::string head_;
+    long status_ = 0;
+};
+
+std::string auth_header(std::string const& token) { return "Authorization: Bearer " + token; }
+
+auto contains(std::string needle) {
+    return [needle = std::move(needle)](std::string const& body) { return body.find(needle) != std::string::npos; };
+}
+
+// The value of the first `id:` line.
+std::string first_id(std::string const& body) {
+    auto at = body.find("id: ");
+    if (at == std::string::npos) return {};
+    return body.substr(at + 4, body.find('\n', at) - at - 4);
+}
+
+class Events : public ::testing::Test {
+protected:
+    OndaProcess onda_{{.settings = {{"realtime.sse_keepalive", "200ms"}}}};
+};
+
+TEST_F(Events, AStreamHasEventStreamHeadersAndKeepsAlive) {
+    SseClient alice(onda_.url("/v1/events?rooms=user:alice"), {auth_header(onda_.token("alice"))});
+    auto const started = std::chrono::steady_clock::now();
+    EXPECT_EQ(alice.read(contains(": keepalive\n\n")), CURLE_WRITE_ERROR);  // we hung up after the comment
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+    EXPECT_EQ(alice.status(), 200);
+    EXPECT_NE(alice.head().find("content-type: text/event-stream\r\n"), std::string::npos) << alice.head();
+    EXPECT_NE(alice.head().find("cache-control: no-store\r\n"), std::string::npos);
+    EXPECT_NE(alice.head().find("x-accel-buffering: no\r\n"), std::string::npos);
+    EXPECT_NE(alice.head().find("transfer-encoding: chunked\r\n"), std::string::npos);
+    auto body = alice.snapshot();
+    EXPECT_EQ(body.rfind("retry: 3000\n\nid: ", 0), 0u) << body;
+    EXPECT_FALSE(first_id(body).empty());
+}
+
+TEST_F(Events, UserRoomsAreForThatUserOnly) {
+    auto bob = http_get(onda_.url("/v1/events?rooms=user:alice"), {bearer(onda_.token("bob"))});
+    EXPECT_EQ(bob.status, 403);
+    EXPECT_EQ(error_code(bob), "forbidden");
+    auto anonymous = http_get(onda_.url("/v1/events?rooms=user:alice"));
+    EXPECT_EQ(anonymous.status, 401);
+    EXPECT_EQ(error_code(anonymous), "unauthenticated");
+
+    SseClient admin(onda_.url("/v1/events?rooms=user:alice"), {auth_header(onda_.token("root", "admin"))});
+    admin.read(contains("id: "));
+    EXPECT_EQ(admin.status(), 200);
+}
+
+TEST_F(Events, ChatRoomsAreOpenToAnonymousReaders) {
+    SseClient reader(onda_.url("/v1/events?rooms=chat:s1,stream:s1"), {});
+    reader.read(contains("id: "));
+    EXPECT_EQ(reader.status(), 200);
+}
+
+TEST_F(Events, BadRoomListsAre400) {
+    std::string many;
+    for (int i = 0; i < 33; ++i) many += "chat:r" + std::to_string(i) + ",";
+    for (std::string const& query :
+         std::vector<std::string>{"", "?rooms=", "?rooms=bogus:1", "?rooms=chat:a%2Fb", "?rooms=" + many}) {
+        auto res = http_get(onda_.url("/v1/events" + query), {bearer(onda_.token("alice"))});
+        EXPECT_EQ(res.status, 400) << query;
+        EXPECT_EQ(error_code(res), "invalid_argument") << query;
+    }
+}
+
+TEST_F(Events, MediaRoomsFollowTheMediaAccessRules) {
+    auto alice = onda_.token("alice", "creator");
+    auto up = upload_raw(onda_, alice, make_wav(0.2), "filename=a.wav");  // private by default
+    ASSERT_EQ(up.response.status, 201);
+    auto room = "/v1/events?rooms=media:" + up.id;
+    EXPECT_EQ(http_get(onda_.url(room)).status, 401);
+    EXPECT_EQ(http_get(onda_.url(room), {bearer(onda_.token("bob"))}).status, 403);
+    EXPECT_EQ(http_get(onda_.url("/v1/events?rooms=media:m_nope"), {bearer(alice)}).status, 404);
+    SseClient owner(onda_.url(room), {auth_header(alice)});
+    owner.read(contains("id: "));
+    EXPECT_EQ(owner.status(), 200);
+    // No upload sessions exist yet to say whose an upload room is: only admins.
+    EXPECT_EQ(http_get(onda_.url("/v1/events?rooms=upload:u_1"), {bearer(alice)}).status, 403);
+}
+
+TEST_F(Events, AnIdFromBeforeARestartGetsAReset) {
+    auto token = onda_.token("alice");
+    SseClient before(onda_.url("/v1/events?rooms=user:alice"), {auth_header(token)});
+    before.read(contains("id: "));
+    auto const id = first_id(before.snapshot());
+    ASSERT_FALSE(id.empty());
+
+    SseClient same_run(onda_.url("/v1/events?rooms=user:alice"), {auth_header(token), "Last-Event-ID: " + id});
+    same_run.read(contains(": keepalive"));
+    EXPECT_EQ(same_run.snapshot().find("event: reset"), std::string::npos) << same_run.snapshot();
+
+    onda_.stop();
+    onda_.start();
+    SseClient after(onda_.url("/v1/events?rooms=user:alice"), {auth_header(token), "Last-Event-ID: " + id});
+    after.read(contains("data: {}\n\n"));
+    auto body = after.snapshot();
+    EXPECT_NE(body.find("event: reset\nid: "), std::string::npos) << body;
+    EXPECT_NE(first_id(body.substr(body.find("event: reset"))), id);
+}
+
+TEST_F(Events, SigtermEndsAnOpenStreamPromptly) {
+    SseClient alice(onda_.url("/v1/events?rooms=user:alice"), {auth_header(onda_.token("alice"))});
+    std::atomic<CURLcode> outcome{CURLE_AGAIN};
+    std::thread reader([&] { outcome = alice.read(nullptr, 20'000); });  // until the server ends the body
+    ASSERT_TRUE(eventually([&] { return alice.snapshot().find("id: ") != std::string::npos; }));
+
+    auto const signalled = std::chrono::steady_clock::now();
+    ::kill(onda_.pid(), SIGTERM);
+    reader.join();
+    EXPECT_EQ(outcome.load(), CURLE_OK);  // a clean end of the chunked body, not a cut connection
+    EXPECT_EQ(onda_.wait_for_exit(), 0);
+    // limits.shutdown_timeout is 10 s: only ending the stream at once makes this fast.
+    EXPECT_LT(std::chrono::steady_clock::now() - signalled, 3s);
+}
+
+}  // namespace
+}  // namespace onda::test
