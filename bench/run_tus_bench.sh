@@ -15,11 +15,15 @@
 #      48 kHz stereo s16, 5592.4 s) plus a 44-byte header, 1,073,741,868 bytes. onda probes a finished
 #      upload and refuses what is not audio/video (415), so the input is real audio; the peer stores it
 #      as it is;
-#   3. starts onda (`onda serve --listen 127.0.0.1:0 --ready-file F --threads 2`, rate limit off, a
-#      creator token from `onda token`) and the peer (`node bench/tus-peer/server.mjs DIR`, path /files),
-#      each with its own data directory in one temporary directory (same filesystem);
+#   3. starts the servers, each with its own data directory in one temporary directory (same
+#      filesystem): `onda` (`onda serve --listen 127.0.0.1:0 --ready-file F --threads 2`, rate limit
+#      off, a creator token from `onda token`; as configured by default, so each PATCH is fdatasync'ed
+#      before it is acknowledged), `onda-nosync` (the same with `--set uploads.sync_writes=false`: no
+#      fdatasync, which is what the peer does, so the two compare like for like), and `peer`
+#      (`node bench/tus-peer/server.mjs DIR`, path /files);
 #   4. uploads the file WARMUPS times to each (not counted), then RUNS times to each, alternating
-#      onda, peer, onda, peer, ...; every upload is one tus_upload process: POST, then PATCHes of CHUNK
+#      onda, peer, onda-nosync, onda, peer, ...; every upload is one tus_upload process: POST, then
+#      PATCHes of CHUNK
 #      bytes, timed from the POST to the last 204 (onda's last PATCH includes its probe of the file).
 #      After each upload, untimed: the client DELETEs it (tus termination, and onda's media object), the
 #      script checks that the data directories are empty again and runs `sync`, so no run starts with
@@ -27,12 +31,13 @@
 #      and one upload;
 #   5. prints per run MB/s, chunk latency p50/p99, the last PATCH's latency, CPU (server, client, and
 #      the rest of the machine: other users' processes, but also kernel writeback and softirq work), and
-#      at the end each server's median and best MB/s, the onda/peer ratios (target: at least 3) and
+#      at the end each server's median and best MB/s, the ratios to the peer (target: onda at least 3) and
 #      each server's peak RSS (VmHWM); the summary is also written to RESULTS;
 #   6. stops everything it started (trap EXIT) and removes the temporary directory.
 # Knobs (environment): ONDA_BUILD_DIR (build/bench; must hold src/onda), RUNS (3), WARMUPS (1),
-# CHUNK (5MiB = 5,242,880 bytes; also accepts bytes, MB, KiB), THREADS (onda's, 2), ONLY (onda or peer:
-# measure one side only), SKIP_BUILD=1, KEEP_TMP=1, INPUT (another input file), TMPDIR,
+# CHUNK (5MiB = 5,242,880 bytes; also accepts bytes, MB, KiB), THREADS (onda's, 2), SIDES (which
+# servers, in this order: "onda peer onda-nosync"), SKIP_BUILD=1, KEEP_TMP=1, INPUT (another input
+# file), TMPDIR,
 # RESULTS (build/bench/tus_bench_results.txt).
 set -euo pipefail
 
@@ -41,7 +46,7 @@ RUNS=${RUNS:-3}
 WARMUPS=${WARMUPS:-1}
 CHUNK=${CHUNK:-5MiB}
 THREADS=${THREADS:-2}
-ONLY=${ONLY:-}
+read -r -a SIDES <<<"${SIDES:-onda peer onda-nosync}"
 ONDA_BUILD_DIR=${ONDA_BUILD_DIR:-build/bench}
 INPUT=${INPUT:-build/bench/tus_bench_input.wav}
 RESULTS=${RESULTS:-build/bench/tus_bench_results.txt}
@@ -51,10 +56,14 @@ PEER_DIR=bench/tus-peer
 
 log() { printf '[tus-bench] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
-case $ONLY in "" | onda | peer) ;; *) die "ONLY is onda or peer" ;; esac
-SIDES=()
-[ "$ONLY" != peer ] && SIDES+=(onda)
-[ "$ONLY" != onda ] && SIDES+=(peer)
+WANT_ONDA=0 WANT_PEER=0
+for side in "${SIDES[@]}"; do
+  case $side in
+    onda | onda-nosync) WANT_ONDA=1 ;;
+    peer) WANT_PEER=1 ;;
+    *) die "SIDES: $side is not onda, onda-nosync or peer" ;;
+  esac
+done
 
 # --- 1. what the run needs ---------------------------------------------------------------------------
 ./scripts/install-deps.sh
@@ -73,11 +82,11 @@ fi
 command -v node >/dev/null && command -v npm >/dev/null || die "node and npm are needed (@tus/server wants Node >= 20.19)"
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   cmake --preset bench >/dev/null
-  if [ "$ONDA_BUILD_DIR" = build/bench ] && [ "$ONLY" != peer ]; then
+  if [ "$ONDA_BUILD_DIR" = build/bench ] && [ "$WANT_ONDA" = 1 ]; then
     cmake --build --preset bench --target onda tus_upload
   else
     cmake --build --preset bench --target tus_upload
-    if [ "$ONLY" != peer ]; then
+    if [ "$WANT_ONDA" = 1 ]; then
       [ -f "$ONDA_BUILD_DIR/CMakeCache.txt" ] || die "$ONDA_BUILD_DIR is not a CMake build directory"
       cmake --build "$ONDA_BUILD_DIR" --target onda -j 2
     fi
@@ -85,8 +94,8 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
   (cd "$PEER_DIR" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 [ -x "$CLIENT" ] || die "no $CLIENT"
-[ "$ONLY" = peer ] || [ -x "$ONDA" ] || die "no $ONDA"
-[ -d "$PEER_DIR/node_modules/@tus/server" ] || [ "$ONLY" = onda ] || die "run npm ci in $PEER_DIR"
+[ "$WANT_ONDA" = 0 ] || [ -x "$ONDA" ] || die "no $ONDA"
+[ "$WANT_PEER" = 0 ] || [ -d "$PEER_DIR/node_modules/@tus/server" ] || die "run npm ci in $PEER_DIR"
 
 # --- 2. the input -------------------------------------------------------------------------------------
 if [ ! -s "$INPUT" ]; then
@@ -104,7 +113,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/onda-tus-bench.XXXXXX")
 free_kib=$(df -Pk "$TMP" | awk 'NR == 2 {print $4}')
 [ "$free_kib" -gt $((3 * INPUT_BYTES / 1024)) ] ||
   die "$(df -h "$TMP" | awk 'NR == 2 {print $4}') free where $TMP is; this run needs about 3 times the input"
-ONDA_PID="" PEER_PID=""
+declare -A URL PID_OF RSS_START TOKEN_OF
 stop_pid() {  # stop_pid PID: TERM, wait up to 10 s, then KILL; only processes this script started
   local pid=$1
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
@@ -114,8 +123,8 @@ stop_pid() {  # stop_pid PID: TERM, wait up to 10 s, then KILL; only processes t
   wait "$pid" 2>/dev/null || true
 }
 cleanup() {
-  stop_pid "$ONDA_PID"
-  stop_pid "$PEER_PID"
+  local pid
+  for pid in "${PID_OF[@]}"; do stop_pid "$pid"; done
   if [ "${KEEP_TMP:-0}" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
@@ -139,33 +148,39 @@ field() { sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$1"; }
 du_kib() { du -sk "$1" | cut -f1; }
 
 # --- 3. the servers -----------------------------------------------------------------------------------
-declare -A URL PID_OF RSS_START
-if [ "$ONLY" != peer ]; then
-  mkdir -p "$TMP/onda"
-  "$ONDA" serve --listen 127.0.0.1:0 --data-dir "$TMP/onda" --ready-file "$TMP/onda.ready" --threads "$THREADS" \
-    --set auth.rate_limit_per_minute=0 --set log.level=warn >"$TMP/onda.log" 2>&1 &
-  ONDA_PID=$!
-  ONDA_PORT=$(wait_port_file "$TMP/onda.ready" "$ONDA_PID") || die "onda did not start: $(tail -n5 "$TMP/onda.log")"
-  TOKEN=$("$ONDA" token --data-dir "$TMP/onda" --sub bench --role creator) || die "onda token failed"
-  URL[onda]="http://127.0.0.1:$ONDA_PORT/v1/uploads"
-  PID_OF[onda]=$ONDA_PID
-  tus_version=$(curl -s -o /dev/null -D - -X OPTIONS -H 'Tus-Resumable: 1.0.0' -H "Authorization: Bearer $TOKEN" \
-    "${URL[onda]}" | tr -d '\r' | awk -F': *' 'tolower($1) == "tus-version" {print $2}')
+start_onda() {  # start_onda SIDE [--set key=value...]
+  local side=$1 port tus_version
+  shift
+  mkdir -p "$TMP/$side"
+  "$ONDA" serve --listen 127.0.0.1:0 --data-dir "$TMP/$side" --ready-file "$TMP/$side.ready" --threads "$THREADS" \
+    --set auth.rate_limit_per_minute=0 --set log.level=warn "$@" >"$TMP/$side.log" 2>&1 &
+  PID_OF[$side]=$!
+  port=$(wait_port_file "$TMP/$side.ready" "${PID_OF[$side]}") || die "$side did not start: $(tail -n5 "$TMP/$side.log")"
+  TOKEN_OF[$side]=$("$ONDA" token --data-dir "$TMP/$side" --sub bench --role creator) || die "onda token failed"
+  URL[$side]="http://127.0.0.1:$port/v1/uploads"
+  tus_version=$(curl -s -o /dev/null -D - -X OPTIONS -H 'Tus-Resumable: 1.0.0' \
+    -H "Authorization: Bearer ${TOKEN_OF[$side]}" "${URL[$side]}" | tr -d '\r' |
+    awk -F': *' 'tolower($1) == "tus-version" {print $2}')
   [ -n "$tus_version" ] || die "the onda in $ONDA_BUILD_DIR answers OPTIONS /v1/uploads without Tus-Version:" \
-    "it has no tus endpoint (build one that has, and pass ONDA_BUILD_DIR; or ONLY=peer)"
-  sleep 1
-  RSS_START[onda]=$(status_kib "$ONDA_PID" VmRSS)
-fi
-if [ "$ONLY" != onda ]; then
+    "it has no tus endpoint (build one that has and pass ONDA_BUILD_DIR, or SIDES=peer)"
+}
+start_peer() {
+  local port
   mkdir -p "$TMP/peer"
   node "$PEER_DIR/server.mjs" "$TMP/peer" >"$TMP/peer.ready" 2>"$TMP/peer.log" &
-  PEER_PID=$!
-  PEER_PORT=$(wait_port_file "$TMP/peer.ready" "$PEER_PID") || die "the peer did not start: $(tail -n5 "$TMP/peer.log")"
-  URL[peer]="http://127.0.0.1:$PEER_PORT/files"
-  PID_OF[peer]=$PEER_PID
-  sleep 1
-  RSS_START[peer]=$(status_kib "$PEER_PID" VmRSS)
-fi
+  PID_OF[peer]=$!
+  port=$(wait_port_file "$TMP/peer.ready" "${PID_OF[peer]}") || die "the peer did not start: $(tail -n5 "$TMP/peer.log")"
+  URL[peer]="http://127.0.0.1:$port/files"
+}
+for side in "${SIDES[@]}"; do
+  case $side in
+    onda) start_onda onda ;;
+    onda-nosync) start_onda onda-nosync --set uploads.sync_writes=false ;;
+    peer) start_peer ;;
+  esac
+done
+sleep 1
+for side in "${SIDES[@]}"; do RSS_START[$side]=$(status_kib "${PID_OF[$side]}" VmRSS); done
 PEER_VERSIONS=$(cd "$PEER_DIR" && node -p \
   '["server","file-store"].map(p => "@tus/" + p + " " + require("./node_modules/@tus/" + p + "/package.json").version).join(" + ")' \
   2>/dev/null || echo "@tus/server + @tus/file-store")
@@ -176,7 +191,7 @@ ticks_per_second=$(getconf CLK_TCK)
 upload() {  # upload SIDE LABEL: one tus_upload process, one upload, deleted afterwards
   local side=$1 label=$2 pid=${PID_OF[$1]} auth=() before after busy_before busy_after started ended out line
   local seconds cpu other leftover
-  [ "$side" = onda ] && auth=(--token "$TOKEN")
+  [ "$side" != peer ] && auth=(--token "${TOKEN_OF[$side]}")
   before=$(cpu_ticks "$pid")
   busy_before=$(busy_ticks)
   started=$(date +%s.%N)
@@ -225,7 +240,13 @@ for side in "${SIDES[@]}"; do
   BEST[$side]=$(best <<<"${RATES[$side]}")
   HWM[$side]=$(status_kib "${PID_OF[$side]}" VmHWM)
 done
-name() { [ "$1" = onda ] && echo "onda ($ONDA_BUILD_DIR)" || echo "$PEER_VERSIONS"; }
+name() {
+  case $1 in
+    onda) echo "onda ($ONDA_BUILD_DIR; default: fdatasync per PATCH)" ;;
+    onda-nosync) echo "onda-nosync (uploads.sync_writes=false)" ;;
+    peer) echo "peer ($PEER_VERSIONS)" ;;
+  esac
+}
 {
   echo "tus 1.0.0 uploads: onda vs $PEER_VERSIONS (node $(node -v)), $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, loopback"
   echo "input: $INPUT_BYTES bytes (WAV); chunk $CHUNK; $WARMUPS warm-up + $RUNS measured uploads per server, alternating;" \
@@ -233,14 +254,14 @@ name() { [ "$1" = onda ] && echo "onda ($ONDA_BUILD_DIR)" || echo "$PEER_VERSION
   echo "load average before the uploads: $LOAD_BEFORE; after: $(cut -d' ' -f1-3 /proc/loadavg)" \
     "(cpu % columns: one core = 100; oth = the rest of the machine, client and server excluded)"
   echo
-  printf '%-5s %-4s %8s %8s %8s %8s %8s %9s %9s %9s\n' server run "MB/s" seconds "p50 ms" "p99 ms" "last ms" \
+  printf '%-11s %-4s %8s %8s %8s %8s %8s %9s %9s %9s\n' server run "MB/s" seconds "p50 ms" "p99 ms" "last ms" \
     "srv cpu%" "cli cpu%" "oth cpu%"
   for side in "${SIDES[@]}"; do
     n=0
     while IFS= read -r line; do
       [ -n "$line" ] || continue
       n=$((n + 1))
-      printf '%-5s %-4s %8s %8s %8s %8s %8s %9s %9s %9s\n' "$side" "$n" "$(field "$line" mb_per_s)" \
+      printf '%-11s %-4s %8s %8s %8s %8s %8s %9s %9s %9s\n' "$side" "$n" "$(field "$line" mb_per_s)" \
         "$(field "$line" seconds)" "$(field "$line" p50_ms)" "$(field "$line" p99_ms)" "$(field "$line" last_chunk_ms)" \
         "$(field "$line" server_cpu_pct)" "$(field "$line" client_cpu_pct)" "$(field "$line" other_cpu_pct)"
     done <<<"${RUN_LINES[$side]}"
@@ -250,13 +271,18 @@ name() { [ "$1" = onda ] && echo "onda ($ONDA_BUILD_DIR)" || echo "$PEER_VERSION
     echo "$(name "$side"): median ${MEDIAN[$side]} MB/s, best ${BEST[$side]} MB/s;" \
       "RSS after start $(mib "${RSS_START[$side]}") MiB, peak (VmHWM) $(mib "${HWM[$side]}") MiB"
   done
-  if [ ${#SIDES[@]} -eq 2 ]; then
-    echo "onda/peer: median $(ratio "${MEDIAN[onda]}" "${MEDIAN[peer]}"), best $(ratio "${BEST[onda]}" "${BEST[peer]}") (target >= 3)"
+  if [ "$WANT_PEER" = 1 ]; then
+    for side in "${SIDES[@]}"; do
+      [ "$side" = peer ] && continue
+      printf '%-17s median %s, best %s%s\n' "$side/peer:" "$(ratio "${MEDIAN[$side]}" "${MEDIAN[peer]}")" \
+        "$(ratio "${BEST[$side]}" "${BEST[peer]}")" "$([ "$side" = onda ] && echo ' (target >= 3)')"
+    done
   fi
   echo
   echo "raw:"
   cat "$TMP/raw.txt"
 } | tee "$RESULTS"
-[ -s "$TMP/onda.log" ] && log "onda log (warnings): $(tail -n5 "$TMP/onda.log")"
-[ -s "$TMP/peer.log" ] && log "peer log: $(tail -n5 "$TMP/peer.log")"
+for side in "${SIDES[@]}"; do
+  [ -s "$TMP/$side.log" ] && log "$side log: $(tail -n5 "$TMP/$side.log")"
+done
 exit 0
