@@ -144,6 +144,7 @@ status_kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 busy_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }  # all cores, not idle/iowait
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}'; }
 field() { sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$1"; }
 du_kib() { du -sk "$1" | cut -f1; }
 
@@ -233,7 +234,6 @@ for ((i = 1; i <= RUNS; ++i)); do for side in "${SIDES[@]}"; do upload "$side" "
 # --- 5. the report ----------------------------------------------------------------------------------------
 median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 best() { tr ' ' '\n' | grep . | sort -g | tail -n1; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}'; }
 declare -A MEDIAN BEST HWM
 for side in "${SIDES[@]}"; do
   MEDIAN[$side]=$(median <<<"${RATES[$side]}")
@@ -252,18 +252,20 @@ name() {
   echo "input: $INPUT_BYTES bytes (WAV); chunk $CHUNK; $WARMUPS warm-up + $RUNS measured uploads per server, alternating;" \
     "onda threads: $THREADS; MB = 10^6 bytes"
   echo "load average before the uploads: $LOAD_BEFORE; after: $(cut -d' ' -f1-3 /proc/loadavg)" \
-    "(cpu % columns: one core = 100; oth = the rest of the machine, client and server excluded)"
+    "(cpu % columns: one core = 100; oth = the rest of the machine, client and server excluded;" \
+    "MB/srv cpu-s = MB moved per second of server CPU, which contention on the machine changes less than MB/s)"
   echo
-  printf '%-11s %-4s %8s %8s %8s %8s %8s %9s %9s %9s\n' server run "MB/s" seconds "p50 ms" "p99 ms" "last ms" \
-    "srv cpu%" "cli cpu%" "oth cpu%"
+  printf '%-11s %-4s %8s %8s %8s %8s %8s %9s %9s %9s %11s\n' server run "MB/s" seconds "p50 ms" "p99 ms" "last ms" \
+    "srv cpu%" "cli cpu%" "oth cpu%" "MB/srv cpu-s"
   for side in "${SIDES[@]}"; do
     n=0
     while IFS= read -r line; do
       [ -n "$line" ] || continue
       n=$((n + 1))
-      printf '%-11s %-4s %8s %8s %8s %8s %8s %9s %9s %9s\n' "$side" "$n" "$(field "$line" mb_per_s)" \
+      printf '%-11s %-4s %8s %8s %8s %8s %8s %9s %9s %9s %11s\n' "$side" "$n" "$(field "$line" mb_per_s)" \
         "$(field "$line" seconds)" "$(field "$line" p50_ms)" "$(field "$line" p99_ms)" "$(field "$line" last_chunk_ms)" \
-        "$(field "$line" server_cpu_pct)" "$(field "$line" client_cpu_pct)" "$(field "$line" other_cpu_pct)"
+        "$(field "$line" server_cpu_pct)" "$(field "$line" client_cpu_pct)" "$(field "$line" other_cpu_pct)" \
+        "$(awk -v m="$(field "$line" mb_per_s)" -v c="$(field "$line" server_cpu_pct)" 'BEGIN {if (c > 0) printf "%.0f", 100 * m / c}')"
     done <<<"${RUN_LINES[$side]}"
   done
   echo
