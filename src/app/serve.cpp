@@ -78,7 +78,8 @@ Task<> sweep_uploads(uploads::TusServer& tus, std::chrono::milliseconds interval
 // Hands a finished upload to the library (uploads and media do not know each other).
 Task<Result<boost::json::object>> ingest_upload(media::Library& library,
                                                 uploads::UploadedFile file) {  // library outlives serving
-    media::NewMedia media{.file = std::move(file.file),
+    media::NewMedia media{.id = std::move(file.media_id),
+                          .file = std::move(file.file),
                           .sha256 = std::move(file.sha256),
                           .owner = std::move(file.owner),
                           .filename = std::move(file.filename),

@@ -81,6 +81,18 @@ Setter duration_setter(Field field) {
     };
 }
 
+// For intervals and lifetimes, where zero would spin or expire everything at once.
+template <class Field>
+Setter positive_duration_setter(Field field) {
+    return [field](Config& c, std::string_view v) -> Result<void> {
+        auto d = parse_duration(v);
+        if (!d) return d.error();
+        if (d->count() <= 0) return Error(Errc::invalid_argument, "must be above zero");
+        std::invoke(field, c) = *d;
+        return ok();
+    };
+}
+
 template <class Field>
 Setter size_setter(Field field) {
     return [field](Config& c, std::string_view v) -> Result<void> {
@@ -128,8 +140,9 @@ std::map<std::string, Setter, std::less<>> const& setters() {
         {"probe.timeout", duration_setter([](Config& c) -> auto& { return c.probe.timeout; })},
         {"probe.max_bytes", size_setter([](Config& c) -> auto& { return c.probe.max_bytes; })},
         {"uploads.tus_max_size", size_setter([](Config& c) -> auto& { return c.uploads.tus_max_size; })},
-        {"uploads.expire_after", duration_setter([](Config& c) -> auto& { return c.uploads.expire_after; })},
-        {"uploads.sweep_interval", duration_setter([](Config& c) -> auto& { return c.uploads.sweep_interval; })},
+        {"uploads.expire_after", positive_duration_setter([](Config& c) -> auto& { return c.uploads.expire_after; })},
+        {"uploads.sweep_interval",
+         positive_duration_setter([](Config& c) -> auto& { return c.uploads.sweep_interval; })},
         {"uploads.sync_writes", bool_setter([](Config& c) -> auto& { return c.uploads.sync_writes; })},
         {"blocking.threads", number_setter([](Config& c) -> auto& { return c.blocking.threads; })},
         {"realtime.history_size", number_setter([](Config& c) -> auto& { return c.realtime.history_size; })},

@@ -82,7 +82,7 @@ Task<Result<storage::MediaRecord>> Library::ingest(NewMedia media) {
     }
 
     storage::MediaRecord record;
-    record.id = make_id("m");
+    record.id = media.id.empty() ? make_id("m") : media.id;
     record.filename = sanitize_filename(media.filename);
     if (record.filename.empty()) record.filename = record.id + "." + info->format;
     record.title = media.title.empty() ? strip_extension(record.filename) : replace_invalid_utf8(media.title);

@@ -30,6 +30,7 @@ namespace onda::media {
 
 // A file that has fully arrived in the spool, with what the uploader said about it.
 struct NewMedia {
+    std::string id;  // empty: a new id; else this one (conflict if a media object has it)
     storage::SpoolFile file;
     std::string sha256;  // lowercase hex of the file's bytes
     std::string owner;

@@ -386,7 +386,7 @@ namespace blocking {
 
 Result<MediaInfo> probe(std::filesystem::path const& file, ProbeLimits limits) {
     quiet_libav_logging();
-    auto const what = "probe " + file.string();
+    auto const what = "probe " + file.filename().string();  // no directories: errors reach clients
     auto opened = open_regular_file(file);
     if (!opened) return opened.error().context(what);
     if (opened->size == 0) return Error(Errc::unsupported_media, "empty file").context(what);

@@ -17,13 +17,14 @@ namespace onda::storage {
 Result<SpoolFile> SpoolFile::create(std::filesystem::path const& directory) {
     std::string name = (directory / "spool-XXXXXX").string();
     int const fd = ::mkostemp(name.data(), O_CLOEXEC);  // mode 0600, a name no other spool file has
-    if (fd < 0) return detail::errno_error(errno, "create spool file in " + directory.string());
+    if (fd < 0) return detail::errno_error(errno, "create a spool file");
     return SpoolFile(fd, std::filesystem::path(std::move(name)));
 }
 
 Result<SpoolFile> SpoolFile::link_from(std::filesystem::path const& source, std::filesystem::path const& directory) {
-    // A fresh unique name first (mkostemp), then the link over it: link(2) cannot replace a name,
-    // so the placeholder is removed and the link retried if another spool file took the name meanwhile.
+    // A fresh unique name first (mkostemp), then the link under it: link(2) cannot replace a name, so
+    // the placeholder is removed first. Another spool file taking that random name in between is not
+    // retried: it fails as a conflict.
     auto placeholder = create(directory);
     if (!placeholder) return placeholder.error();
     std::filesystem::path const name = placeholder->path();
@@ -34,14 +35,14 @@ Result<SpoolFile> SpoolFile::link_from(std::filesystem::path const& source, std:
     if (fd < 0) {
         int const err = errno;
         ::unlink(name.c_str());
-        return detail::errno_error(err, "open " + name.string());
+        return detail::errno_error(err, "open spool file " + name.filename().string());
     }
     struct stat st {};
     if (::fstat(fd, &st) != 0) {
         int const err = errno;
         ::close(fd);
         ::unlink(name.c_str());
-        return detail::errno_error(err, "stat " + name.string());
+        return detail::errno_error(err, "stat spool file " + name.filename().string());
     }
     SpoolFile file(fd, name);
     file.size_ = static_cast<std::uint64_t>(st.st_size);
@@ -72,10 +73,11 @@ Result<void> SpoolFile::write(std::string_view bytes) {
         ssize_t const n = ::write(fd_, bytes.data(), bytes.size());
         if (n < 0) {
             if (errno == EINTR) continue;
-            return detail::errno_error(errno, "write spool file " + path_.string());
+            return detail::errno_error(errno, "write spool file " + path_.filename().string());
         }
         // write(2) of a non-empty buffer to a regular file returns 0 only when it cannot store anything.
-        if (n == 0) return Error(Errc::insufficient_storage, "write spool file " + path_.string() + ": no progress");
+        if (n == 0)
+            return Error(Errc::insufficient_storage, "write spool file " + path_.filename().string() + ": no progress");
         bytes.remove_prefix(static_cast<std::size_t>(n));
         size_ += static_cast<std::uint64_t>(n);
     }
@@ -85,7 +87,7 @@ Result<void> SpoolFile::write(std::string_view bytes) {
 Result<void> SpoolFile::sync() {
     ONDA_ASSERT(fd_ >= 0, "sync() is not called after release() or on a moved-from SpoolFile");
     while (::fsync(fd_) != 0) {
-        if (errno != EINTR) return detail::errno_error(errno, "fsync spool file " + path_.string());
+        if (errno != EINTR) return detail::errno_error(errno, "fsync spool file " + path_.filename().string());
     }
     return ok();
 }

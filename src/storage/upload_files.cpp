@@ -1,9 +1,11 @@
 #include "storage/upload_files.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -89,8 +91,30 @@ Result<void> UploadWriter::commit() {
     loff_t from = 0;
     loff_t to = static_cast<loff_t>(offset_);
     std::uint64_t left = written_;
+    bool in_kernel = true;
+    std::vector<char> buffer;
     while (left > 0) {
-        ssize_t const n = ::copy_file_range(chunk_fd_, &from, data_fd_, &to, left, 0);
+        ssize_t n = -1;
+        if (in_kernel) {
+            n = ::copy_file_range(chunk_fd_, &from, data_fd_, &to, left, 0);
+            if (n < 0 && (errno == ENOSYS || errno == EOPNOTSUPP || errno == EXDEV || errno == EINVAL)) {
+                in_kernel = false;  // a file system or sandbox without it: copy through user space
+                continue;
+            }
+        } else {
+            buffer.resize(std::min<std::uint64_t>(left, 1 << 20));
+            n = ::pread(chunk_fd_, buffer.data(), buffer.size(), from);
+            if (n > 0) {
+                auto written = write_all_at(data_fd_, std::string_view(buffer.data(), static_cast<std::size_t>(n)),
+                                            static_cast<std::uint64_t>(to), "append the verified chunk");
+                if (!written) {
+                    (void)::ftruncate(data_fd_, static_cast<off_t>(offset_));
+                    return written;
+                }
+                from += n;
+                to += n;
+            }
+        }
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
             int const err = n < 0 ? errno : ENOSPC;
@@ -101,6 +125,16 @@ Result<void> UploadWriter::commit() {
     }
     discard_chunk();
     return ok();
+}
+
+void UploadWriter::roll_back() {
+    if (chunk_fd_ >= 0) {
+        discard_chunk();
+    } else {
+        (void)::ftruncate(data_fd_, static_cast<off_t>(offset_));
+    }
+    written_ = 0;
+    writeback_started_ = 0;
 }
 
 Result<void> UploadWriter::sync() {
@@ -129,6 +163,17 @@ Result<void> UploadFiles::create(std::string_view id) const {
     int const fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) return detail::errno_error(errno, "create upload data " + std::string(id));
     ::close(fd);
+    // The new name must outlast a power loss as the bytes synced into it later do.
+    return sync_directory();
+}
+
+Result<void> UploadFiles::sync_directory() const {
+    int const fd = ::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return detail::errno_error(errno, "open the uploads directory");
+    int const rc = ::fsync(fd);
+    int const err = errno;
+    ::close(fd);
+    if (rc != 0) return detail::errno_error(err, "sync the uploads directory");
     return ok();
 }
 

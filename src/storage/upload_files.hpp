@@ -41,6 +41,9 @@ public:
     Result<void> commit();
     // fdatasync(2) of the data file, so what was written survives a power loss too.
     Result<void> sync();
+    // Direct writers: cuts what this writer appended back off the data file (after a failed sync,
+    // whose pages the kernel may have dropped). Staged writers: drops the chunk.
+    void roll_back();
 
 private:
     friend class UploadFiles;
@@ -78,6 +81,7 @@ public:
 
 private:
     explicit UploadFiles(std::filesystem::path directory) : directory_(std::move(directory)) {}
+    Result<void> sync_directory() const;
     std::filesystem::path directory_;
 };
 

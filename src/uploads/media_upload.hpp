@@ -31,6 +31,7 @@ struct UploadedFile {
     std::string visibility;  // "", "public" or "private"
     std::string content_type;
     boost::json::object metadata;  // the media object's `metadata` (tus Upload-Metadata keys onda does not use)
+    std::string media_id;          // the id to give the media object; empty: a new one. conflict if it exists
 };
 
 // Stores the file; returns the media object, or unsupported_media and the like.

@@ -5,6 +5,7 @@
 #include <optional>
 #include <vector>
 
+#include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
 
 #include "core/ids.hpp"
@@ -24,6 +25,12 @@ constexpr std::size_t read_chunk_bytes = 256 * 1024;
 constexpr auto progress_interval = std::chrono::milliseconds(250);
 constexpr std::size_t max_metadata_value_bytes = 4 * 1024;
 constexpr std::size_t sweep_batch = 256;
+constexpr auto finish_poll = std::chrono::milliseconds(20);
+constexpr auto max_finish_wait = std::chrono::milliseconds(60'000);
+
+// The media object an upload becomes has an id derived from the upload's, so finishing twice (after
+// a crash between the library's commit and the upload row's update) finds the first one.
+std::string media_id_of(std::string_view uid) { return "m_" + std::string(uid.substr(2)); }
 
 // What the client told about the file in Upload-Metadata: the keys API.md names, and any others,
 // which become the media object's `metadata`.
@@ -75,6 +82,14 @@ Result<std::string> sha256_of_file(std::filesystem::path const& path) {
 Result<void> check_tus_resumable(Request const& request) {
     if (request.header("Tus-Resumable") == tus::version) return ok();
     return Error(Errc::precondition_failed, "Tus-Resumable must be " + std::string(tus::version));
+}
+
+// Content-Type: application/offset+octet-stream, in any case, with or without parameters.
+bool is_offset_stream(Request const& request) {
+    std::string_view type = request.header("Content-Type");
+    type = type.substr(0, type.find(';'));
+    while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+    return http::iequals(type, tus::offset_content_type);
 }
 
 Response error_answer(Error const& error) {
@@ -191,7 +206,7 @@ Task<Response> TusServer::create(Request& request) {
     auto info = decode_metadata(metadata);
     if (!info) co_return error_answer(info.error());
     bool const with_upload = request.has_body();
-    if (with_upload && request.header("Content-Type") != tus::offset_content_type)
+    if (with_upload && !is_offset_stream(request))
         co_return error_answer(
             Error(Errc::unsupported_media, "a body sent with POST must be " + std::string(tus::offset_content_type)));
 
@@ -203,12 +218,12 @@ Task<Response> TusServer::create(Request& request) {
                                  .created_at = now,
                                  .expires_at = now + options_.expire_after};
     std::string const uid = record.id;
-    // The row first: a crash before the file exists leaves a row that reads as offset 0.
-    if (auto inserted = co_await store_.insert_upload(record); !inserted)
+    // The file first: a crash before the row exists leaves a file remove_orphans() takes away at the
+    // next start, and a row never lacks its file.
+    if (auto created = files_.create(uid); !created) co_return error_answer(created.error().context("create upload"));
+    if (auto inserted = co_await store_.insert_upload(record); !inserted) {
+        (void)files_.remove(uid);
         co_return error_answer(inserted.error().context("create upload"));
-    if (auto created = files_.create(uid); !created) {
-        co_await store_.delete_upload(uid);
-        co_return error_answer(created.error().context("create upload"));
     }
     auto upload = std::make_shared<Upload>(std::move(record), std::move(*info));
     upload->sha256.emplace(DigestAlgorithm::sha256);
@@ -244,11 +259,9 @@ Task<Result<TusServer::UploadPtr>> TusServer::find(std::string const& uid) {
     if (!info) co_return info.error().context("stored metadata of upload " + uid);
     if (!row->media_id) {
         // The data file is the truth: it holds every byte a PATCH took, acknowledged or not.
+        // No file: the upload is being removed (its row goes first).
         auto size = files_.size(uid);
-        if (!size && size.error().code() == Errc::not_found) {
-            if (auto created = files_.create(uid); !created) co_return created.error();
-            size = 0;
-        }
+        if (!size && size.error().code() == Errc::not_found) co_return Error(Errc::not_found, "no upload " + uid);
         if (!size) co_return size.error();
         row->offset = std::min(*size, row->length);
     }
@@ -277,16 +290,29 @@ Task<Response> TusServer::head(Request& request) {
     auto upload = co_await find_for(request);
     if (!upload) co_return error_answer(upload.error());
     auto& u = **upload;
+    // A client that saw every byte acknowledged expects the media id: wait for a finish under way
+    // (the last PATCH's), or finish now if a restart came between the last byte and the media object.
+    net::steady_timer wait(co_await net::this_coro::executor);
+    for (auto waited = std::chrono::milliseconds(0); waited < max_finish_wait; waited += finish_poll) {
+        {
+            std::lock_guard lock(u.mutex);
+            if (!u.finishing) break;
+        }
+        wait.expires_after(finish_poll);
+        co_await wait.async_wait(use_result);
+    }
     bool needs_finish = false;
     {
         std::lock_guard lock(u.mutex);
         needs_finish = u.record.offset == u.record.length && !u.record.media_id && !u.writing && !u.finishing;
+        if (needs_finish) u.finishing = true;
     }
     if (needs_finish) {
-        // A restart came between the last byte and the media object: finish now, as the client
-        // (which saw every byte acknowledged) expects the media id.
         auto finished = co_await finish(*upload);
-        if (!finished) co_return error_answer(finished.error());
+        // Not media: the upload is gone, say so. Anything else: the offsets are still right, and
+        // the next HEAD tries again; an error here would make tus clients start over from byte 0.
+        if (!finished && finished.error().code() == Errc::unsupported_media) co_return error_answer(finished.error());
+        if (!finished) log::warn("upload {}: {}", u.record.id, finished.error().message());
     }
     Response response(200);
     std::lock_guard lock(u.mutex);
@@ -300,13 +326,14 @@ Task<Response> TusServer::head(Request& request) {
 }
 
 Task<Response> TusServer::patch(Request& request) {
-    if (request.header("Content-Type") != tus::offset_content_type)
+    // Who and which tus first (401/403/412), then what was sent (415/400).
+    auto upload = co_await find_for(request);
+    if (!upload) co_return error_answer(upload.error());
+    if (!is_offset_stream(request))
         co_return error_answer(
             Error(Errc::unsupported_media, "PATCH bodies must be " + std::string(tus::offset_content_type)));
     auto offset = tus::parse_size(request.header("Upload-Offset"), "Upload-Offset");
     if (!offset) co_return error_answer(offset.error());
-    auto upload = co_await find_for(request);
-    if (!upload) co_return error_answer(upload.error());
     co_return co_await write_chunk(request, std::move(*upload), *offset);
 }
 
@@ -352,6 +379,19 @@ Task<Response> TusServer::write_chunk(Request& request, UploadPtr upload, std::u
         co_return response;
     }
     auto writer = files_.open_writer(uid, offset, checksum.has_value());
+    if (!writer && writer.error().code() == Errc::conflict) {
+        // The file holds another number of bytes than the offset said (a write that could not be cut
+        // back): the file is the truth, so the upload continues from there.
+        if (auto size = files_.size(uid); size) {
+            std::lock_guard lock(u.mutex);
+            u.record.offset = std::min(*size, length);
+            u.sha256.reset();
+        }
+        auto response = error_answer(writer.error().context("upload " + uid));
+        std::lock_guard lock(u.mutex);
+        response.add_header("Upload-Offset", std::to_string(u.record.offset));
+        co_return response;
+    }
     if (!writer) co_return error_answer(writer.error().context("upload " + uid));
 
     // The running digest of the whole file follows the bytes that count. A checked chunk counts only
@@ -411,17 +451,24 @@ Task<Response> TusServer::write_chunk(Request& request, UploadPtr upload, std::u
     if (options_.sync_writes && writer->written() > 0) {
         auto sync = [&writer] { return writer->sync(); };
         if (auto synced = co_await offload(pool_, sync); !synced) {
+            // The kernel may have dropped pages it could not write: these bytes do not count. The
+            // running digest has seen them, so the whole file is hashed again at the end.
             log::warn("upload {}: {}", uid, synced.error().message());
+            writer->roll_back();
+            u.sha256.reset();
             if (!failure) failure = synced.error();
         }
     }
 
     std::uint64_t const new_offset = offset + writer->written();
+    bool const complete = !failure && new_offset == length;
     auto const expires_at = clock_.now() + options_.expire_after;
     {
         std::lock_guard lock(u.mutex);
         u.record.offset = new_offset;
         u.record.expires_at = expires_at;
+        // From writing straight to finishing: no other request can slip in between.
+        if (complete) u.finishing = true;
     }
     if (auto recorded = co_await store_.update_upload_offset(uid, new_offset, expires_at); !recorded)
         log::warn("upload {}: offset {} not recorded (the data file still holds it): {}", uid, new_offset,
@@ -440,7 +487,7 @@ Task<Response> TusServer::write_chunk(Request& request, UploadPtr upload, std::u
     Response response(204);
     response.add_header("Upload-Offset", std::to_string(new_offset));
     response.add_header("Upload-Expires", format_http_date(expires_at));
-    if (new_offset == length) {
+    if (complete) {
         auto media_id = co_await finish(upload);
         if (!media_id) co_return error_answer(media_id.error());
         response.add_header("Onda-Media-Id", *media_id);
@@ -450,21 +497,20 @@ Task<Response> TusServer::write_chunk(Request& request, UploadPtr upload, std::u
 
 Task<Result<std::string>> TusServer::finish(UploadPtr upload) {
     auto& u = *upload;
+    Claim claim(u.mutex, u.finishing);  // set by the caller, in the same locked step that saw the last byte
     std::string uid;
     {
         std::lock_guard lock(u.mutex);
+        ONDA_ASSERT(u.finishing, "the caller claims the upload for finishing");
         if (u.record.media_id) co_return *u.record.media_id;
-        if (u.finishing || u.writing) co_return Error(Errc::conflict, "upload " + u.record.id + " is being finished");
-        u.finishing = true;
         uid = u.record.id;
     }
-    Claim claim(u.mutex, u.finishing);
     publish(u, "processing", true);
 
     std::string sha256;
     if (u.sha256) {
-        sha256 = u.sha256->finish_hex();
-        u.sha256.reset();
+        Digest copy = *u.sha256;  // the running digest stays for a retry if this finish fails
+        sha256 = copy.finish_hex();
     } else {
         auto hash = [path = files_.data_path(uid)] { return sha256_of_file(path); };
         auto hashed = co_await offload(pool_, hash);
@@ -480,18 +526,21 @@ Task<Result<std::string>> TusServer::finish(UploadPtr upload) {
                       .title = u.info.title,
                       .visibility = u.info.visibility,
                       .content_type = u.info.filetype,
-                      .metadata = u.info.extra};
+                      .metadata = u.info.extra,
+                      .media_id = media_id_of(uid)};
     auto media = co_await ingest_(std::move(file));
-    if (!media) {
+    // conflict: an earlier finish stored the media but a crash (or a failed write) came before the
+    // upload row said so; the media id is the upload's, so it is that one.
+    if (!media && media.error().code() != Errc::conflict) {
         publish(u, "failed", true);
         if (media.error().code() == Errc::unsupported_media) {
             // Like POST /v1/media: bytes that are not media are not kept.
-            if (auto removed = co_await remove(upload); !removed)
+            if (auto removed = co_await remove(upload, Removal::not_media); !removed)
                 log::warn("upload {}: {}", uid, removed.error().message());
         }
         co_return media.error();
     }
-    std::string const media_id(media->at("id").as_string());
+    std::string const media_id = media_id_of(uid);
     auto const expires_at = clock_.now() + options_.expire_after;
     if (auto recorded = co_await store_.set_upload_media(uid, media_id, expires_at); !recorded)
         co_return recorded.error().context("upload " + uid + " became " + media_id);
@@ -502,6 +551,7 @@ Task<Result<std::string>> TusServer::finish(UploadPtr upload) {
         u.record.offset = u.record.length;
         u.record.expires_at = expires_at;
     }
+    u.sha256.reset();
     log::info("upload {} became media {}", uid, media_id);
     publish(u, "completed", true);
     co_return media_id;
@@ -510,12 +560,7 @@ Task<Result<std::string>> TusServer::finish(UploadPtr upload) {
 Task<Response> TusServer::terminate(Request& request) {
     auto upload = co_await find_for(request);
     if (!upload) co_return error_answer(upload.error());
-    {
-        std::lock_guard lock((*upload)->mutex);
-        if ((*upload)->writing || (*upload)->finishing)
-            co_return error_answer(Error(Errc::conflict, "upload " + (*upload)->record.id + " is being written"));
-    }
-    if (auto removed = co_await remove(*upload); !removed) co_return error_answer(removed.error());
+    if (auto removed = co_await remove(*upload, Removal::by_client); !removed) co_return error_answer(removed.error());
     co_return Response(204);
 }
 
@@ -530,21 +575,29 @@ Task<Response> TusServer::method_override(Request& request) {
     co_return response;
 }
 
-Task<Result<void>> TusServer::remove(UploadPtr const& upload) {
+Task<Result<bool>> TusServer::remove(UploadPtr const& upload, Removal why) {
     std::string uid;
     {
+        // Whether it may go and marking it gone are one step, so no request starts on it meanwhile.
         std::lock_guard lock(upload->mutex);
-        if (upload->gone) co_return ok();
+        if (upload->gone) co_return false;
+        bool const busy = upload->writing || upload->finishing;
+        if (why == Removal::by_client && busy)
+            co_return Error(Errc::conflict, "upload " + upload->record.id + " is being written");
+        // An expiry sweep leaves alone what a request is using or has just extended.
+        if (why == Removal::expired && (busy || clock_.now() <= upload->record.expires_at)) co_return false;
         upload->gone = true;
         uid = upload->record.id;
     }
+    // The row first: files without a row are removed at the next start (remove_orphans). The registry
+    // keeps the gone state until both are deleted, so a request meanwhile finds it gone.
+    auto deleted = co_await store_.delete_upload(uid);
+    auto removed = files_.remove(uid);
     forget(uid);
-    // The row first: files without a row are removed at the next start (remove_orphans), while a
-    // row without its file would read as an empty upload.
-    if (auto deleted = co_await store_.delete_upload(uid); !deleted && deleted.error().code() != Errc::not_found)
+    if (!deleted && deleted.error().code() != Errc::not_found)
         co_return deleted.error().context("remove upload " + uid);
-    if (auto removed = files_.remove(uid); !removed) co_return removed.error().context("remove upload " + uid);
-    co_return ok();
+    if (!removed) co_return removed.error().context("remove upload " + uid);
+    co_return true;
 }
 
 void TusServer::forget(std::string const& uid) {
@@ -568,16 +621,21 @@ Task<Result<std::size_t>> TusServer::sweep_expired() {
     std::size_t removed = 0;
     for (auto const& uid : *expired) {
         auto upload = co_await find(uid);
-        if (!upload) continue;
-        {
-            std::lock_guard lock((*upload)->mutex);
-            // A request working on it right now extends its expiry when it ends.
-            if ((*upload)->writing || (*upload)->finishing) continue;
+        if (!upload) {
+            // A row whose file is gone (a crash between the two deletes): the row goes too.
+            if (upload.error().code() == Errc::not_found) {
+                (void)co_await store_.delete_upload(uid);
+            } else {
+                log::warn("sweep: upload {}: {}", uid, upload.error().message());
+            }
+            continue;
         }
-        if (auto gone = co_await remove(*upload); !gone) {
+        auto gone = co_await remove(*upload, Removal::expired);
+        if (!gone) {
             log::warn("sweep: {}", gone.error().message());
             continue;
         }
+        if (!*gone) continue;
         log::info("upload {} expired and was removed", uid);
         ++removed;
     }

@@ -76,7 +76,13 @@ private:
     Task<Result<UploadPtr>> find_for(http::Request const& request);
     Task<http::Response> write_chunk(http::Request& request, UploadPtr upload, std::uint64_t offset);
     Task<Result<std::string>> finish(UploadPtr upload);
-    Task<Result<void>> remove(UploadPtr const& upload);
+    enum class Removal {
+        by_client,  // DELETE: conflict while a request works on it
+        expired,    // the sweep: skipped while in use or no longer expired
+        not_media,  // finish(), which holds the upload itself
+    };
+    // True when this call removed it (row, files, registry entry).
+    Task<Result<bool>> remove(UploadPtr const& upload, Removal why);
     void publish(Upload& upload, std::string_view status, bool force);
     void forget(std::string const& uid);
     std::string location_of(std::string_view uid) const;

@@ -108,5 +108,24 @@ TEST(Config, RealtimeKeysHaveDefaultsAndParse) {
     EXPECT_FALSE(set_config_value(config, "realtime.history_size", "lots"));
 }
 
+TEST(Config, UploadKeysHaveDefaultsAndParse) {
+    Config config;
+    EXPECT_EQ(config.uploads.tus_max_size, 2ull * 1024 * 1024 * 1024);
+    EXPECT_EQ(config.uploads.expire_after, std::chrono::hours(24));
+    EXPECT_EQ(config.uploads.sweep_interval, std::chrono::minutes(1));
+    EXPECT_TRUE(config.uploads.sync_writes);
+    ASSERT_TRUE(set_config_value(config, "uploads.tus_max_size", "100MiB"));
+    ASSERT_TRUE(set_config_value(config, "uploads.expire_after", "2s"));
+    ASSERT_TRUE(set_config_value(config, "uploads.sweep_interval", "500ms"));
+    ASSERT_TRUE(set_config_value(config, "uploads.sync_writes", "false"));
+    EXPECT_EQ(config.uploads.tus_max_size, 100u * 1024 * 1024);
+    EXPECT_EQ(config.uploads.expire_after, std::chrono::seconds(2));
+    EXPECT_EQ(config.uploads.sweep_interval, std::chrono::milliseconds(500));
+    EXPECT_FALSE(config.uploads.sync_writes);
+    EXPECT_FALSE(set_config_value(config, "uploads.sweep_interval", "0s"));  // would spin
+    EXPECT_FALSE(set_config_value(config, "uploads.expire_after", "0"));     // every upload born expired
+    EXPECT_FALSE(set_config_value(config, "uploads.sync_writes", "maybe"));
+}
+
 }  // namespace
 }  // namespace onda

@@ -260,6 +260,8 @@ TEST(Tus, NonMediaIsRefusedWith415AndNotKept) {
     auto last = tus.patch(path, 0, junk);
     EXPECT_EQ(last.status, 415);
     EXPECT_EQ(error_code(last), "unsupported_media");
+    EXPECT_EQ(last.body.find(onda.data_dir().string()), std::string::npos)
+        << "no server paths in errors: " << last.body;
     EXPECT_EQ(tus.head(path).status, 404);
     EXPECT_EQ(count_files(onda.data_dir() / "uploads"), 0u);
     EXPECT_EQ(count_files(onda.data_dir() / "blobs"), 0u);

@@ -65,6 +65,16 @@ TEST_F(UploadFilesTest, StagedChunkCountsOnlyOnceCommitted) {
     EXPECT_FALSE(std::filesystem::exists(dir.path() / "uploads" / "u_1.chunk"));
 }
 
+TEST_F(UploadFilesTest, RollBackCutsWhatTheWriterAppended) {
+    ASSERT_TRUE(files.create("u_1"));
+    files.open_writer("u_1", 0, false).value().write("kept").value();
+    auto writer = files.open_writer("u_1", 4, false).value();
+    ASSERT_TRUE(writer.write(std::string(3 * 1024 * 1024, 'x')));  // past a writeback step
+    writer.roll_back();
+    EXPECT_EQ(writer.written(), 0u);
+    EXPECT_EQ(read_file(files.data_path("u_1")), "kept");
+}
+
 TEST_F(UploadFilesTest, WriterAtTheWrongOffsetIsAConflict) {
     ASSERT_TRUE(files.create("u_1"));
     EXPECT_EQ(files.open_writer("u_1", 5, false).error().code(), Errc::conflict);
