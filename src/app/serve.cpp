@@ -104,8 +104,8 @@ Task<> sweep_event_rooms(realtime::Hub& hub) {  // the hub outlives the main con
 }
 
 // Who may read the event rooms whose ids belong to other modules (realtime does not know them):
-// media:{id} as the media itself; upload:{uid} and tts:{session} only admins until tus uploads and
-// TTS sessions exist to say whose they are.
+// media:{id} as the media itself; upload:{uid} its uploader (and admins); tts:{session} only admins
+// until TTS sessions exist to say whose they are.
 Task<Result<void>> may_read_room(media::Library& library, uploads::TusServer& tus, auth::Identity who,
                                  std::string room) {  // library and tus outlive serving
     auto const name = realtime::parse_room(room);

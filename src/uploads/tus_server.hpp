@@ -9,8 +9,11 @@
 // `user:{owner}` and `upload:{id}`. Expired uploads are removed by sweep_expired(), which app runs
 // every `sweep_interval`.
 //
-// Thread-safety: handlers run on every server thread; the registry and each upload's state are
-// guarded by mutexes that are never held across a co_await.
+// Thread-safety: handlers run on every server thread, and one upload's requests may arrive on any of
+// them, so the registry and each upload's state have mutexes (an exception to STYLE's "no mutex on
+// the request path": they guard a few fields each, uncontended but for one upload's own requests,
+// and are never held across a co_await). The code is in tus_server.cpp (requests) and
+// tus_lifecycle.cpp (loading, finishing, removal, sweeps, progress).
 #pragma once
 
 #include <chrono>
