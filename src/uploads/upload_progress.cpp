@@ -14,10 +14,10 @@ boost::json::object upload_progress_event(UploadProgress const& p) {
     event["fileName"] = p.file_name;
     event["totalSize"] = p.total_size;
     event["uploadedSize"] = p.uploaded_size;
-    event["percentage"] = p.total_size == 0 ? 100.0
-                                            : std::round(static_cast<double>(p.uploaded_size) * 1000.0 /
-                                                         static_cast<double>(p.total_size)) /
-                                                  10.0;
+    event["percentage"] =
+        p.total_size == 0
+            ? 100.0
+            : std::round(static_cast<double>(p.uploaded_size) * 1000.0 / static_cast<double>(p.total_size)) / 10.0;
     event["speed"] = static_cast<std::uint64_t>(speed);
     if (left == 0)
         event["estimatedTime"] = 0;

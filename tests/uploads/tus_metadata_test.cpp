@@ -11,9 +11,9 @@ namespace {
 std::string b64(std::string_view text) { return auth::base64_encode(text); }
 
 TEST(UploadInfo, ReadsTheKeysApiMdNamesAndKeepsTheRest) {
-    auto info = decode_upload_info("filename " + b64("talk.wav") + ",filetype " + b64("audio/wav") + ",title " +
-                                   b64("T\xc3\xaate") + ",visibility " + b64("public") + ",episode " + b64("42") +
-                                   ",flag");
+    auto info =
+        decode_upload_info("filename " + b64("talk.wav") + ",filetype " + b64("audio/wav") + ",title " +
+                           b64("T\xc3\xaate") + ",visibility " + b64("public") + ",episode " + b64("42") + ",flag");
     ASSERT_TRUE(info) << info.error().message();
     EXPECT_EQ(info->filename, "talk.wav");
     EXPECT_EQ(info->filetype, "audio/wav");
@@ -33,7 +33,7 @@ TEST(UploadInfo, AcceptsTusJsClientNames) {
 
 TEST(UploadInfo, RefusesBadValues) {
     EXPECT_FALSE(decode_upload_info("visibility " + b64("friends")));
-    EXPECT_FALSE(decode_upload_info("title " + b64("\xff\xfe")));            // not UTF-8
+    EXPECT_FALSE(decode_upload_info("title " + b64("\xff\xfe")));              // not UTF-8
     EXPECT_FALSE(decode_upload_info("title " + b64(std::string(4097, 'a'))));  // past 4 KiB
     EXPECT_TRUE(decode_upload_info("title " + b64(std::string(4096, 'a'))));
     EXPECT_FALSE(decode_upload_info("filename ***"));
