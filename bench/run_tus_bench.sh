@@ -102,7 +102,7 @@ if [ ! -s "$INPUT" ]; then
   log "making the 1 GiB WAV $INPUT (once)"
   mkdir -p "$(dirname "$INPUT")"
   ffmpeg -nostdin -loglevel error -y -f lavfi -i "sine=f=440:sample_rate=48000:d=5592.405333333" \
-    -af atrim=end_sample=268435456 -ac 2 -ar 48000 -c:a pcm_s16le -fflags +bitexact -flags:a +bitexact \
+    -af atrim=end_sample=268435456 -ac 2 -ar 48000 -c:a pcm_s16le -fflags +bitexact -flags:a +bitexact -f wav \
     "$INPUT.part"
   mv "$INPUT.part" "$INPUT"
 fi

@@ -1,6 +1,8 @@
 #include "uploads/tus_server.hpp"
 
+#include <array>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include <boost/asio/steady_timer.hpp>
@@ -8,6 +10,7 @@
 
 #include "core/ids.hpp"
 #include "core/log.hpp"
+#include "uploads/detail/background_digests.hpp"
 #include "uploads/detail/tus_upload.hpp"
 #include "uploads/tus_protocol.hpp"
 
@@ -289,36 +292,52 @@ Task<Response> TusServer::write_chunk(Request& request, UploadPtr upload, std::u
     }
     std::optional<Digest>& whole = checksum ? tentative_sha256 : u.sha256;
 
-    std::vector<char> buffer(read_chunk_bytes);
+    // Two buffers: one is hashed on the pool while the next is filled from the socket.
+    std::array<std::vector<char>, 2> buffers{std::vector<char>(read_chunk_bytes), std::vector<char>(read_chunk_bytes)};
+    std::size_t current = 0;
+    detail::BackgroundDigests hashing(co_await net::this_coro::executor, pool_, chunk_digest ? &*chunk_digest : nullptr,
+                                      whole ? &*whole : nullptr);
     std::optional<Error> failure;
     bool client_gone = false;
-    for (;;) {
-        auto n = co_await request.read_some(buffer);
-        if (!n) {
-            client_gone = true;  // the bytes that arrived are kept (unless they had to be verified)
-            failure = n.error();
-            break;
-        }
-        if (*n == 0) break;
-        if (writer->written() + *n > length - offset) {
-            failure = Error(Errc::too_large, "the chunk goes past Upload-Length");
-            break;
-        }
-        std::string_view const bytes(buffer.data(), *n);
-        if (auto written = writer->write(bytes); !written) {
-            failure = written.error().context("upload " + uid);
-            break;
-        }
-        if (chunk_digest) chunk_digest->update(bytes);
-        if (whole) whole->update(bytes);
-        if (!checksum) {
-            {
-                std::lock_guard lock(u.mutex);
-                u.record.offset = offset + writer->written();
+    for (bool end = false; !end && !failure;) {
+        // Each piece is written as it arrives (HEAD and progress see it at once); a full buffer, or
+        // the last piece, is hashed in the background while the other buffer fills.
+        std::span<char> buffer(buffers[current]);
+        std::size_t filled = 0;
+        while (filled < buffer.size() && !end && !failure) {
+            auto n = co_await request.read_some(buffer.subspan(filled));
+            if (!n) {
+                client_gone = true;  // the bytes that arrived are kept (unless they had to be verified)
+                failure = n.error();
+                break;
             }
-            publish(u, "uploading", false);
+            if (*n == 0) {
+                end = true;
+                break;
+            }
+            if (*n > length - offset - writer->written()) {
+                failure = Error(Errc::too_large, "the chunk goes past Upload-Length");
+                break;
+            }
+            if (auto written = writer->write(std::string_view(buffer.data() + filled, *n)); !written) {
+                failure = written.error().context("upload " + uid);
+                break;
+            }
+            filled += *n;
+            if (!checksum) {
+                {
+                    std::lock_guard lock(u.mutex);
+                    u.record.offset = offset + writer->written();
+                }
+                publish(u, "uploading", false);
+            }
         }
+        if (filled == 0) continue;
+        co_await hashing.wait();  // the other buffer is free again
+        hashing.feed(std::string_view(buffer.data(), filled));
+        current = 1 - current;
     }
+    co_await hashing.wait();  // the digests are read (and the buffers freed) below
 
     if (checksum) {
         if (!failure && chunk_digest->finish() != checksum->digest)
