@@ -66,19 +66,7 @@ for side in "${SIDES[@]}"; do
 done
 
 # --- 1. what the run needs ---------------------------------------------------------------------------
-./scripts/install-deps.sh
-missing=()
-for package in ffmpeg curl; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q '^install ok installed' || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing: ${missing[*]}"
-  sudo_cmd=()
-  [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo_cmd[@]}" apt-get update -qq
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+./scripts/install-deps.sh ffmpeg curl
 command -v node >/dev/null && command -v npm >/dev/null || die "node and npm are needed (@tus/server wants Node >= 20.19)"
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   cmake --preset bench >/dev/null

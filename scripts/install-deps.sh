@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Installs what onda needs to build and test on Debian 12, and nothing that is
 # already there. Safe to run again: it only calls apt-get for missing packages.
+#
+# Usage: scripts/install-deps.sh [--with-tests] [package...]
+#   --with-tests  also the peers the tests drive onda with (and Node.js/npm when missing)
+#   package...    further Debian packages a caller needs (the benchmarks: nginx, ffmpeg, curl)
 set -euo pipefail
 
 build_packages=(
@@ -16,10 +20,12 @@ test_packages=(ffmpeg curl espeak-ng clang libclang-rt-14-dev)
 
 wanted=("${build_packages[@]}")
 if [ "${1:-}" = "--with-tests" ]; then
+  shift
   wanted+=("${test_packages[@]}")
   # An image may ship its own Node.js with npm inside; Debian's npm conflicts with it.
   command -v npm >/dev/null 2>&1 || wanted+=(nodejs npm)
 fi
+wanted+=("$@")
 
 missing=()
 for package in "${wanted[@]}"; do

@@ -52,7 +52,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "cli.hpp"
+
 namespace {
+
+using onda::bench::exit_usage_error;
+using onda::bench::parse_number;
 
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
@@ -101,10 +106,7 @@ struct ResponseHead {
     bool close = false;
 };
 
-[[noreturn]] void fail(std::string const& why) {
-    std::fprintf(stderr, "http_load: %s\n", why.c_str());
-    std::exit(2);
-}
+[[noreturn]] void fail(std::string const& why) { exit_usage_error("http_load", why); }
 
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -116,14 +118,6 @@ std::string_view trim(std::string_view text) {
     while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
     while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
     return text;
-}
-
-template <class Number>
-std::optional<Number> parse_number(std::string_view text) {
-    Number value{};
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) return std::nullopt;
-    return value;
 }
 
 // `head` is everything before the blank line: the status line and the header fields.

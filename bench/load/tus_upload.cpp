@@ -53,7 +53,13 @@
 
 #include <curl/curl.h>
 
+#include "cli.hpp"
+
 namespace {
+
+using onda::bench::exit_usage_error;
+using onda::bench::parse_number;
+using onda::bench::parse_size;
 
 using Clock = std::chrono::steady_clock;
 
@@ -72,35 +78,7 @@ struct Options {
     long upload_buffer = 512 * 1024;  // curl's send buffer (CURLOPT_UPLOAD_BUFFERSIZE): bytes per read and send
 };
 
-[[noreturn]] void fail(std::string const& why) {
-    std::fprintf(stderr, "tus_upload: %s\n", why.c_str());
-    std::exit(2);
-}
-
-template <class Number>
-std::optional<Number> parse_number(std::string_view text) {
-    Number value{};
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) return std::nullopt;
-    return value;
-}
-
-// "5242880", or with a unit: 5MiB, 5MB, 512KiB, 512kB (binary for *iB, decimal for *B).
-std::optional<std::uint64_t> parse_size(std::string_view text) {
-    struct Unit {
-        std::string_view suffix;
-        std::uint64_t factor;
-    };
-    static constexpr Unit units[] = {{"GiB", 1ULL << 30}, {"MiB", 1ULL << 20}, {"KiB", 1ULL << 10}, {"GB", 1000000000},
-                                     {"MB", 1000000},     {"kB", 1000},        {"KB", 1000}};
-    for (auto const& unit : units)
-        if (text.ends_with(unit.suffix)) {
-            auto n = parse_number<std::uint64_t>(text.substr(0, text.size() - unit.suffix.size()));
-            if (!n) return std::nullopt;
-            return *n * unit.factor;
-        }
-    return parse_number<std::uint64_t>(text);
-}
+[[noreturn]] void fail(std::string const& why) { exit_usage_error("tus_upload", why); }
 
 std::string base64(std::string_view in) {
     static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -1,6 +1,7 @@
 // `onda serve`: the wiring of every module, in one function, in dependency order. Nothing here is a
 // global: each object is built from the ones above it and lives until the function returns.
 #include <csignal>
+#include <functional>
 #include <fstream>
 #include <thread>
 
@@ -53,26 +54,33 @@ Result<void> write_ready_file(std::filesystem::path const& file, std::uint16_t p
     return ok();
 }
 
-// Drops idle rate-limit buckets every minute so memory follows the active callers.
-Task<> sweep_rate_limits(auth::RateLimiter& limiter) {  // the limiter outlives the main context
-    net::steady_timer timer(co_await net::this_coro::executor);
-    for (;;) {
-        timer.expires_after(std::chrono::minutes(1));
-        auto [ec] = co_await timer.async_wait(use_result);
-        if (ec) co_return;
-        limiter.sweep();
-    }
-}
-
-// Removes expired resumable uploads every `interval`.
-Task<> sweep_uploads(uploads::TusServer& tus, std::chrono::milliseconds interval) {  // tus outlives the main context
+// Runs `step` every `interval` until the main context stops (each step ends before the next wait).
+Task<> repeat_every(std::chrono::milliseconds interval, std::function<Task<>()> step) {
     net::steady_timer timer(co_await net::this_coro::executor);
     for (;;) {
         timer.expires_after(interval);
         auto [ec] = co_await timer.async_wait(use_result);
         if (ec) co_return;
-        if (auto swept = co_await tus.sweep_expired(); !swept) log::warn("upload sweep: {}", swept.error().message());
+        co_await step();
     }
+}
+
+// The periodic steps (every object they use outlives the main context):
+// idle rate-limit buckets go, so memory follows the active callers;
+Task<> sweep_rate_limits(auth::RateLimiter& limiter) {
+    limiter.sweep();
+    co_return;
+}
+
+// expired resumable uploads go (files and rows);
+Task<> sweep_uploads(uploads::TusServer& tus) {
+    if (auto swept = co_await tus.sweep_expired(); !swept) log::warn("upload sweep: {}", swept.error().message());
+}
+
+// idle, unwatched event rooms go, so the hub's memory follows activity.
+Task<> sweep_event_rooms(realtime::Hub& hub) {
+    hub.sweep();
+    co_return;
 }
 
 // Hands a finished upload to the library (uploads and media do not know each other).
@@ -90,17 +98,6 @@ Task<Result<boost::json::object>> ingest_upload(media::Library& library,
     auto record = co_await library.ingest(std::move(media));
     if (!record) co_return record.error();
     co_return library.to_json(*record);
-}
-
-// Drops idle, unwatched event rooms every minute so the hub's memory follows activity.
-Task<> sweep_event_rooms(realtime::Hub& hub) {  // the hub outlives the main context
-    net::steady_timer timer(co_await net::this_coro::executor);
-    for (;;) {
-        timer.expires_after(std::chrono::minutes(1));
-        auto [ec] = co_await timer.async_wait(use_result);
-        if (ec) co_return;
-        hub.sweep();
-    }
 }
 
 // Who may read the event rooms whose ids belong to other modules (realtime does not know them):
@@ -252,9 +249,12 @@ int serve(ServeOptions options) {
         server.stop();
         main_context.stop();
     });
-    spawn(main_context.get_executor(), sweep_rate_limits(limiter), "rate limit sweep");
-    spawn(main_context.get_executor(), sweep_uploads(tus, config.uploads.sweep_interval), "upload sweep");
-    spawn(main_context.get_executor(), sweep_event_rooms(hub), "event room sweep");
+    auto const executor = main_context.get_executor();
+    spawn(executor, repeat_every(std::chrono::minutes(1), [&limiter] { return sweep_rate_limits(limiter); }),
+          "rate limit sweep");
+    spawn(executor, repeat_every(config.uploads.sweep_interval, [&tus] { return sweep_uploads(tus); }), "upload sweep");
+    spawn(executor, repeat_every(std::chrono::minutes(1), [&hub] { return sweep_event_rooms(hub); }),
+          "event room sweep");
     main_context.run();
     server.wait();
     blocking_pool.join();

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/ids.hpp"
 #include "storage/detail/posix_error.hpp"
 
 namespace onda::storage {
@@ -22,31 +23,28 @@ Result<SpoolFile> SpoolFile::create(std::filesystem::path const& directory) {
 }
 
 Result<SpoolFile> SpoolFile::link_from(std::filesystem::path const& source, std::filesystem::path const& directory) {
-    // A fresh unique name first (mkostemp), then the link under it: link(2) cannot replace a name, so
-    // the placeholder is removed first. Another spool file taking that random name in between is not
-    // retried: it fails as a conflict.
-    auto placeholder = create(directory);
-    if (!placeholder) return placeholder.error();
-    std::filesystem::path const name = placeholder->path();
-    placeholder->discard();
-    if (::link(source.c_str(), name.c_str()) != 0)
-        return detail::errno_error(errno, "link " + source.filename().string() + " into the spool");
-    int const fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int const err = errno;
-        ::unlink(name.c_str());
-        return detail::errno_error(err, "open spool file " + name.filename().string());
-    }
+    int const fd = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return detail::errno_error(errno, "open " + source.filename().string());
     struct stat st {};
     if (::fstat(fd, &st) != 0) {
         int const err = errno;
         ::close(fd);
-        ::unlink(name.c_str());
-        return detail::errno_error(err, "stat spool file " + name.filename().string());
+        return detail::errno_error(err, "stat " + source.filename().string());
     }
-    SpoolFile file(fd, name);
-    file.size_ = static_cast<std::uint64_t>(st.st_size);
-    return file;
+    // link(2) never replaces a name: a random one that is taken already (unlikely) is tried again.
+    constexpr int attempts = 4;
+    for (int attempt = 0; attempt < attempts; ++attempt) {
+        auto name = directory / make_id("spool");
+        if (::link(source.c_str(), name.c_str()) == 0) {
+            SpoolFile file(fd, std::move(name));
+            file.size_ = static_cast<std::uint64_t>(st.st_size);
+            return file;
+        }
+        if (errno != EEXIST) break;
+    }
+    int const err = errno;
+    ::close(fd);
+    return detail::errno_error(err, "link " + source.filename().string() + " into the spool");
 }
 
 SpoolFile::SpoolFile(SpoolFile&& other) noexcept

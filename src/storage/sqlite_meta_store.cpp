@@ -282,71 +282,46 @@ Result<std::unique_ptr<SqliteMetaStore>> SqliteMetaStore::open(std::filesystem::
 
 SqliteMetaStore::~SqliteMetaStore() { sqlite3_close_v2(db_); }
 
-// Each method hands a job to the pool. The job takes mutex_ for its whole use of the connection; the
-// coroutine itself never holds it, so nothing is locked across the co_await.
+// Each method hands a job to the pool through run_locked() (sqlite_meta_store.hpp).
 
 Task<Result<void>> SqliteMetaStore::insert_media(MediaRecord record) {
-    auto job = [this](MediaRecord const& r) {
-        std::lock_guard lock(mutex_);
-        return blocking::insert_media(db_, r);
-    };
-    co_return co_await offload(pool_, job, std::move(record));
+    auto job = [r = std::move(record)](sqlite3* db) { return blocking::insert_media(db, r); };
+    co_return co_await run_locked(std::move(job));
 }
 
 Task<Result<void>> SqliteMetaStore::mark_media_ready(std::string id) {
-    auto job = [this](std::string const& i) {
-        std::lock_guard lock(mutex_);
-        return blocking::mark_media_ready(db_, i);
-    };
-    co_return co_await offload(pool_, job, std::move(id));
+    auto job = [i = std::move(id)](sqlite3* db) { return blocking::mark_media_ready(db, i); };
+    co_return co_await run_locked(std::move(job));
 }
 
 Task<Result<MediaRecord>> SqliteMetaStore::find_media(std::string id) {
-    auto job = [this](std::string const& i) {
-        std::lock_guard lock(mutex_);
-        return blocking::find_media(db_, i);
-    };
-    co_return co_await offload(pool_, job, std::move(id));
+    auto job = [i = std::move(id)](sqlite3* db) { return blocking::find_media(db, i); };
+    co_return co_await run_locked(std::move(job));
 }
 
 Task<Result<MediaPage>> SqliteMetaStore::list_media(MediaQuery query) {
-    auto job = [this](MediaQuery const& q) {
-        std::lock_guard lock(mutex_);
-        return blocking::list_media(db_, q);
-    };
-    co_return co_await offload(pool_, job, std::move(query));
+    auto job = [q = std::move(query)](sqlite3* db) { return blocking::list_media(db, q); };
+    co_return co_await run_locked(std::move(job));
 }
 
 Task<Result<MediaRecord>> SqliteMetaStore::update_media(std::string id, MediaPatch patch) {
-    auto job = [this](std::string const& i, MediaPatch const& p) {
-        std::lock_guard lock(mutex_);
-        return blocking::update_media(db_, i, p);
-    };
-    co_return co_await offload(pool_, job, std::move(id), std::move(patch));
+    auto job = [i = std::move(id), p = std::move(patch)](sqlite3* db) { return blocking::update_media(db, i, p); };
+    co_return co_await run_locked(std::move(job));
 }
 
 Task<Result<void>> SqliteMetaStore::delete_media(std::string id) {
-    auto job = [this](std::string const& i) {
-        std::lock_guard lock(mutex_);
-        return blocking::delete_media(db_, i);
-    };
-    co_return co_await offload(pool_, job, std::move(id));
+    auto job = [i = std::move(id)](sqlite3* db) { return blocking::delete_media(db, i); };
+    co_return co_await run_locked(std::move(job));
 }
 
 Task<Result<std::vector<std::string>>> SqliteMetaStore::take_pending_media() {
-    auto job = [this] {
-        std::lock_guard lock(mutex_);
-        return blocking::take_pending_media(db_);
-    };
-    co_return co_await offload(pool_, job);
+    auto job = [](sqlite3* db) { return blocking::take_pending_media(db); };
+    co_return co_await run_locked(std::move(job));
 }
 
 Task<Result<void>> SqliteMetaStore::ping() {
-    auto job = [this] {
-        std::lock_guard lock(mutex_);
-        return blocking::ping(db_);
-    };
-    co_return co_await offload(pool_, job);
+    auto job = [](sqlite3* db) { return blocking::ping(db); };
+    co_return co_await run_locked(std::move(job));
 }
 
 }  // namespace onda::storage

@@ -292,52 +292,11 @@ Task<Response> TusServer::write_chunk(Request& request, UploadPtr upload, std::u
     }
     std::optional<Digest>& whole = checksum ? tentative_sha256 : u.sha256;
 
-    // Two buffers: one is hashed on the pool while the next is filled from the socket.
-    std::array<std::vector<char>, 2> buffers{std::vector<char>(read_chunk_bytes), std::vector<char>(read_chunk_bytes)};
-    std::size_t current = 0;
-    detail::BackgroundDigests hashing(co_await net::this_coro::executor, pool_, chunk_digest ? &*chunk_digest : nullptr,
-                                      whole ? &*whole : nullptr);
-    std::optional<Error> failure;
-    bool client_gone = false;
-    for (bool end = false; !end && !failure;) {
-        // Each piece is written as it arrives (HEAD and progress see it at once); a full buffer, or
-        // the last piece, is hashed in the background while the other buffer fills.
-        std::span<char> buffer(buffers[current]);
-        std::size_t filled = 0;
-        while (filled < buffer.size() && !end && !failure) {
-            auto n = co_await request.read_some(buffer.subspan(filled));
-            if (!n) {
-                client_gone = true;  // the bytes that arrived are kept (unless they had to be verified)
-                failure = n.error();
-                break;
-            }
-            if (*n == 0) {
-                end = true;
-                break;
-            }
-            if (*n > length - offset - writer->written()) {
-                failure = Error(Errc::too_large, "the chunk goes past Upload-Length");
-                break;
-            }
-            if (auto written = writer->write(std::string_view(buffer.data() + filled, *n)); !written) {
-                failure = written.error().context("upload " + uid);
-                break;
-            }
-            filled += *n;
-            if (!checksum) {
-                {
-                    std::lock_guard lock(u.mutex);
-                    u.record.offset = offset + writer->written();
-                }
-                publish(u, "uploading", false);
-            }
-        }
-        if (filled == 0) continue;
-        co_await hashing.wait();  // the other buffer is free again
-        hashing.feed(std::string_view(buffer.data(), filled));
-        current = 1 - current;
-    }
-    co_await hashing.wait();  // the digests are read (and the buffers freed) below
+    Digest* const chunk = chunk_digest ? &*chunk_digest : nullptr;
+    Digest* const running = whole ? &*whole : nullptr;
+    Received const received = co_await receive_body(request, u, *writer, chunk, running, !checksum);
+    std::optional<Error> failure = received.failure;
+    bool const client_gone = received.client_gone;
 
     if (checksum) {
         if (!failure && chunk_digest->finish() != checksum->digest)
@@ -397,6 +356,58 @@ Task<Response> TusServer::write_chunk(Request& request, UploadPtr upload, std::u
         response.add_header("Onda-Media-Id", *media_id);
     }
     co_return response;
+}
+
+// Reads the request body into the upload: every piece written as it arrives, its offset published
+// when `counts_now` (a checked chunk counts only once verified), each full buffer hashed in the
+// background while the other one fills. The digests are complete when this returns.
+Task<TusServer::Received> TusServer::receive_body(Request& request, Upload& u, storage::UploadWriter& writer,
+                                                  Digest* chunk_digest, Digest* whole_digest, bool counts_now) {
+    std::uint64_t offset = 0;
+    std::uint64_t room = 0;  // bytes the upload still takes
+    std::string uid;
+    {
+        std::lock_guard lock(u.mutex);
+        offset = u.record.offset;
+        room = u.record.length - offset;
+        uid = u.record.id;
+    }
+    std::array<std::vector<char>, 2> buffers{std::vector<char>(read_chunk_bytes), std::vector<char>(read_chunk_bytes)};
+    std::size_t current = 0;
+    detail::BackgroundDigests hashing(co_await net::this_coro::executor, pool_, chunk_digest, whole_digest);
+    Received received;
+    for (bool end = false; !end && !received.failure;) {
+        std::span<char> buffer(buffers[current]);
+        std::size_t filled = 0;
+        while (filled < buffer.size() && !end && !received.failure) {
+            auto n = co_await request.read_some(buffer.subspan(filled));
+            if (!n) {
+                received.client_gone = true;  // what arrived is kept (unless it had to be verified)
+                received.failure = n.error();
+            } else if (*n == 0) {
+                end = true;
+            } else if (*n > room - writer.written()) {
+                received.failure = Error(Errc::too_large, "the chunk goes past Upload-Length");
+            } else if (auto written = writer.write(std::string_view(buffer.data() + filled, *n)); !written) {
+                received.failure = written.error().context("upload " + uid);
+            } else {
+                filled += *n;
+                if (counts_now) {
+                    {
+                        std::lock_guard lock(u.mutex);
+                        u.record.offset = offset + writer.written();
+                    }
+                    publish(u, "uploading", false);
+                }
+            }
+        }
+        if (filled == 0) continue;
+        co_await hashing.wait();  // the other buffer is free again
+        hashing.feed(std::string_view(buffer.data(), filled));
+        current = 1 - current;
+    }
+    co_await hashing.wait();  // the digests are read (and the buffers freed) by the caller
+    co_return received;
 }
 
 Task<Response> TusServer::terminate(Request& request) {

@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -32,6 +33,7 @@
 #include "http/router.hpp"
 #include "storage/meta_store.hpp"
 #include "storage/upload_files.hpp"
+#include "uploads/digest.hpp"
 #include "uploads/media_upload.hpp"
 
 namespace onda::uploads {
@@ -78,6 +80,12 @@ private:
     Task<Result<UploadPtr>> find(std::string const& uid);
     Task<Result<UploadPtr>> find_for(http::Request const& request);
     Task<http::Response> write_chunk(http::Request& request, UploadPtr upload, std::uint64_t offset);
+    struct Received {
+        std::optional<Error> failure;
+        bool client_gone = false;
+    };
+    Task<Received> receive_body(http::Request& request, Upload& upload, storage::UploadWriter& writer,
+                                Digest* chunk_digest, Digest* whole_digest, bool counts_now);
     Task<Result<std::string>> finish(UploadPtr upload);
     enum class Removal {
         by_client,  // DELETE: conflict while a request works on it
