@@ -7,13 +7,20 @@
 // `pending` row that no read returns; mark_media_ready() makes it visible once its bytes are
 // committed. At start-up take_pending_media() returns and deletes pending rows, and the caller
 // removes whatever blobs they may have left.
+//
+// Transcode jobs are durable rows too (see JobRecord): mark_media_ready() enqueues one in the same
+// transaction when the row's transcode_state is "queued", so no ready media ever waits for a job
+// that a crash lost. Workers in other processes claim a job with a lease, renew it while they work,
+// and complete or fail it; the media row's transcode fields follow the job.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
@@ -41,9 +48,13 @@ struct MediaRecord {
     boost::json::value video;  // null or {codec, width, height, fps, bit_rate}
     boost::json::object metadata;
     SystemTime created_at;
-    std::string transcode_state = "none";
-    double transcode_progress = 0;
+    std::string transcode_state = "none";  // none | queued | running | done | failed
+    double transcode_progress = 0;         // 0..1
     std::optional<std::string> transcode_error;
+    boost::json::array renditions;  // the API's `renditions`, set when the transcode is done
+    bool has_hls = false;           // media/{id}/hls/master.m3u8 exists
+    bool has_thumbnail = false;     // media/{id}/thumbnail.jpg exists
+    bool has_waveform = false;      // media/{id}/waveform.json exists
 };
 
 // What GET /v1/media filters on. Items visible to the caller: public ones and the caller's own;
@@ -83,13 +94,68 @@ struct UploadRecord {
     std::optional<std::string> media_id;  // set once the upload became a media object
 };
 
+// A durable job: today one "transcode" job per media object. `attempts` counts the claims so far,
+// the running one included; lease_owner and lease_expires_at are set while it runs.
+struct JobRecord {
+    std::string id;  // "j_…"
+    std::string media_id;
+    std::string kind = "transcode";
+    std::string state;  // queued | running | done | failed
+    unsigned attempts = 0;
+    std::optional<std::string> lease_owner;
+    std::optional<SystemTime> lease_expires_at;
+    double progress = 0;               // 0..1
+    std::optional<std::string> error;  // failed: why; queued again: how the last attempt ended
+    SystemTime created_at;
+    SystemTime updated_at;
+};
+
+// One claim of a job: its holder and which attempt it is. Every later change names it, so a worker
+// whose lease expired and was claimed again by someone else can no longer touch the job.
+struct JobLease {
+    std::string job_id;
+    std::string owner;
+    unsigned attempt = 0;
+};
+
+struct JobClaim {
+    std::string owner;  // the worker's name, e.g. "host.1234.w1"
+    SystemTime now;
+    std::chrono::milliseconds lease{30'000};
+    unsigned max_attempts = 3;  // a job that has had this many attempts is failed instead of claimed
+};
+
+struct ClaimedJob {
+    std::optional<JobRecord> job;    // the oldest claimable job, now running under the claim's lease
+    std::vector<JobRecord> gave_up;  // jobs met on the way whose attempts were used up: now failed
+};
+
+// A worker stopped (it exited, or gave up on its job for a reason worth retrying): its running jobs
+// go back to the queue, or fail when their attempts are used up.
+struct JobRelease {
+    std::string owner;
+    std::string reason;  // how the attempt ended, e.g. "the worker stopped (killed by signal 9)"
+    SystemTime now;
+    unsigned max_attempts = 3;
+    bool count_attempt = true;  // false at shutdown: the attempt was interrupted, it did not fail
+};
+
+// What a finished transcode adds to its media row.
+struct TranscodeOutput {
+    boost::json::array renditions;
+    bool has_hls = false;
+    bool has_thumbnail = false;
+    bool has_waveform = false;
+};
+
 class MetaStore {
 public:
     virtual ~MetaStore() = default;
 
     // conflict if the id exists.
     virtual Task<Result<void>> insert_media(MediaRecord record) = 0;
-    // not_found if there is no pending row with that id.
+    // not_found if there is no pending row with that id. A row whose transcode_state is "queued"
+    // gets its transcode job in the same transaction.
     virtual Task<Result<void>> mark_media_ready(std::string id) = 0;
     // Ready rows only; not_found otherwise.
     virtual Task<Result<MediaRecord>> find_media(std::string id) = 0;
@@ -97,7 +163,7 @@ public:
     virtual Task<Result<MediaPage>> list_media(MediaQuery query) = 0;
     // Returns the updated row; not_found if absent.
     virtual Task<Result<MediaRecord>> update_media(std::string id, MediaPatch patch) = 0;
-    // not_found if absent.
+    // not_found if absent. Its jobs go with it.
     virtual Task<Result<void>> delete_media(std::string id) = 0;
     // Deletes every pending row and returns their ids.
     virtual Task<Result<std::vector<std::string>>> take_pending_media() = 0;
@@ -114,6 +180,27 @@ public:
     virtual Task<Result<void>> delete_upload(std::string id) = 0;
     // Ids of uploads whose expires_at is before `now`, oldest first, at most `limit`.
     virtual Task<Result<std::vector<std::string>>> list_expired_uploads(SystemTime now, std::size_t limit) = 0;
+
+    // The transcode job of a media object; not_found if it has none.
+    virtual Task<Result<JobRecord>> find_transcode_job(std::string media_id) = 0;
+    // Atomically (also across processes) takes the oldest job that is queued, or running under an
+    // expired lease: state running, attempts + 1, leased to the claimant until now + lease, and its
+    // media's transcode_state "running". A job whose attempts are used up is failed on the way
+    // (with a reason naming the last attempt's end) and returned in gave_up.
+    virtual Task<Result<ClaimedJob>> claim_job(JobClaim claim) = 0;
+    // Extends the lease to now + lease and records progress (0..1) on the job and its media.
+    // not_found when the job is gone (its media was deleted); conflict when the lease is no longer
+    // this one (it expired and the job was claimed again, or released).
+    virtual Task<Result<void>> renew_job(JobLease lease, double progress, SystemTime now,
+                                         std::chrono::milliseconds lease_time) = 0;
+    // The job is done: state done, progress 1, and `output` on its media row. Errors as renew_job.
+    virtual Task<Result<void>> complete_job(JobLease lease, TranscodeOutput output, SystemTime now) = 0;
+    // The job cannot succeed (e.g. the media cannot be decoded): state failed with `reason`, also as
+    // its media's transcode_error. Errors as renew_job.
+    virtual Task<Result<void>> fail_job(JobLease lease, std::string reason, SystemTime now) = 0;
+    // Requeues (or fails, see JobRelease) the running jobs leased to release.owner and returns them
+    // as they are now.
+    virtual Task<Result<std::vector<JobRecord>>> release_jobs(JobRelease release) = 0;
 
     virtual Task<Result<void>> ping() = 0;
 };

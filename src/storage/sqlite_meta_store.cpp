@@ -6,6 +6,7 @@
 
 #include <sqlite3.h>
 
+#include "core/ids.hpp"
 #include "storage/detail/media_cursor.hpp"
 #include "storage/detail/sqlite.hpp"
 #include "storage/migrations/sqlite_migrations.hpp"
@@ -19,13 +20,14 @@ using detail::Statement;
 // The columns of a MediaRecord, in the order read_media() reads them.
 std::string const media_columns =
     "id, title, filename, owner, visibility, source, kind, content_type, size, sha256, duration, bit_rate, "
-    "format, audio, video, metadata, created_at, transcode_state, transcode_progress, transcode_error";
+    "format, audio, video, metadata, created_at, transcode_state, transcode_progress, transcode_error, renditions, "
+    "has_hls, has_thumbnail, has_waveform";
 
 std::string const insert_sql =
     "INSERT INTO media (state, " + media_columns +
     ") VALUES ('pending', :id, :title, :filename, :owner, :visibility, :source, :kind, :content_type, :size, "
     ":sha256, :duration, :bit_rate, :format, :audio, :video, :metadata, :created_at, :transcode_state, "
-    ":transcode_progress, :transcode_error)";
+    ":transcode_progress, :transcode_error, :renditions, :has_hls, :has_thumbnail, :has_waveform)";
 
 std::string const find_sql = "SELECT " + media_columns + " FROM media WHERE id = :id AND state = 'ready'";
 
@@ -85,6 +87,13 @@ Result<MediaRecord> read_media(Statement const& row) {
     record.transcode_state = row.text(17);
     record.transcode_progress = row.real(18);
     record.transcode_error = row.optional_text(19);
+    auto renditions = parse_json_column(row.text(20), "renditions");
+    if (!renditions) return renditions.error();
+    if (!renditions->is_array()) return Error(Errc::internal, "column renditions holds JSON that is not an array");
+    record.renditions = std::move(renditions->get_array());
+    record.has_hls = row.integer(21) != 0;
+    record.has_thumbnail = row.integer(22) != 0;
+    record.has_waveform = row.integer(23) != 0;
     return record;
 }
 
@@ -135,6 +144,10 @@ Result<void> insert_media(sqlite3* db, MediaRecord const& record) {
     stmt->bind_text(":transcode_state", record.transcode_state);
     stmt->bind_real(":transcode_progress", record.transcode_progress);
     stmt->bind_optional_text(":transcode_error", record.transcode_error);
+    stmt->bind_text(":renditions", json::serialize(record.renditions));
+    stmt->bind_int(":has_hls", record.has_hls ? 1 : 0);
+    stmt->bind_int(":has_thumbnail", record.has_thumbnail ? 1 : 0);
+    stmt->bind_int(":has_waveform", record.has_waveform ? 1 : 0);
     if (auto done = run(*stmt); !done) {
         if (done.error().code() == Errc::conflict) return Error(Errc::conflict, "media " + record.id + " exists");
         return done;
@@ -142,13 +155,28 @@ Result<void> insert_media(sqlite3* db, MediaRecord const& record) {
     return ok();
 }
 
+// The row becomes visible and, when it asks for a transcode, gets its job: both or neither.
 Result<void> mark_media_ready(sqlite3* db, std::string const& id) {
-    auto stmt = Statement::prepare(db, "UPDATE media SET state = 'ready' WHERE id = :id AND state = 'pending'");
-    if (!stmt) return stmt.error();
-    stmt->bind_text(":id", id);
-    if (auto done = run(*stmt); !done) return done;
-    if (sqlite3_changes(db) == 0) return Error(Errc::not_found, "no pending media " + id);
-    return ok();
+    return detail::immediate_transaction(db, [&]() -> Result<void> {
+        auto stmt = Statement::prepare(
+            db, "UPDATE media SET state = 'ready' WHERE id = :id AND state = 'pending' RETURNING transcode_state");
+        if (!stmt) return stmt.error();
+        stmt->bind_text(":id", id);
+        auto row = stmt->step();
+        if (!row) return row.error();
+        if (!*row) return Error(Errc::not_found, "no pending media " + id);
+        bool const wants_transcode = stmt->text(0) == "queued";
+        if (auto finished = run(*stmt); !finished) return finished;  // RETURNING: step to the end
+        if (!wants_transcode) return ok();
+        // The job is as old as its media, so the queue is served in upload order.
+        auto enqueue = Statement::prepare(db, R"sql(INSERT INTO jobs
+    (id, media_id, kind, state, attempts, progress, created_at, updated_at)
+    SELECT :job_id, id, 'transcode', 'queued', 0, 0, created_at, created_at FROM media WHERE id = :id)sql");
+        if (!enqueue) return enqueue.error();
+        enqueue->bind_text(":job_id", make_id("j"));
+        enqueue->bind_text(":id", id);
+        return run(*enqueue);
+    });
 }
 
 Result<MediaRecord> find_media(sqlite3* db, std::string const& id) {

@@ -1,6 +1,11 @@
 // MetaStore on SQLite (WAL mode, foreign keys on, busy timeout), schema migrations applied at open
 // (storage/migrations: numbered steps recorded in PRAGMA user_version). One connection, used by one
 // blocking-pool job at a time; SQLite calls never run on an I/O thread.
+//
+// Several processes open the same file (`onda serve` and its `onda worker`s): every change that reads
+// before it writes runs in a BEGIN IMMEDIATE transaction, so it holds the database's write lock from
+// its first read; transactions are a few statements long, and a writer that finds the lock taken
+// waits up to the busy timeout (5 s) before failing with `unavailable`.
 #pragma once
 
 #include <filesystem>
@@ -36,6 +41,13 @@ public:
     Task<Result<void>> set_upload_media(std::string id, std::string media_id, SystemTime expires_at) override;
     Task<Result<void>> delete_upload(std::string id) override;
     Task<Result<std::vector<std::string>>> list_expired_uploads(SystemTime now, std::size_t limit) override;
+    Task<Result<JobRecord>> find_transcode_job(std::string media_id) override;
+    Task<Result<ClaimedJob>> claim_job(JobClaim claim) override;
+    Task<Result<void>> renew_job(JobLease lease, double progress, SystemTime now,
+                                 std::chrono::milliseconds lease_time) override;
+    Task<Result<void>> complete_job(JobLease lease, TranscodeOutput output, SystemTime now) override;
+    Task<Result<void>> fail_job(JobLease lease, std::string reason, SystemTime now) override;
+    Task<Result<std::vector<JobRecord>>> release_jobs(JobRelease release) override;
     Task<Result<void>> ping() override;
 
 private:

@@ -10,22 +10,14 @@
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include "meta_store_backends.hpp"
 #include "run_task.hpp"
 #include "storage/meta_store.hpp"
-#include "storage/sqlite_meta_store.hpp"
-#include "support/temp_dir.hpp"
 
 namespace onda::storage {
 namespace {
 
-using test::run_task;
-
-// A SQLite file in a temp dir. open() may be called again to reopen the same database.
-struct SqliteBackend {
-    test::TempDir dir;
-    net::thread_pool pool{4};
-    std::unique_ptr<MetaStore> open() { return SqliteMetaStore::open(dir.path() / "onda.db", pool).value(); }
-};
+using onda::test::run_task;
 
 SystemTime at_micros(std::int64_t micros) { return from_unix_micros(micros); }
 
@@ -77,6 +69,10 @@ void expect_same_record(MediaRecord const& got, MediaRecord const& want) {
     EXPECT_EQ(got.transcode_state, want.transcode_state);
     EXPECT_EQ(got.transcode_progress, want.transcode_progress);
     EXPECT_EQ(got.transcode_error, want.transcode_error);
+    EXPECT_EQ(got.renditions, want.renditions) << boost::json::serialize(got.renditions);
+    EXPECT_EQ(got.has_hls, want.has_hls);
+    EXPECT_EQ(got.has_thumbnail, want.has_thumbnail);
+    EXPECT_EQ(got.has_waveform, want.has_waveform);
 }
 
 template <class Backend>
@@ -123,8 +119,7 @@ protected:
     std::unique_ptr<MetaStore> store_ = backend_.open();
 };
 
-using MetaStoreBackends = ::testing::Types<SqliteBackend>;
-TYPED_TEST_SUITE(MetaStoreContract, MetaStoreBackends);
+TYPED_TEST_SUITE(MetaStoreContract, test::MetaStoreBackends);
 
 TYPED_TEST(MetaStoreContract, PendingRowIsInvisibleUntilMarkedReady) {
     ASSERT_TRUE(run_task(this->store().insert_media(make_record("m_1", 1000))));
@@ -175,8 +170,13 @@ TYPED_TEST(MetaStoreContract, EveryFieldSurvivesTheRoundTrip) {
     video.content_type = "video/mp4";
     video.audio = nullptr;
     video.video = boost::json::parse(R"({"codec":"h264","width":1920,"height":1080,"fps":29.97,"bit_rate":4000000})");
-    video.transcode_state = "running";
-    video.transcode_progress = 0.5;
+    video.transcode_state = "done";
+    video.transcode_progress = 1;
+    video.renditions =
+        boost::json::parse(R"([{"name":"720p","codec":"h264","bit_rate":2500000,"container":"hls"}])").as_array();
+    video.has_hls = true;
+    video.has_thumbnail = true;
+    audio.has_waveform = true;
 
     this->insert_ready(audio);
     this->insert_ready(video);

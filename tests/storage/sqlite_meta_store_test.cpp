@@ -53,6 +53,42 @@ TEST(SqliteMetaStore, NewDatabaseIsInWalModeAtTheLatestSchemaVersion) {
     EXPECT_EQ(raw.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name LIKE 'media_%'"), "2");
 }
 
+TEST(SqliteMetaStore, MediaFromBeforeJobsExistedAreQueuedForTranscoding) {
+    test::TempDir dir;
+    {  // a database at schema version 2, with one ready and one pending media row
+        RawDatabase raw(dir.path() / "onda.db");
+        auto steps = migrations::sqlite_steps();
+        raw.exec(std::string(steps[0]).c_str());
+        raw.exec(std::string(steps[1]).c_str());
+        raw.exec("PRAGMA user_version = 2");
+        for (auto const* row : {"('m_AAAAAAAAAAAAAAAAAAA1', 'ready')", "('m_AAAAAAAAAAAAAAAAAAA2', 'pending')"}) {
+            std::string const insert =
+                std::string(
+                    "INSERT INTO media (id, state, title, filename, owner, visibility, source, kind, "
+                    "content_type, size, sha256, duration, bit_rate, format, audio, video, metadata, "
+                    "created_at, transcode_state, transcode_progress) SELECT column1, column2, 't', 'f', "
+                    "'alice', 'public', 'upload', 'audio', 'audio/wav', 1, 'x', 1.0, 1, 'wav', 'null', "
+                    "'null', '{}', 42, 'none', 0 FROM (VALUES ") +
+                row + ")";
+            raw.exec(insert.c_str());
+        }
+    }
+    net::thread_pool pool(1);
+    auto store = SqliteMetaStore::open(dir.path() / "onda.db", pool);
+    ASSERT_TRUE(store) << store.error().message();
+    auto job = test::run_task((*store)->find_transcode_job("m_AAAAAAAAAAAAAAAAAAA1"));
+    ASSERT_TRUE(job) << job.error().message();
+    EXPECT_EQ(job->id, "j_AAAAAAAAAAAAAAAAAAA1");
+    EXPECT_EQ(job->state, "queued");
+    EXPECT_EQ(to_unix_micros(job->created_at), 42);
+    auto media = test::run_task((*store)->find_media("m_AAAAAAAAAAAAAAAAAAA1"));
+    ASSERT_TRUE(media);
+    EXPECT_EQ(media->transcode_state, "queued");
+    EXPECT_TRUE(media->renditions.empty());
+    EXPECT_FALSE(media->has_hls);
+    EXPECT_FALSE(test::run_task((*store)->find_transcode_job("m_AAAAAAAAAAAAAAAAAAA2")));
+}
+
 TEST(SqliteMetaStore, DatabaseFromANewerOndaIsRefused) {
     test::TempDir dir;
     net::thread_pool pool(1);

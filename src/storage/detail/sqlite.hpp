@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include <sqlite3.h>
 
@@ -61,6 +62,25 @@ private:
     sqlite3_stmt* stmt_;
     int bind_rc_ = SQLITE_OK;
 };
+
+// Runs fn() (returning a Result) inside BEGIN IMMEDIATE … COMMIT, and rolls back when it fails.
+// IMMEDIATE takes the write lock before the first read, so a read-then-write (claiming a job) cannot
+// interleave with another connection's, whether in this process or another; a connection that finds
+// the lock taken waits up to the busy timeout.
+template <class Fn>
+std::invoke_result_t<Fn&> immediate_transaction(sqlite3* db, Fn&& fn) {
+    if (auto begun = exec(db, "BEGIN IMMEDIATE"); !begun) return begun.error();
+    auto outcome = fn();
+    if (!outcome) {
+        (void)exec(db, "ROLLBACK");  // fn's error is the one worth reporting
+        return outcome;
+    }
+    if (auto committed = exec(db, "COMMIT"); !committed) {
+        (void)exec(db, "ROLLBACK");
+        return committed.error();
+    }
+    return outcome;
+}
 
 // The pattern for "contains `text`" in `LIKE :pattern ESCAPE '\'`: '%', '_' and '\' in `text` match themselves.
 std::string like_contains_pattern(std::string_view text);

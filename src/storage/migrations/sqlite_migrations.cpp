@@ -59,7 +59,39 @@ CREATE TABLE uploads (
 CREATE INDEX uploads_by_expiry ON uploads (expires_at);
 )sql";
 
-constexpr std::array<std::string_view, 2> steps = {create_media, create_uploads};
+// Step 3: durable transcode jobs (meta_store.hpp JobRecord) and what a finished transcode adds to its
+// media row. Times are Unix microseconds. One transcode job per media (jobs_by_media), removed with
+// its media; jobs_claimable serves the claim's "oldest queued, or running with an expired lease".
+// Media that became ready before this step are queued for transcoding like new ones; their job id
+// is derived from the media id (same random part), which keeps the step plain SQL.
+constexpr std::string_view create_jobs = R"sql(
+ALTER TABLE media ADD COLUMN renditions TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE media ADD COLUMN has_hls INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE media ADD COLUMN has_thumbnail INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE media ADD COLUMN has_waveform INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE jobs (
+    id               TEXT PRIMARY KEY NOT NULL,
+    media_id         TEXT NOT NULL REFERENCES media (id) ON DELETE CASCADE,
+    kind             TEXT NOT NULL CHECK (kind IN ('transcode')),
+    state            TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+    attempts         INTEGER NOT NULL CHECK (attempts >= 0),
+    lease_owner      TEXT,
+    lease_expires_at INTEGER,
+    progress         REAL NOT NULL,
+    error            TEXT,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX jobs_by_media ON jobs (media_id, kind);
+CREATE INDEX jobs_claimable ON jobs (state, created_at, id);
+INSERT INTO jobs (id, media_id, kind, state, attempts, progress, created_at, updated_at)
+    SELECT 'j_' || substr(id, 3), id, 'transcode', 'queued', 0, 0, created_at, created_at
+    FROM media WHERE state = 'ready' AND transcode_state = 'none';
+UPDATE media SET transcode_state = 'queued', transcode_progress = 0
+    WHERE state = 'ready' AND transcode_state = 'none';
+)sql";
+
+constexpr std::array<std::string_view, 3> steps = {create_media, create_uploads, create_jobs};
 
 Result<std::size_t> user_version(sqlite3* db) {
     auto stmt = Statement::prepare(db, "PRAGMA user_version");
