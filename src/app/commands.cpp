@@ -8,10 +8,17 @@
 #include "auth/secret.hpp"
 #include "core/text.hpp"
 #include "media/probe.hpp"
+#include "media/transcode/ladder.hpp"
 
 namespace onda::app {
 
 namespace {
+
+void print_error(Error const& error) {
+    boost::json::object body{{"code", code_name(error.code())}, {"message", error.message()}};
+    std::cout << boost::json::serialize(boost::json::object{{"error", body}}) << "\n";
+}
+
 Result<std::string> server_secret(Config const& config) {
     if (!config.auth.secret.empty()) return config.auth.secret;
     return auth::blocking::load_or_create_secret(config.data_dir);
@@ -54,11 +61,33 @@ int probe(std::filesystem::path const& file, Config const& config) {
     media::ProbeLimits limits{.timeout = config.probe.timeout, .max_bytes = config.probe.max_bytes};
     auto info = media::blocking::probe(file, limits);
     if (!info) {
-        boost::json::object error{{"code", code_name(info.error().code())}, {"message", info.error().message()}};
-        std::cout << boost::json::serialize(boost::json::object{{"error", error}}) << "\n";
+        print_error(info.error());
         return 1;
     }
     std::cout << boost::json::serialize(media::to_json(*info)) << "\n";
+    return 0;
+}
+
+int transcode(std::filesystem::path const& file, std::filesystem::path const& out_dir, Config const&) {
+    std::error_code ec;
+    std::filesystem::create_directories(out_dir, ec);
+    if (ec || !std::filesystem::is_empty(out_dir, ec)) {
+        print_error(Error(Errc::invalid_argument, out_dir.string() + " must be an empty directory"));
+        return 2;
+    }
+    auto result = media::blocking::run_ladder(file, out_dir, media::LadderOptions{}, {});
+    if (!result) {
+        print_error(result.error());
+        return 1;
+    }
+    boost::json::array files;
+    for (auto const& path : result->files) files.push_back(boost::json::string(path.string()));
+    std::cout << boost::json::serialize(boost::json::object{{"renditions", result->renditions},
+                                                            {"hls", result->hls},
+                                                            {"thumbnail", result->thumbnail},
+                                                            {"waveform", result->waveform},
+                                                            {"files", std::move(files)}})
+              << "\n";
     return 0;
 }
 

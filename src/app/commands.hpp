@@ -33,4 +33,8 @@ int token(TokenOptions const& options);
 // `onda probe FILE`: prints the probe result as JSON (exit 1 and a JSON error when it is not media).
 int probe(std::filesystem::path const& file, Config const& config);
 
+// `onda transcode FILE DIR`: runs the transcode ladder into DIR (in this process, for trying a file
+// or benchmarking; the server runs ladders in `onda worker` processes) and prints what it made.
+int transcode(std::filesystem::path const& file, std::filesystem::path const& out_dir, Config const& config);
+
 }  // namespace onda::app

@@ -96,6 +96,14 @@ int main(int argc, char** argv) {
     probe_flags.add_to(*probe, false);
     probe->add_option("file", probe_file, "the file")->required();
 
+    ConfigFlags transcode_flags;
+    std::string transcode_file;
+    std::string transcode_dir;
+    auto* transcode = app.add_subcommand("transcode", "run the transcode ladder on a file, into an empty directory");
+    transcode_flags.add_to(*transcode, false);
+    transcode->add_option("file", transcode_file, "the media file")->required();
+    transcode->add_option("dir", transcode_dir, "where the renditions go (created; must be empty)")->required();
+
     CLI11_PARSE(app, argc, argv);
 
     if (serve->parsed()) {
@@ -119,6 +127,11 @@ int main(int argc, char** argv) {
         auto config = probe_flags.load();
         if (!config) return config_error(config.error());
         return onda::app::probe(probe_file, *config);
+    }
+    if (transcode->parsed()) {
+        auto config = transcode_flags.load();
+        if (!config) return config_error(config.error());
+        return onda::app::transcode(transcode_file, transcode_dir, *config);
     }
     return 0;
 }

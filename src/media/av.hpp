@@ -11,9 +11,13 @@
 #include <memory>
 
 extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavfilter/avfilter.h>
 #include <libavformat/avformat.h>
 #include <libavformat/avio.h>
+#include <libavutil/frame.h>
 #include <libavutil/mem.h>
+#include <libswscale/swscale.h>
 }
 
 #include "core/error.hpp"
@@ -43,6 +47,48 @@ struct FreeIoContext {
     }
 };
 using IoContext = std::unique_ptr<AVIOContext, FreeIoContext>;
+
+// An output opened with avformat_alloc_output_context2, with its file (when the muxer has one and
+// it was opened with avio_open) closed first.
+struct CloseOutput {
+    void operator()(AVFormatContext* context) const {
+        if (context->oformat && !(context->oformat->flags & AVFMT_NOFILE)) avio_closep(&context->pb);
+        avformat_free_context(context);
+    }
+};
+using OutputContext = std::unique_ptr<AVFormatContext, CloseOutput>;
+
+struct FreeCodecContext {
+    void operator()(AVCodecContext* context) const { avcodec_free_context(&context); }
+};
+using CodecContext = std::unique_ptr<AVCodecContext, FreeCodecContext>;
+
+struct FreeFrame {
+    void operator()(AVFrame* frame) const { av_frame_free(&frame); }
+};
+using Frame = std::unique_ptr<AVFrame, FreeFrame>;
+
+struct FreePacket {
+    void operator()(AVPacket* packet) const { av_packet_free(&packet); }
+};
+using Packet = std::unique_ptr<AVPacket, FreePacket>;
+
+// A filter graph, with every filter in it.
+struct FreeFilterGraph {
+    void operator()(AVFilterGraph* graph) const { avfilter_graph_free(&graph); }
+};
+using FilterGraph = std::unique_ptr<AVFilterGraph, FreeFilterGraph>;
+
+// The list of open pads avfilter_graph_parse_ptr reads and leaves.
+struct FreeFilterInOut {
+    void operator()(AVFilterInOut* list) const { avfilter_inout_free(&list); }
+};
+using FilterInOut = std::unique_ptr<AVFilterInOut, FreeFilterInOut>;
+
+struct FreeScaler {
+    void operator()(SwsContext* scaler) const { sws_freeContext(scaler); }
+};
+using Scaler = std::unique_ptr<SwsContext, FreeScaler>;
 
 // Maps a negative libav return code to an Error whose message is av_strerror's text:
 //   unsupported_media  the bytes are not something libav can read (invalid data, no demuxer or

@@ -43,9 +43,8 @@ struct VideoRung {
 };
 
 struct LadderOptions {
-    std::vector<AudioRung> audio_hls{{"aac-64", "aac", 64'000, 22'050},
-                                     {"aac-128", "aac", 128'000, 44'100},
-                                     {"aac-320", "aac", 320'000, 48'000}};
+    std::vector<AudioRung> audio_hls{
+        {"aac-64", "aac", 64'000, 22'050}, {"aac-128", "aac", 128'000, 44'100}, {"aac-320", "aac", 320'000, 48'000}};
     std::vector<AudioRung> audio_files{{"mp3-128", "mp3", 128'000, 0},
                                        {"mp3-192", "mp3", 192'000, 0},
                                        {"mp3-320", "mp3", 320'000, 0},
@@ -55,6 +54,7 @@ struct LadderOptions {
         {"1080p", 1080, 5'000'000}, {"720p", 720, 2'500'000}, {"480p", 480, 1'200'000}, {"360p", 360, 800'000}};
     std::int64_t video_audio_bit_rate = 128'000;  // the AAC track of every video rendition
     std::chrono::seconds segment_duration{4};
+    std::string video_preset = "veryfast";  // libx264's speed/quality trade-off
     double peaks_per_second = 10;
     unsigned encoder_threads = 0;  // 0: libav's choice
 };
