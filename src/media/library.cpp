@@ -105,6 +105,7 @@ Task<Result<storage::MediaRecord>> Library::ingest(NewMedia media) {
     if (info->video) record.video = media::to_json(*info->video);
     record.metadata = std::move(media.metadata);
     record.created_at = auth_.clock().now();
+    record.transcode_state = "queued";  // mark_media_ready() enqueues its transcode job with it
 
     if (auto inserted = co_await meta_.insert_media(record); !inserted)
         co_return inserted.error().context("record media " + record.id);
@@ -162,14 +163,15 @@ json::object Library::to_json(storage::MediaRecord const& r) const {
     transcode["progress"] = r.transcode_progress;
     transcode["error"] = r.transcode_error ? json::value(*r.transcode_error) : json::value(nullptr);
     o["transcode"] = std::move(transcode);
-    o["renditions"] = json::array();
+    o["renditions"] = r.renditions;
     auto base = media_path(r.id);
     json::object urls;
     urls["stream"] = base + "/stream";
     urls["download"] = base + "/download";
-    urls["hls"] = r.transcode_state == "done" ? json::value(base + "/hls/master.m3u8") : json::value(nullptr);
-    urls["thumbnail"] = nullptr;
-    urls["waveform"] = nullptr;
+    urls["hls"] =
+        r.transcode_state == "done" && r.has_hls ? json::value(base + "/hls/master.m3u8") : json::value(nullptr);
+    urls["thumbnail"] = r.has_thumbnail ? json::value(base + "/thumbnail.jpg") : json::value(nullptr);
+    urls["waveform"] = r.has_waveform ? json::value(base + "/waveform.json") : json::value(nullptr);
     o["urls"] = std::move(urls);
     return o;
 }

@@ -31,7 +31,7 @@ TEST(Upload, RawWavBecomesAProbedPrivateMediaObject) {
     EXPECT_EQ(o.at("audio").at("sample_rate").to_number<int>(), 8000);
     EXPECT_EQ(o.at("audio").at("channels").to_number<int>(), 1);
     EXPECT_TRUE(o.at("video").is_null());
-    EXPECT_EQ(o.at("transcode").at("state").as_string(), "none");
+    EXPECT_EQ(o.at("transcode").at("state").as_string(), "queued");  // its transcode job is enqueued with it
     EXPECT_EQ(o.at("urls").at("stream").as_string(), "/v1/media/" + up.id + "/stream");
 }
 
