@@ -302,10 +302,15 @@ Task<void> TranscodeWorker::finish(Attempt& attempt) {
     Result<LadderResult> result = std::move(*attempt.state->result);
     if (attempt.media_gone || attempt.lease_lost) co_return;
     if (!result) {
+        // The reason is shown to users: it names the media, not the worker's path to its bytes.
+        std::string reason = result.error().message();
+        std::string const source = attempt.source.string();
+        for (auto at = reason.find(source); at != std::string::npos; at = reason.find(source, at))
+            reason.replace(at, source.size(), "media " + attempt.job.media_id);
         if (is_permanent(result.error().code()))
-            co_await fail(attempt, result.error().message());
+            co_await fail(attempt, std::move(reason));
         else
-            co_await retry_later(attempt, "the transcoder failed: " + result.error().message());
+            co_await retry_later(attempt, "the transcoder failed: " + reason);
         co_return;
     }
     // A last renewal says whether the job is still ours and its media still there before the store

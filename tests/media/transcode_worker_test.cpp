@@ -281,20 +281,23 @@ TEST_F(TranscodeWorkerTest, ReplacesTheOutputsOfAnEarlierAttemptButNeverTheOrigi
 TEST_F(TranscodeWorkerTest, UndecodableMediaFailsAtOnceWithTheTranscodersReason) {
     std::string const id = add_media("not really audio");
     std::atomic<int> calls{0};
-    TranscodeFn transcode = [&](fs::path const&, fs::path const&, LadderProgress const&) -> Result<LadderResult> {
+    TranscodeFn transcode = [&](fs::path const& source, fs::path const&,
+                                LadderProgress const&) -> Result<LadderResult> {
         ++calls;
-        return Error(Errc::unsupported_media, "no audio or video stream can be decoded");
+        return Error(Errc::unsupported_media, "transcode " + source.string() + ": no audio could be decoded");
     };
     Running worker(*this, transcode, options());
     ASSERT_TRUE(eventually([&] { return job_is(id, "failed"); }));
     (void)worker.stop();
     EXPECT_EQ(calls.load(), 1);  // retrying would only fail again
+    // Users read the reason: it names the media, not where the worker found its bytes.
+    std::string const reason = "transcode media " + id + ": no audio could be decoded";
     EXPECT_EQ(media(id).transcode_state, "failed");
-    EXPECT_EQ(media(id).transcode_error, "no audio or video stream can be decoded");
+    EXPECT_EQ(media(id).transcode_error, reason);
     auto const seen = events();
     ASSERT_FALSE(seen.empty());
     EXPECT_EQ(seen.back().state, "failed");
-    EXPECT_EQ(seen.back().error, "no audio or video stream can be decoded");
+    EXPECT_EQ(seen.back().error, reason);
 }
 
 TEST_F(TranscodeWorkerTest, AFailureWorthRetryingIsRetriedAndCanSucceed) {
