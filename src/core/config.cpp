@@ -153,6 +153,17 @@ std::map<std::string, Setter, std::less<>> const& setters() {
              c.realtime.sse_keepalive = *d;
              return ok();
          }},
+        {"transcode.workers", number_setter([](Config& c) -> auto& { return c.transcode.workers; })},
+        {"transcode.max_attempts", [](Config& c, std::string_view v) -> Result<void> {
+             auto n = parse_unsigned(v);
+             if (!n) return n.error();
+             if (*n < 1 || *n > 100) return Error(Errc::invalid_argument, "transcode.max_attempts must be 1 to 100");
+             c.transcode.max_attempts = static_cast<unsigned>(*n);
+             return ok();
+         }},
+        {"transcode.lease", positive_duration_setter([](Config& c) -> auto& { return c.transcode.lease; })},
+        {"transcode.stall_timeout",
+         positive_duration_setter([](Config& c) -> auto& { return c.transcode.stall_timeout; })},
     };
     return table;
 }

@@ -68,6 +68,14 @@ struct RealtimeConfig {
     std::chrono::milliseconds sse_keepalive{15'000};  // longest silence on an event stream before a comment
 };
 
+// Transcoding runs in `onda worker` processes that `onda serve` starts and restarts (app/worker_supervisor).
+struct TranscodeConfig {
+    unsigned workers = 1;                              // worker processes; 0: nothing is transcoded (jobs wait)
+    unsigned max_attempts = 3;                         // tries of one job before it fails for good
+    std::chrono::milliseconds lease{30'000};           // a job unrenewed this long goes to another worker
+    std::chrono::milliseconds stall_timeout{120'000};  // a transcode whose progress stays this long is a hang
+};
+
 struct Config {
     ServerConfig server;
     std::filesystem::path data_dir = "./onda-data";
@@ -79,6 +87,7 @@ struct Config {
     UploadsConfig uploads;
     BlockingConfig blocking;
     RealtimeConfig realtime;
+    TranscodeConfig transcode;
 };
 
 // Sets one key from its text form; invalid_argument for an unknown key or a bad value.

@@ -127,5 +127,25 @@ TEST(Config, UploadKeysHaveDefaultsAndParse) {
     EXPECT_FALSE(set_config_value(config, "uploads.sync_writes", "maybe"));
 }
 
+TEST(Config, TranscodeKeysHaveDefaultsAndParse) {
+    Config config;
+    EXPECT_EQ(config.transcode.workers, 1u);
+    EXPECT_EQ(config.transcode.max_attempts, 3u);
+    EXPECT_EQ(config.transcode.lease, std::chrono::seconds(30));
+    EXPECT_EQ(config.transcode.stall_timeout, std::chrono::minutes(2));
+    ASSERT_TRUE(set_config_value(config, "transcode.workers", "0"));  // transcoding off
+    ASSERT_TRUE(set_config_value(config, "transcode.max_attempts", "5"));
+    ASSERT_TRUE(set_config_value(config, "transcode.lease", "10s"));
+    ASSERT_TRUE(set_config_value(config, "transcode.stall_timeout", "5m"));
+    EXPECT_EQ(config.transcode.workers, 0u);
+    EXPECT_EQ(config.transcode.max_attempts, 5u);
+    EXPECT_EQ(config.transcode.lease, std::chrono::seconds(10));
+    EXPECT_EQ(config.transcode.stall_timeout, std::chrono::minutes(5));
+    EXPECT_FALSE(set_config_value(config, "transcode.max_attempts", "0"));  // a job must run at least once
+    EXPECT_FALSE(set_config_value(config, "transcode.lease", "0s"));        // every lease born expired
+    EXPECT_FALSE(set_config_value(config, "transcode.stall_timeout", "0"));
+    EXPECT_FALSE(set_config_value(config, "transcode.workers", "-1"));
+}
+
 }  // namespace
 }  // namespace onda
