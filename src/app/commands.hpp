@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "core/config.hpp"
 
@@ -12,10 +13,22 @@ namespace onda::app {
 struct ServeOptions {
     Config config;
     std::filesystem::path ready_file;  // written with {"port":N} once listening (tests and scripts)
+    // The arguments after `onda worker` that give a transcode worker the server's configuration: the
+    // configuration file, the data directory and every --set (the environment is inherited).
+    std::vector<std::string> worker_arguments;
 };
 
 // `onda serve`: runs until SIGINT/SIGTERM, then shuts down gracefully.
 int serve(ServeOptions options);
+
+struct WorkerOptions {
+    Config config;
+    std::string id;  // the lease owner name; empty: "<hostname>.<pid>"
+};
+
+// `onda worker`: claims and runs transcode jobs until SIGTERM/SIGINT, its parent's end, or a stall
+// (app/worker.cpp).
+int worker(WorkerOptions options);
 
 struct TokenOptions {
     Config config;

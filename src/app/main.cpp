@@ -1,4 +1,4 @@
-// The `onda` command line: serve, token, probe. Configuration comes from defaults, then the TOML
+// The `onda` command line: serve, worker, token, probe, transcode. Configuration comes from defaults, then the TOML
 // file (--config, else ./onda.toml when present), then ONDA_* variables, then flags.
 #include <cstdlib>
 #include <iostream>
@@ -40,10 +40,25 @@ struct ConfigFlags {
         }
     }
 
-    onda::Result<onda::Config> load() const {
-        onda::Config config;
+    std::filesystem::path config_file() const {
         std::filesystem::path path = file;
         if (path.empty() && std::filesystem::exists("onda.toml")) path = "onda.toml";
+        return path;
+    }
+
+    // What `onda worker` needs to load the same configuration (the environment it inherits).
+    std::vector<std::string> worker_arguments(onda::Config const& config) const {
+        std::vector<std::string> arguments;
+        if (auto path = config_file(); !path.empty())
+            arguments.insert(arguments.end(), {"--config", std::filesystem::absolute(path).string()});
+        arguments.insert(arguments.end(), {"--data-dir", std::filesystem::absolute(config.data_dir).string()});
+        for (auto const& setting : settings) arguments.insert(arguments.end(), {"--set", setting});
+        return arguments;
+    }
+
+    onda::Result<onda::Config> load() const {
+        onda::Config config;
+        std::filesystem::path const path = config_file();
         if (!path.empty())
             if (auto r = onda::apply_config_file(config, path); !r) return r.error();
         if (auto r = onda::apply_config_env(config, environment()); !r) return r.error();
@@ -78,6 +93,12 @@ int main(int argc, char** argv) {
     serve_flags.add_to(*serve, true);
     serve->add_option("--ready-file", ready_file, "write {\"port\":N} here once listening");
 
+    ConfigFlags worker_flags;
+    std::string worker_id;
+    auto* worker = app.add_subcommand("worker", "run transcode jobs (onda serve starts these itself)");
+    worker_flags.add_to(*worker, false);
+    worker->add_option("--id", worker_id, "lease owner name (default: <hostname>.<pid>)");
+
     ConfigFlags token_flags;
     onda::app::TokenOptions token_options;
     std::string ttl = "24h";
@@ -109,7 +130,14 @@ int main(int argc, char** argv) {
     if (serve->parsed()) {
         auto config = serve_flags.load();
         if (!config) return config_error(config.error());
-        return onda::app::serve({.config = std::move(*config), .ready_file = ready_file});
+        auto worker_arguments = serve_flags.worker_arguments(*config);
+        return onda::app::serve(
+            {.config = std::move(*config), .ready_file = ready_file, .worker_arguments = std::move(worker_arguments)});
+    }
+    if (worker->parsed()) {
+        auto config = worker_flags.load();
+        if (!config) return config_error(config.error());
+        return onda::app::worker({.config = std::move(*config), .id = worker_id});
     }
     if (token->parsed()) {
         auto config = token_flags.load();

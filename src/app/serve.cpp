@@ -5,13 +5,18 @@
 #include <fstream>
 #include <thread>
 
+#include <unistd.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_future.hpp>
 
 #include "app/api_service.hpp"
 #include "app/commands.hpp"
+#include "app/media_events.hpp"
+#include "app/media_progress.hpp"
 #include "app/ops.hpp"
+#include "app/worker_supervisor.hpp"
 #include "auth/identity.hpp"
 #include "auth/rate_limit.hpp"
 #include "auth/secret.hpp"
@@ -131,6 +136,17 @@ Task<http::Response> upload_events(uploads::TusServer& tus, realtime::SseDoor& s
     co_return co_await std::move(stream);
 }
 
+// "<hostname>.<pid>.": the prefix of this server's worker names (lease owners), unique among the live
+// processes that share the database.
+std::string worker_name_prefix() {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    std::string prefix;
+    for (char const* c = host; *c; ++c) prefix += std::isalnum(static_cast<unsigned char>(*c)) || *c == '-' ? *c : '_';
+    if (prefix.empty()) prefix = "onda";
+    return prefix + "." + std::to_string(::getpid()) + ".";
+}
+
 int fail(std::string_view what, Error const& error) {
     log::error("{}: {}", what, error.message());
     return 1;
@@ -153,6 +169,9 @@ int serve(ServeOptions options) {
     std::filesystem::create_directories(spool_dir, ec);
     if (ec) return fail("create " + spool_dir.string(), Error(Errc::internal, ec.message()));
     if (auto cleared = storage::clear_spool_directory(spool_dir); !cleared) return fail("clear spool", cleared.error());
+    // The scratch directories of workers of an earlier run (each worker empties its own at start).
+    std::filesystem::remove_all(data_dir / "work", ec);
+    if (ec) return fail("clear " + (data_dir / "work").string(), Error(Errc::internal, ec.message()));
 
     std::string secret = config.auth.secret;
     if (secret.empty()) {
@@ -189,6 +208,8 @@ int serve(ServeOptions options) {
 
     // Before the server: streams on its threads hold subscribers, which must leave before the hub goes.
     realtime::Hub hub(realtime::HubOptions{.history_size = config.realtime.history_size}, clock, &metrics);
+    MediaProgress media_progress(**meta, hub);
+    MediaEvents media_events(library, **meta, hub, config.realtime.sse_keepalive);
 
     uploads::IngestFn const ingest = [&library](uploads::UploadedFile file) {
         return ingest_upload(library, std::move(file));
@@ -213,6 +234,7 @@ int serve(ServeOptions options) {
 
     http::Router router;
     library.add_routes(router);
+    media_events.add_routes(router);
     router.add("POST", "/v1/media", "media.upload",
                [&media_upload](http::Request& r) { return media_upload.handle(r); });
     tus.add_routes(router);
@@ -241,12 +263,25 @@ int serve(ServeOptions options) {
         if (auto written = write_ready_file(options.ready_file, server.port()); !written)
             return fail("ready file", written.error());
 
+    // Runs on this (the main) thread, which lives as long as the process: the workers' parent-death
+    // signal follows the thread that started them.
     net::io_context main_context;
+    JobEventHandler const on_job_event = [&media_progress](media::JobEvent event) {
+        return media_progress.publish(std::move(event));
+    };
+    WorkerSupervisor supervisor(main_context, **meta, clock, on_job_event,
+                                SupervisorOptions{.workers = config.transcode.workers,
+                                                  .arguments = options.worker_arguments,
+                                                  .name_prefix = worker_name_prefix(),
+                                                  .max_attempts = config.transcode.max_attempts});
+    supervisor.start();
+    if (config.transcode.workers == 0) log::info("transcode.workers = 0: media stay queued for transcoding");
     net::signal_set signals(main_context, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code, int signal) {
         log::info("signal {}: shutting down", signal);
         hub.close();  // event streams end now instead of holding up the drain
         server.stop();
+        supervisor.begin_stop();
         main_context.stop();
     });
     auto const executor = main_context.get_executor();
@@ -256,6 +291,7 @@ int serve(ServeOptions options) {
     spawn(executor, repeat_every(std::chrono::minutes(1), [&hub] { return sweep_event_rooms(hub); }),
           "event room sweep");
     main_context.run();
+    supervisor.finish_stop(std::chrono::seconds(5));
     server.wait();
     blocking_pool.join();
     log::info("stopped");

@@ -32,4 +32,21 @@ std::string make_wav(double seconds, int sample_rate) {
     return out;
 }
 
+std::string make_undecodable_wav() {
+    std::string const data(4000, '\0');
+    std::string out = "RIFF";
+    put_le(out, 4 + 8 + 16 + 8 + static_cast<std::uint32_t>(data.size()), 4);
+    out += "WAVEfmt ";
+    put_le(out, 16, 4);
+    put_le(out, 0x55, 2);  // MPEG layer 3
+    put_le(out, 1, 2);     // mono
+    put_le(out, 8000, 4);  // sample rate
+    put_le(out, 1000, 4);  // byte rate: 8 kbit/s
+    put_le(out, 1, 2);     // block align
+    put_le(out, 0, 2);     // bits per sample
+    out += "data";
+    put_le(out, static_cast<std::uint32_t>(data.size()), 4);
+    return out + data;
+}
+
 }  // namespace onda::test

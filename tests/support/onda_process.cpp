@@ -74,6 +74,7 @@ void OndaProcess::start() {
     auto ready = dir_.path() / ("ready-" + std::to_string(++starts_) + ".json");
     std::vector<std::string> argv{ONDA_BINARY,        "serve",        "--listen",     "127.0.0.1:0", "--data-dir",
                                   data_dir_.string(), "--ready-file", ready.string(), "--threads",   "2"};
+    if (!options_.settings.contains("transcode.workers")) argv.insert(argv.end(), {"--set", "transcode.workers=0"});
     for (auto const& [key, value] : options_.settings) {
         argv.push_back("--set");
         argv.push_back(key + "=" + value);
@@ -143,6 +144,18 @@ void OndaProcess::kill9() {
     int status = 0;
     ::waitpid(pid_, &status, 0);
     pid_ = -1;
+}
+
+std::vector<pid_t> OndaProcess::children() const {
+    std::vector<pid_t> pids;
+    if (!running()) return pids;
+    std::error_code ec;
+    auto const tasks = std::filesystem::path("/proc") / std::to_string(pid_) / "task";
+    for (auto const& task : std::filesystem::directory_iterator(tasks, ec)) {
+        std::ifstream in(task.path() / "children");
+        for (pid_t child = 0; in >> child;) pids.push_back(child);
+    }
+    return pids;
 }
 
 std::string OndaProcess::log() const { return read_file(dir_.path() / "stderr.log"); }

@@ -24,7 +24,9 @@ namespace onda::test {
 class OndaProcess {
 public:
     struct Options {
-        std::map<std::string, std::string> settings;  // passed as --set key=value
+        // Passed as --set key=value. Transcoding is off (transcode.workers=0) unless set here: tests of
+        // other features need neither wait for a worker nor race with the files it writes.
+        std::map<std::string, std::string> settings;
         std::vector<std::string> extra_args;
         std::chrono::milliseconds start_deadline{15'000};
         // RLIMIT_FSIZE for the server: writes past it fail (EFBIG) as on a full disk.
@@ -48,6 +50,8 @@ public:
 
     // SIGTERM and wait; returns the exit status (or -1 if it had to be killed).
     int stop(std::chrono::milliseconds deadline = std::chrono::milliseconds(15'000));
+    // The server's child processes (its transcode workers), from /proc/<pid>/task/*/children.
+    std::vector<pid_t> children() const;
     // Waits for the server to exit by itself (after a signal the test sent); its exit status, or -1
     // (and SIGKILL) if it is still running at the deadline.
     int wait_for_exit(std::chrono::milliseconds deadline = std::chrono::milliseconds(15'000));
