@@ -10,7 +10,9 @@
 #include "core/ids.hpp"
 #include "http/content_disposition.hpp"
 #include "http/delivery.hpp"
+#include "http/percent.hpp"
 #include "media/library.hpp"
+#include "media/transcode/playlist.hpp"
 
 namespace onda::media {
 namespace {
@@ -39,42 +41,6 @@ std::string_view content_type_of_hls_file(std::string_view file) {
     if (file.ends_with(".m3u8")) return "application/vnd.apple.mpegurl";
     if (file.ends_with(".ts")) return "video/mp2t";
     return "video/mp4";  // init.mp4 and .m4s segments
-}
-
-// Appends the link's exp and sig to every URI of a playlist: the URI lines and URI="…" attributes.
-std::string sign_playlist(std::string_view playlist, std::string_view exp, std::string_view sig) {
-    std::string const query = fmt::format("exp={}&sig={}", exp, sig);
-    auto with_query = [&query](std::string_view uri) {
-        return std::string(uri) + (uri.find('?') == std::string_view::npos ? "?" : "&") + query;
-    };
-    std::string out;
-    out.reserve(playlist.size() + 4096);
-    while (!playlist.empty()) {
-        auto const end = playlist.find('\n');
-        std::string_view line = playlist.substr(0, end);
-        playlist = end == std::string_view::npos ? std::string_view{} : playlist.substr(end + 1);
-        bool const cr = line.ends_with('\r');
-        if (cr) line.remove_suffix(1);
-        if (line.empty()) {
-        } else if (line.front() != '#') {
-            out += with_query(line);
-        } else if (auto at = line.find("URI=\""); at != std::string_view::npos) {
-            auto const start = at + 5;
-            auto const close = line.find('"', start);
-            if (close == std::string_view::npos) {
-                out += line;
-            } else {
-                out += line.substr(0, start);
-                out += with_query(line.substr(start, close - start));
-                out += line.substr(close);
-            }
-        } else {
-            out += line;
-        }
-        if (cr) out += '\r';
-        if (end != std::string_view::npos) out += '\n';
-    }
-    return out;
 }
 
 std::int64_t bit_rate_of(json::value const& rendition) {
@@ -202,7 +168,8 @@ Task<Response> Library::hls(Request& request) {
     response.set_header("Content-Type", std::string(type));
     // The body carries a link that expires: no shared cache may keep it.
     response.set_header("Cache-Control", "private, no-store");
-    response.set_text(sign_playlist(*text, *exp, *sig));
+    response.set_text(sign_playlist_uris(
+        *text, fmt::format("exp={}&sig={}", http::percent_encode(*exp), http::percent_encode(*sig))));
     co_return response;
 }
 
