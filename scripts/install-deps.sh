@@ -15,8 +15,9 @@ build_packages=(
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
-# Real peers the tests drive the server with; clang with its libFuzzer runtime for tests/fuzz.
-test_packages=(ffmpeg curl espeak-ng clang libclang-rt-14-dev)
+# Real peers the tests drive the server with; clang with its libFuzzer runtime for tests/fuzz;
+# chromium for hls.js (driven by playwright-core from npm).
+test_packages=(ffmpeg curl espeak-ng clang libclang-rt-14-dev chromium)
 
 wanted=("${build_packages[@]}")
 if [ "${1:-}" = "--with-tests" ]; then

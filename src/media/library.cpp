@@ -51,6 +51,8 @@ Error as_media_error(Error const& error) {
 
 std::string original_key(std::string_view media_id) { return "media/" + std::string(media_id) + "/original"; }
 
+std::string hls_signed_path(std::string_view media_id) { return media_path(media_id) + "/hls"; }
+
 std::string sanitize_filename(std::string_view name) {
     // Browsers send "C:\path\file.wav" or "dir/file.wav" at times: keep the last component.
     auto slash = name.find_last_of("/\\");
@@ -163,15 +165,17 @@ json::object Library::to_json(storage::MediaRecord const& r) const {
     transcode["progress"] = r.transcode_progress;
     transcode["error"] = r.transcode_error ? json::value(*r.transcode_error) : json::value(nullptr);
     o["transcode"] = std::move(transcode);
-    o["renditions"] = r.renditions;
+    o["renditions"] = public_renditions(r.renditions);
     auto base = media_path(r.id);
+    auto url_if = [&base](bool made, std::string_view file) {
+        return made ? json::value(base + std::string(file)) : json::value(nullptr);
+    };
     json::object urls;
     urls["stream"] = base + "/stream";
     urls["download"] = base + "/download";
-    urls["hls"] =
-        r.transcode_state == "done" && r.has_hls ? json::value(base + "/hls/master.m3u8") : json::value(nullptr);
-    urls["thumbnail"] = r.has_thumbnail ? json::value(base + "/thumbnail.jpg") : json::value(nullptr);
-    urls["waveform"] = r.has_waveform ? json::value(base + "/waveform.json") : json::value(nullptr);
+    urls["hls"] = url_if(r.has_hls, "/hls/master.m3u8");
+    urls["thumbnail"] = url_if(r.has_thumbnail, "/thumbnail.jpg");
+    urls["waveform"] = url_if(r.has_waveform, "/waveform.json");
     o["urls"] = std::move(urls);
     return o;
 }
@@ -187,6 +191,15 @@ void Library::add_routes(http::Router& router) {
     router.add(
         "GET", "/v1/media/{id}/download", "media.download", [this](Request& r) { return download(r); }, bytes);
     router.add("GET", "/v1/media/{id}/presigned-url", "media.presign", [this](Request& r) { return presign(r); });
+    router.add(
+        "GET", "/v1/media/{id}/hls/{file}", "media.hls", [this](Request& r) { return hls(r); }, bytes);
+    router.add(
+        "GET", "/v1/media/{id}/hls/{rendition}/{file}", "media.hls", [this](Request& r) { return hls(r); }, bytes);
+    router.add(
+        "GET", "/v1/media/{id}/thumbnail.jpg", "media.thumbnail", [this](Request& r) { return thumbnail(r); }, bytes);
+    router.add(
+        "GET", "/v1/media/{id}/waveform.json", "media.waveform", [this](Request& r) { return waveform(r); }, bytes);
+    router.add("GET", "/v1/media/{id}/renditions", "media.renditions", [this](Request& r) { return renditions(r); });
     router.add("GET", "/podcast/audio/list", "podcast.list", [this](Request& r) { return list_podcast_audio(r); });
     router.add(
         "GET", "/podcast/audio/{id}/stream", "podcast.stream", [this](Request& r) { return stream(r); }, bytes);
@@ -239,14 +252,18 @@ Task<Response> Library::list_with(Request& request, std::optional<std::string> f
 }
 
 Result<void> Library::check_read(Request const& request, storage::MediaRecord const& record, bool signed_ok) const {
+    if (!signed_ok) return check_owner_read(auth::identity_of(request), record);
+    return check_signed_read(request, record, request.path(), request.query("rendition").value_or(""));
+}
+
+Result<void> Library::check_signed_read(Request const& request, storage::MediaRecord const& record,
+                                        std::string_view signed_path, std::string_view signed_rendition) const {
     if (record.visibility == "public") return ok();
     auto sig = request.query("sig");
     auto exp = request.query("exp");
-    if (signed_ok && (sig || exp)) {
-        auto rendition = request.query("rendition").value_or("");
-        return auth::verify_url_signature(auth_.secret(), request.path(), rendition, exp.value_or(""), sig.value_or(""),
-                                          auth_.clock().now());
-    }
+    if (sig || exp)
+        return auth::verify_url_signature(auth_.secret(), signed_path, signed_rendition, exp.value_or(""),
+                                          sig.value_or(""), auth_.clock().now());
     return check_owner_read(auth::identity_of(request), record);
 }
 
@@ -377,8 +394,10 @@ Task<Response> Library::deliver(Request& request, bool as_attachment) {
     auto const& record = (*media)->record;
     auto const& reader = (*media)->reader;
     if (auto allowed = check_read(request, record, true); !allowed) co_return http::error_response(allowed.error());
-    if (auto rendition = request.query("rendition"); rendition && !rendition->empty())
-        co_return error(Errc::not_found, "no rendition '" + *rendition + "' of this media");
+    if (auto rendition = request.query("rendition"); rendition && !rendition->empty()) {
+        Task<Response> rendition_response = deliver_rendition(request, record, *rendition, as_attachment);
+        co_return co_await std::move(rendition_response);
+    }
     if (auto format = request.query("format"); format && !format->empty())
         co_return error(Errc::invalid_argument, "format conversion is not offered for this media");
     if (reader->native_handle() < 0) co_return error(Errc::internal, "this store cannot serve bytes directly");
@@ -417,7 +436,10 @@ Task<Response> Library::presign(Request& request) {
         expires_in = *n;
     }
     auto rendition = request.query("rendition").value_or("");
-    if (!rendition.empty()) co_return error(Errc::not_found, "no rendition '" + rendition + "' of this media");
+    bool const hls = rendition == hls_signed_rendition;
+    if (hls && !record->has_hls) co_return error(Errc::not_ready, "the HLS ladder of this media is not ready");
+    if (!rendition.empty() && !hls && !find_rendition_file(*record, rendition))
+        co_return error(Errc::not_found, "no rendition '" + rendition + "' of this media");
     auto disposition = request.query("disposition").value_or("");
     if (!disposition.empty() && disposition != "attachment" && disposition != "inline")
         co_return error(Errc::invalid_argument, "disposition must be attachment or inline");
@@ -426,9 +448,17 @@ Task<Response> Library::presign(Request& request) {
     std::int64_t const exp =
         std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() + expires_in;
     std::string path = media_path(record->id) + (disposition == "attachment" ? "/download" : "/stream");
-    auto sig = auth::url_signature(auth_.secret(), path, rendition, exp);
-    std::string url = base_url(request) + path + "?exp=" + std::to_string(exp) + "&sig=" + sig;
-    if (!rendition.empty()) url += "&rendition=" + http::percent_encode(rendition);
+    std::string url;
+    if (hls) {
+        // One signature for the whole ladder: the master passes it on to every URL it lists.
+        auto sig = auth::url_signature(auth_.secret(), hls_signed_path(record->id), rendition, exp);
+        url =
+            base_url(request) + hls_signed_path(record->id) + "/master.m3u8?exp=" + std::to_string(exp) + "&sig=" + sig;
+    } else {
+        auto sig = auth::url_signature(auth_.secret(), path, rendition, exp);
+        url = base_url(request) + path + "?exp=" + std::to_string(exp) + "&sig=" + sig;
+        if (!rendition.empty()) url += "&rendition=" + http::percent_encode(rendition);
+    }
     json::object body;
     body["url"] = url;
     body["expires_at"] = format_rfc3339(now + std::chrono::seconds(expires_in));

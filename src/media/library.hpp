@@ -9,11 +9,13 @@
 #include <atomic>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include <boost/asio/thread_pool.hpp>
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
 #include "auth/identity.hpp"
@@ -83,6 +85,12 @@ public:
     Task<http::Response> stream(http::Request& request);
     Task<http::Response> download(http::Request& request);
     Task<http::Response> presign(http::Request& request);
+    // What the transcode made (library_renditions.cpp): HLS playlists and segments, the poster, the
+    // waveform, and the renditions with a recommendation for a bandwidth.
+    Task<http::Response> hls(http::Request& request);
+    Task<http::Response> thumbnail(http::Request& request);
+    Task<http::Response> waveform(http::Request& request);
+    Task<http::Response> renditions(http::Request& request);
 
 private:
     // A media row with its bytes open, as delivery needs them. Immutable once built; shared by the
@@ -104,11 +112,21 @@ private:
     void media_changed() { generation_.fetch_add(1, std::memory_order_acq_rel); }
     // Whether the caller may read `record`: public, owner/admin, or (signed_ok) a valid signature.
     Result<void> check_read(http::Request const& request, storage::MediaRecord const& record, bool signed_ok) const;
+    // The same where the signature covers `signed_path` and `signed_rendition` instead of the request's
+    // own path and rendition (every file of an HLS ladder is read with the master's signature).
+    Result<void> check_signed_read(http::Request const& request, storage::MediaRecord const& record,
+                                   std::string_view signed_path, std::string_view signed_rendition) const;
     // The same without a signature: public, or the caller is the owner or an admin.
     Result<void> check_owner_read(auth::Identity const& who, storage::MediaRecord const& record) const;
 
     Task<http::Response> list_with(http::Request& request, std::optional<std::string> forced_kind);
     Task<http::Response> deliver(http::Request& request, bool as_attachment);
+    // `?rendition=NAME` of stream and download: a progressive rendition file.
+    Task<http::Response> deliver_rendition(http::Request& request, storage::MediaRecord record, std::string name,
+                                           bool as_attachment);
+    // A stored file of the media (not the original) with the Delivery rules.
+    Task<http::Response> deliver_blob(http::Request& request, storage::MediaRecord const& record, std::string key,
+                                      std::string content_type, std::string disposition_name = {});
     // The row, if the caller may read it: public, owner/admin, or a valid signature when `signed_ok`.
     Task<Result<storage::MediaRecord>> readable(http::Request& request, bool signed_ok);
     Task<Result<storage::MediaRecord>> manageable(http::Request& request);
@@ -125,6 +143,20 @@ private:
 
 // The BlobStore key of a media object's original bytes.
 std::string original_key(std::string_view media_id);
+
+// A progressive rendition file the transcode stored ("files/mp3-192.mp3" below "media/{id}/").
+struct RenditionFile {
+    std::string path;
+    std::string content_type;
+};
+std::optional<RenditionFile> find_rendition_file(storage::MediaRecord const& record, std::string_view name);
+
+// The API's `renditions`: the stored ones without what only the server needs.
+boost::json::array public_renditions(boost::json::array const& stored);
+
+// What a signed HLS link covers: the path of the media's hls/ folder, and this rendition name.
+std::string hls_signed_path(std::string_view media_id);
+inline constexpr std::string_view hls_signed_rendition = "hls";
 
 // A file name safe to store and echo: no directories, no control characters, at most 255 bytes.
 std::string sanitize_filename(std::string_view name);

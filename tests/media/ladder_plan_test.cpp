@@ -158,6 +158,17 @@ TEST(Playlist, avc_codec_string_comes_from_the_sps) {
     EXPECT_EQ(avc_codec_string({}), "avc1.640028");
 }
 
+TEST(Playlist, signing_adds_the_query_to_every_uri_and_nothing_else) {
+    EXPECT_EQ(
+        sign_playlist_uris("#EXTM3U\r\n#EXT-X-MAP:URI=\"init.mp4\",BYTERANGE=\"1@0\"\r\n#EXTINF:4,\r\nseg-1.m4s\r\n"
+                           "seg-2.m4s?x=1\n\n#EXT-X-ENDLIST",
+                           "exp=1&sig=abc"),
+        "#EXTM3U\r\n#EXT-X-MAP:URI=\"init.mp4?exp=1&sig=abc\",BYTERANGE=\"1@0\"\r\n#EXTINF:4,\r\n"
+        "seg-1.m4s?exp=1&sig=abc\r\nseg-2.m4s?x=1&exp=1&sig=abc\n\n#EXT-X-ENDLIST");
+    EXPECT_EQ(sign_playlist_uris("", "q"), "");
+    EXPECT_EQ(sign_playlist_uris("#EXT-X-MEDIA:URI=\"unclosed\n", "q"), "#EXT-X-MEDIA:URI=\"unclosed\n");
+}
+
 TEST(PeakMeter, keeps_the_loudest_sample_of_each_slice_over_every_channel) {
     PeakMeter meter(10, 2);  // slices of 5 samples
     std::vector<float> left{0.1f, -0.5f, 0.2f, 0.0f, 0.0f, 0.3f, 0.0f, 0.0f, 0.0f, 0.0f, 2.0f};

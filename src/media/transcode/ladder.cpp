@@ -577,6 +577,10 @@ Result<LadderResult> Ladder::describe() {
             auto const size = fs::file_size(out_ / file, ec);
             if (ec) return Error(Errc::internal, file.string() + ": " + ec.message());
             rendition["size"] = size;
+            // A lossless rendition has no set rate; its average tells clients what it costs.
+            double const seconds = peaks_ ? double(audio_samples_) / first_audio_->sample_rate : duration_;
+            if (plan.bit_rate == 0 && seconds > 0)
+                rendition["bit_rate"] = static_cast<std::int64_t>(double(size) * 8 / seconds);
             rendition["content_type"] = content_type_of(plan.container);
             rendition["file"] = file.string();
         }

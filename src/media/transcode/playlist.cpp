@@ -48,6 +48,36 @@ std::string master_playlist(std::vector<Variant> const& variants) {
     return text;
 }
 
+std::string sign_playlist_uris(std::string_view playlist, std::string_view query) {
+    auto with_query = [query](std::string_view uri) {
+        return std::string(uri) + (uri.find('?') == std::string_view::npos ? "?" : "&") + std::string(query);
+    };
+    std::string out;
+    out.reserve(playlist.size() + 4096);
+    while (!playlist.empty()) {
+        auto const end = playlist.find('\n');
+        std::string_view line = playlist.substr(0, end);
+        playlist = end == std::string_view::npos ? std::string_view{} : playlist.substr(end + 1);
+        bool const cr = line.ends_with('\r');
+        if (cr) line.remove_suffix(1);
+        auto const attribute = line.find("URI=\"");
+        auto const close = attribute == std::string_view::npos ? attribute : line.find('"', attribute + 5);
+        if (!line.empty() && line.front() != '#') {
+            out += with_query(line);
+        } else if (!line.empty() && close != std::string_view::npos) {
+            auto const start = attribute + 5;
+            out += line.substr(0, start);
+            out += with_query(line.substr(start, close - start));
+            out += line.substr(close);
+        } else {
+            out += line;
+        }
+        if (cr) out += '\r';
+        if (end != std::string_view::npos) out += '\n';
+    }
+    return out;
+}
+
 std::string avc_codec_string(std::span<std::uint8_t const> extradata) {
     auto format = [](std::uint8_t profile, std::uint8_t constraints, std::uint8_t level) {
         return fmt::format("avc1.{:02x}{:02x}{:02x}", profile, constraints, level);

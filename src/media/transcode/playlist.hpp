@@ -30,6 +30,10 @@ struct Variant {
 
 std::string master_playlist(std::vector<Variant> const& variants);
 
+// The playlist with `query` ("exp=…&sig=…") added to every URI it holds: the URI lines, and the
+// URI="…" attributes of tags (EXT-X-MAP, EXT-X-MEDIA). Line endings and everything else stay.
+std::string sign_playlist_uris(std::string_view playlist, std::string_view query);
+
 // The RFC 6381 codec string of an H.264 stream ("avc1.PPCCLL") from its extradata (Annex B or
 // avcC); "avc1.640028" when no SPS is found.
 std::string avc_codec_string(std::span<std::uint8_t const> extradata);
