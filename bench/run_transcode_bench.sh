@@ -8,7 +8,7 @@
 #   1. builds the `bench` preset's onda (unless SKIP_BUILD=1) and makes the inputs once, kept in
 #      build/bench/: a 10-minute 48 kHz stereo WAV (a tone over pink noise, so encoders have work),
 #      and a 60 s 1920x1080 30 fps H.264 + AAC clip (ffmpeg's testsrc2 with temporal noise, encoded at
-#      CRF 18);
+#      CRF 20: about 30 Mbit/s, as a camera records);
 #   2. audio ladder of the WAV: `onda transcode` (HLS AAC 64k@22.05k, 128k@44.1k, 320k@48k in 4 s
 #      fMP4 segments; MP3 128k/192k/320k; Opus 160k in Ogg; FLAC; waveform peaks) against the same
 #      renditions made by one ffmpeg command per rendition, run one after another;
@@ -49,8 +49,8 @@ if [[ ! -s "$WAV" ]]; then
 fi
 if [[ ! -s "$CLIP" ]]; then
     log "making $CLIP"
-    ffmpeg -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=1920x1080:rate=30:duration=60,noise=alls=12:allf=t" \
-        -f lavfi -i "sine=frequency=300:sample_rate=48000:duration=60" -c:v libx264 -preset veryfast -crf 18 \
+    ffmpeg -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=1920x1080:rate=30:duration=60,noise=alls=6:allf=t" \
+        -f lavfi -i "sine=frequency=300:sample_rate=48000:duration=60" -c:v libx264 -preset veryfast -crf 20 \
         -pix_fmt yuv420p -c:a aac -b:a 192k -shortest "$CLIP"
 fi
 
