@@ -59,7 +59,8 @@ public:
     void wait();
 
     std::uint16_t port() const { return port_; }
-    // One executor per worker thread, for modules that keep per-thread state.
+    // One executor per worker thread (index = Request::worker()), for modules that keep per-thread
+    // state; valid from construction, so they can be handed out before start().
     std::vector<net::any_io_executor> executors() const;
 
     struct Worker;

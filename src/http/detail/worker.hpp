@@ -15,10 +15,12 @@
 
 namespace onda::http {
 
-// A connection as its worker sees it, for shutdown: idle ones are closed at once.
+// A connection as its worker sees it, for shutdown: idle ones are closed at once, and so are
+// WebSockets (their session sees its read cancelled and ends).
 struct ConnectionEntry {
     net::ip::tcp::socket* socket = nullptr;
     bool idle = true;
+    bool upgraded = false;
 };
 
 struct HttpMetrics {
