@@ -43,9 +43,8 @@ struct VideoRung {
 };
 
 struct LadderOptions {
-    std::vector<AudioRung> audio_hls{{"aac-64", "aac", 64'000, 22'050},
-                                     {"aac-128", "aac", 128'000, 44'100},
-                                     {"aac-320", "aac", 320'000, 48'000}};
+    std::vector<AudioRung> audio_hls{
+        {"aac-64", "aac", 64'000, 22'050}, {"aac-128", "aac", 128'000, 44'100}, {"aac-320", "aac", 320'000, 48'000}};
     std::vector<AudioRung> audio_files{{"mp3-128", "mp3", 128'000, 0},
                                        {"mp3-192", "mp3", 192'000, 0},
                                        {"mp3-320", "mp3", 320'000, 0},
