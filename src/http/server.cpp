@@ -68,12 +68,15 @@ Server::Server(ServerOptions options, Service& service, MetricsRegistry& metrics
     // The threads' io_contexts exist from here on, so executors() can be handed out before start().
     unsigned const count = std::max(1u, options_.threads);
     for (unsigned i = 0; i < count; ++i)
-        workers_.push_back(std::make_unique<Worker>(i, options_, service_, http_metrics));
+        workers_.push_back(std::make_unique<Worker>(*this, i, options_, service_, http_metrics));
+    undrained_ = workers_.size();
 }
 
 Server::~Server() {
     stop();
     wait();
+    // Every context's leftovers go while all contexts exist (see WorkerContext).
+    for (auto& worker : workers_) worker->context.shutdown();
 }
 
 Result<void> Server::start() {
@@ -127,15 +130,35 @@ void Server::Worker::begin_shutdown() {
     for (auto& entry : connections)
         if (entry.idle || entry.upgraded) entry.socket->cancel(ignored);
     if (connections.empty()) {
-        context.stop();
+        report_drained();
         return;
     }
     drain_timer->expires_after(options.shutdown_timeout);
-    drain_timer->async_wait([this](boost::system::error_code) { context.stop(); });
+    drain_timer->async_wait([this](boost::system::error_code ec) {
+        if (!ec) server.stop_threads();  // past the deadline: whatever still runs is cut off
+    });
 }
 
 void Server::Worker::connection_ended() {
-    if (stopping && connections.empty() && drain_timer) drain_timer->cancel();
+    if (stopping && connections.empty()) report_drained();
+}
+
+void Server::Worker::report_drained() {
+    if (drained) return;
+    drained = true;
+    if (drain_timer) drain_timer->cancel();
+    server.worker_drained();
+}
+
+void Server::worker_drained() {
+    // A drained thread keeps running until every thread is: a connection on another thread may
+    // still be waiting for work it posted here (Socket.IO sessions live on one thread, their
+    // transports on any).
+    if (--undrained_ == 0) stop_threads();
+}
+
+void Server::stop_threads() {
+    for (auto& worker : workers_) worker->context.stop();
 }
 
 }  // namespace onda::http
