@@ -6,6 +6,8 @@
 namespace onda::realtime {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 // The small control frames, shared by every session (the reference counts are atomic).
 OutFrame const& ping_frame() {
     static OutFrame const frame = OutFrame::text(encode_engine_text(EngineType::ping));
@@ -35,6 +37,20 @@ std::string_view close_reason_name(CloseReason reason) {
     case CloseReason::server_disconnect: return "server_disconnect";
     }
     return "unknown";
+}
+
+std::uint16_t close_code_for(CloseReason reason) {
+    switch (reason) {
+    case CloseReason::slow_consumer: return 1013;
+    case CloseReason::protocol_error: return 1002;
+    case CloseReason::too_large: return 1009;
+    case CloseReason::server_shutdown: return 1001;
+    case CloseReason::flood: return 1008;
+    case CloseReason::client_closed:
+    case CloseReason::ping_timeout:
+    case CloseReason::server_disconnect: break;
+    }
+    return 1000;
 }
 
 EngineIoSession::EngineIoSession(std::string sid, Transport transport, EngineOptions const& options,
@@ -94,19 +110,27 @@ bool EngineIoSession::has_noop_for(Transport via) const {
 }
 
 Task<> EngineIoSession::run_heartbeat() {
+    // As the reference server does: the next ping is due ping_interval after the last pong, so a
+    // client sees pings about every ping_interval and never waits past interval + timeout.
+    auto next_ping = Clock::now() + options_.ping_interval;
     while (!closed_) {
-        heartbeat_.expires_after(options_.ping_interval);
+        heartbeat_.expires_at(next_ping);
         co_await heartbeat_.async_wait(use_result);
         if (closed_) co_return;
+        if (Clock::now() < next_ping) continue;  // woken early by a pong nobody waited for
         awaiting_pong_ = true;
         if (!send(ping_frame())) co_return;
-        heartbeat_.expires_after(options_.ping_timeout);
-        co_await heartbeat_.async_wait(use_result);
+        auto const deadline = Clock::now() + options_.ping_timeout;
+        while (awaiting_pong_ && !closed_ && Clock::now() < deadline) {
+            heartbeat_.expires_at(deadline);
+            co_await heartbeat_.async_wait(use_result);  // a pong cancels the wait
+        }
         if (closed_) co_return;
         if (awaiting_pong_) {
             close(CloseReason::ping_timeout);
             co_return;
         }
+        next_ping = Clock::now() + options_.ping_interval;
     }
 }
 
@@ -134,6 +158,7 @@ Task<Result<EngineIoSession::Pulled>> EngineIoSession::pull(Transport via,
             pulled.frames.swap(queue_);
             queued_bytes_ = 0;
             pulled.closed = closed_;
+            pulled.reason = close_reason_;
             noop_owed_ = false;
             co_return pulled;
         }
@@ -155,7 +180,12 @@ Result<void> EngineIoSession::receive(EnginePacket packet) {
     if (closed_) return Error(Errc::cancelled, "the session is closed");
     switch (packet.type) {
     case EngineType::message: listener_.on_message(std::move(packet)); return ok();
-    case EngineType::pong: awaiting_pong_ = false; return ok();
+    case EngineType::pong:
+        if (awaiting_pong_) {
+            awaiting_pong_ = false;
+            heartbeat_.cancel();  // the heartbeat schedules the next ping from now
+        }
+        return ok();
     case EngineType::close: close(CloseReason::client_closed); return ok();
     case EngineType::noop: return ok();
     case EngineType::ping:
@@ -204,6 +234,7 @@ void EngineIoSession::abort_probe() { probing_ = false; }
 void EngineIoSession::close(CloseReason reason) {
     if (closed_) return;
     closed_ = true;
+    close_reason_ = reason;
     probing_ = false;
     // What a server-side disconnect queued (the Socket.IO DISCONNECT) still goes out; in every
     // other case the client is gone or misbehaving, and the memory is better freed now.

@@ -4,8 +4,9 @@
 // WebSocket writes them one message each) and hand what the client sends to receive(). The layer
 // above (Socket.IO) gets message packets and the close through its Listener.
 //
-// Heartbeat (protocol "Heartbeat"): every ping_interval the session queues a ping; a client that has
-// not answered with a pong ping_timeout later is gone, and the session closes (ping_timeout).
+// Heartbeat (protocol "Heartbeat"): ping_interval after the session opens, and after each pong, it
+// queues a ping; a client that has not answered with a pong ping_timeout later is gone, and the
+// session closes (ping_timeout).
 //
 // Upgrade (protocol "Upgrade"): a WebSocket opens with the sid (begin_probe), the client sends
 // "2probe" there and gets "3probe" (probe_received: a held GET is answered at once, with a noop if
@@ -22,6 +23,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -59,6 +61,10 @@ enum class CloseReason {
     server_disconnect,  // the server ended this client (e.g. never connected to a namespace)
 };
 std::string_view close_reason_name(CloseReason reason);
+// The WebSocket close code (RFC 6455 §7.4.1) that tells a client why: 1013 (try again later) for a
+// slow consumer, 1002 for a protocol error, 1009 for a message too big, 1001 when the server goes
+// away, 1008 for a flood, 1000 otherwise.
+std::uint16_t close_code_for(CloseReason reason);
 
 // One encoded Engine.IO packet as it goes out: the text form ("42[…]") or, binary, the raw bytes.
 // Shared and immutable, so one frame can sit in many queues.
@@ -92,6 +98,7 @@ public:
     std::string const& sid() const { return sid_; }
     Transport transport() const { return transport_; }
     bool is_closed() const { return closed_; }
+    CloseReason close_reason() const { return close_reason_; }
     net::any_io_executor const& executor() const { return executor_; }
 
     // The open packet: 0{"sid":…,"upgrades":[…],"pingInterval":…,"pingTimeout":…,"maxPayload":…}.
@@ -110,6 +117,7 @@ public:
     struct Pulled {
         std::vector<OutFrame> frames;
         bool closed = false;  // the session is over: polling answers with a close packet, a WebSocket closes
+        CloseReason reason = CloseReason::client_closed;  // why, when closed
     };
     // Waits until frames are queued, the session closes, or `deadline`, and takes what is queued.
     // `via` is the asking transport: a polling pull after the upgrade gets a noop (the GET that was
@@ -147,6 +155,7 @@ private:
     std::vector<OutFrame> queue_;
     std::size_t queued_bytes_ = 0;
     bool closed_ = false;
+    CloseReason close_reason_ = CloseReason::client_closed;
     bool probing_ = false;
     bool upgraded_ = false;   // once: the session moved from polling to a WebSocket
     bool noop_owed_ = false;  // a held polling GET must end now (probe or upgrade)

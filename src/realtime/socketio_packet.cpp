@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <iterator>
 
 #include <boost/json/parse.hpp>
@@ -41,9 +42,22 @@ bool placeholders_fit(boost::json::value const& value, std::size_t attachments, 
     return true;
 }
 
+// JSON has no infinities, but a number too large for a double (1e400) parses as one, and would not
+// survive being sent on: such packets are refused. Depth is bounded by the parser.
+bool numbers_finite(boost::json::value const& value) {
+    if (auto const* number = value.if_double()) return std::isfinite(*number);
+    if (auto const* object = value.if_object())
+        return std::all_of(object->begin(), object->end(),
+                           [](auto const& item) { return numbers_finite(item.value()); });
+    if (auto const* array = value.if_array())
+        return std::all_of(array->begin(), array->end(), [](auto const& item) { return numbers_finite(item); });
+    return true;
+}
+
 // The payload rules of each type (see the header).
 Result<void> check_payload(SocketPacket const& packet) {
     auto const& data = packet.data;
+    if (!numbers_finite(data)) return malformed("a number out of range");
     switch (packet.type) {
     case SocketType::connect:
         if (!data.is_null() && !data.is_object()) return malformed("CONNECT data must be an object");

@@ -295,6 +295,8 @@ def socketio_seeds():
         "reserved": b'2["disconnect"]',
         "deep": b'2["a",' + b"[" * 40 + b"]" * 40 + b"]",
         "huge-id": b'29007199254740992["a"]',
+        "crash-number-past-double-range": b'2/admin,13["foo",null,true,-1e320]',
+        "crash-double-not-parsed-back-exactly": b'61-5["ar",{"_placeholder":' + b"2" * 82 + b'0}]',
     }.items():
         write("socketio", name, text)
 

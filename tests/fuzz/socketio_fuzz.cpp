@@ -3,7 +3,9 @@
 // payload has its type's shape (events: a non-empty array named by a non-reserved string; acks: an
 // array and an id; CONNECT: absent or an object; DISCONNECT: nothing), ack ids fit JavaScript's
 // integers, the attachment count is within the limit and every placeholder names an attachment; and
-// the packet, encoded again, decodes to the same packet.
+// the packet, encoded again, decodes to the same packet (doubles to within rounding, see same_json).
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -29,6 +31,36 @@ void check_placeholders(boost::json::value const& value, std::size_t attachments
         for (auto const& item : *object) check_placeholders(item.value(), attachments);
     if (auto const* array = value.if_array())
         for (auto const& item : *array) check_placeholders(item, attachments);
+}
+
+// JSON equality, except that doubles may differ in their last bits: Boost.JSON 1.81 parses numbers
+// without correct rounding (exact parsing came in 1.83), so a double does not always survive being
+// written and read back bit for bit.
+bool same_json(boost::json::value const& a, boost::json::value const& b) {
+    if (a.is_double() || b.is_double()) {
+        if (!a.is_number() || !b.is_number()) return false;
+        double const x = a.to_number<double>();
+        double const y = b.to_number<double>();
+        return x == y || std::fabs(x - y) <= 1e-14 * std::max(std::fabs(x), std::fabs(y));
+    }
+    if (a.kind() != b.kind()) return false;
+    if (auto const* array = a.if_array()) {
+        auto const& other = b.get_array();
+        if (array->size() != other.size()) return false;
+        for (std::size_t i = 0; i < array->size(); ++i)
+            if (!same_json((*array)[i], other[i])) return false;
+        return true;
+    }
+    if (auto const* object = a.if_object()) {
+        auto const& other = b.get_object();
+        if (object->size() != other.size()) return false;
+        for (auto const& item : *object) {
+            auto const* match = other.if_contains(item.key());
+            if (!match || !same_json(item.value(), *match)) return false;
+        }
+        return true;
+    }
+    return a == b;
 }
 
 void check_shape(SocketPacket const& packet) {
@@ -74,7 +106,7 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     auto back = decode_socket_packet(again, limits);
     ONDA_FUZZ_CHECK(back.has_value(), "an encoded packet decodes");
     ONDA_FUZZ_CHECK(back->type == packet->type && back->nsp == packet->nsp && back->id == packet->id &&
-                        back->attachments == packet->attachments && back->data == packet->data,
+                        back->attachments == packet->attachments && same_json(back->data, packet->data),
                     "an encoded packet decodes to itself");
     return 0;
 }

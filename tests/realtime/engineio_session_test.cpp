@@ -196,6 +196,21 @@ TEST_F(EngineIoSessionTest, PingsComeEveryIntervalAndPongsKeepTheSessionOpen) {
     EXPECT_FALSE(on_session([](EngineIoSession& s) { return s.is_closed(); }));
 }
 
+TEST_F(EngineIoSessionTest, TheNextPingIsAnIntervalAfterThePongNotAfterTheTimeout) {
+    options_.ping_interval = 50ms;
+    options_.ping_timeout = 10s;  // a client waits at most interval + timeout between pings
+    open();
+    drain_handshake();
+    start_heartbeat();
+    auto first = io_.run(session_->pull(Transport::polling, Clock::now() + 5s));
+    ASSERT_EQ(texts(*first), std::vector<std::string>{"2"});
+    EXPECT_TRUE(receive("3"));
+    auto const ponged = Clock::now();
+    auto second = io_.run(session_->pull(Transport::polling, Clock::now() + 5s));
+    ASSERT_EQ(texts(*second), std::vector<std::string>{"2"});
+    EXPECT_LT(Clock::now() - ponged, 2s);
+}
+
 TEST_F(EngineIoSessionTest, ALatePongEndsTheSession) {
     options_.ping_interval = 10ms;
     options_.ping_timeout = 20ms;
@@ -325,6 +340,22 @@ TEST_F(EngineIoSessionTest, ClosingWakesAHeldPullWithTheEnd) {
     ASSERT_EQ(again.wait_for(5s), std::future_status::ready);
     EXPECT_TRUE(again.get()->closed);
     EXPECT_EQ(recorder_.closes, std::vector<CloseReason>{CloseReason::ping_timeout});
+}
+
+TEST_F(EngineIoSessionTest, TheLastPullSaysWhyTheSessionEnded) {
+    open(Transport::websocket);
+    on_session([](EngineIoSession& s) {
+        s.close(CloseReason::slow_consumer);
+        return 0;
+    });
+    auto pulled = pull_now(Transport::websocket);
+    ASSERT_TRUE(pulled);
+    EXPECT_TRUE(pulled->closed);
+    EXPECT_EQ(pulled->reason, CloseReason::slow_consumer);
+    EXPECT_EQ(close_code_for(pulled->reason), 1013);
+    EXPECT_EQ(close_code_for(CloseReason::protocol_error), 1002);
+    EXPECT_EQ(close_code_for(CloseReason::server_shutdown), 1001);
+    EXPECT_EQ(close_code_for(CloseReason::client_closed), 1000);
 }
 
 TEST_F(EngineIoSessionTest, AServerDisconnectStillSendsWhatWasQueued) {

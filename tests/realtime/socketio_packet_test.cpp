@@ -158,6 +158,12 @@ TEST(SocketIoPacket, RefusesBrokenJson) {
     for (auto const& text : texts) EXPECT_FALSE(decode_socket_packet(text)) << testing::PrintToString(text);
 }
 
+TEST(SocketIoPacket, RefusesNumbersNoDoubleCanHold) {
+    EXPECT_FALSE(decode_socket_packet(R"(2["a",-1e320])"));
+    EXPECT_FALSE(decode_socket_packet(R"(2["a",{"x":[1e400]}])"));
+    EXPECT_TRUE(decode_socket_packet(R"(2["a",1e300,-1e-320,18446744073709551616])"));
+}
+
 TEST(SocketIoPacket, RefusesJsonNestedTooDeeply) {
     std::string deep = "2[\"a\"," + std::string(100, '[') + std::string(100, ']') + "]";
     EXPECT_FALSE(decode_socket_packet(deep));

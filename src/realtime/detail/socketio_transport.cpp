@@ -132,6 +132,7 @@ private:
 Task<> write_loop(SocketIoShared& shared, std::size_t worker, std::string sid, http::WebSocket& ws,
                   WriterDone& done) {  // ws and done outlive this task: the reader waits for it
     bool clean = true;
+    CloseReason why = CloseReason::client_closed;
     try {
         for (bool open = true; open;) {
             auto const deadline = Clock::now() + std::chrono::hours(1);
@@ -146,13 +147,14 @@ Task<> write_loop(SocketIoShared& shared, std::size_t worker, std::string sid, h
                 }
             }
             open = clean && !pulled->closed;
+            why = pulled->reason;
         }
     } catch (std::exception const& e) {
         log::error("socket.io websocket writer sid={}: {}", sid, e.what());
         clean = false;
     }
     if (clean) {
-        Task<Result<void>> closing = ws.close(1000, "");
+        Task<Result<void>> closing = ws.close(close_code_for(why), close_reason_name(why));
         co_await std::move(closing);
     } else {
         ws.abort();  // the reader must not wait for a peer this side can no longer write to
