@@ -3,16 +3,19 @@
 // the protocol (Engine.IO, transports, acks on the wire, binary attachments, limits) stays here.
 //
 // Threads: a client lives on one server thread. Handlers and hooks run there, and every call on a
-// SocketIoClient or an Ack must be made there too (executor() names it; post to it from elsewhere).
+// SocketIoClient or an Ack must be made there too, the release of a kept shared_ptr included
+// (executor() names it; post to it from elsewhere).
 // To reach clients on any thread, publish to a room through the hub (every client of user U is in
 // `user:U`).
 //
 // Example (a handler is a plain function returning a task; no capturing lambda coroutines):
 //   Task<> change_volume(Playback& playback, std::shared_ptr<SocketIoClient> client, ClientEvent event, Ack ack) {
 //       if (client->identity().is_anonymous()) co_return ack.fail(Error(Errc::unauthenticated, "sign in first"));
-//       auto const* volume = event.arg(0).as_object().if_contains("volume");   // …validate…
+//       auto const* args = event.arg(0).if_object();
+//       auto const* volume = args ? args->if_contains("volume") : nullptr;
+//       if (!volume || !volume->is_number()) co_return ack.fail(Error(Errc::invalid_argument, "volume: 0 to 1"));
 //       co_await playback.set_volume(client->identity().user, volume->to_number<double>());
-//       ack.reply({{"ok", true}});
+//       ack.reply(boost::json::object{{"ok", true}});
 //   }
 //   server.on("volume_change", [&playback](std::shared_ptr<SocketIoClient> client, ClientEvent event, Ack ack) {
 //       return change_volume(playback, std::move(client), std::move(event), std::move(ack));

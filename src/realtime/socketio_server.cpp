@@ -117,6 +117,16 @@ Task<http::Response> SocketIoServer::handle(http::Request& request) {
         co_return http::error_response(Error(Errc::unavailable, "Socket.IO is not serving on this thread"));
     bool const opens = !sid;
     if (opens && closed_) co_return http::error_response(Error(Errc::unavailable, "the server is shutting down"));
+    if (opens) {
+        // Each session costs memory until it times out: new ones per address are limited like events
+        // (a client reconnecting with backoff opens a few a minute).
+        auto const decision = shared_->event_limiter.take("open:" + request.remote_address());
+        if (!decision.allowed) {
+            auto response = http::error_response(Error(Errc::rate_limited, "too many new sessions; slow down"));
+            response.add_header("Retry-After", std::to_string(decision.retry_after.count()));
+            co_return response;
+        }
+    }
 
     if (transport == "websocket") {
         if (!http::is_websocket_upgrade(request))

@@ -8,7 +8,8 @@
 //   POST /socket.io/?EIO=4&transport=polling&sid=S      packets from the client; "ok"
 //   GET  /socket.io/?EIO=4&transport=websocket[&sid=S]  WebSocket: a new session, or the upgrade of polling session S
 // Errors are 400 invalid_argument (bad EIO, transport, sid, packets: the session ends), 413 too_large
-// past maxPayload (the session ends), 503 during shutdown.
+// past maxPayload (the session ends), 429 rate_limited for new sessions from one address past the
+// event rate, 503 during shutdown.
 //
 // Socket.IO (socketio_client.hpp is what handlers see): the CONNECT packet's `auth.token` (else the
 // opening request's token: Authorization, `token` query, `onda_token` cookie) says who the client
@@ -67,7 +68,8 @@ struct SocketIoShared;
 class SocketIoServer {
 public:
     // Every reference must outlive the server, and the server must outlive the http::Server whose
-    // threads run its sessions. `event_limiter` counts client events per user (or address).
+    // threads run its sessions. `event_limiter` counts client events per user (or address), and new
+    // sessions per address.
     SocketIoServer(SocketIoOptions options, Hub& hub, auth::Authenticator const& authenticator,
                    auth::DeviceLimiter& devices, auth::RateLimiter& event_limiter, RoomAccess access,
                    MetricsRegistry& metrics);

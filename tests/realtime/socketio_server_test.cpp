@@ -395,6 +395,23 @@ TEST_F(SocketIoServerTest, AnEventBeforeConnectEndsTheSession) {
     EXPECT_EQ(client.get().status, 400u);  // Session ID unknown: the client starts over
 }
 
+TEST_F(SocketIoServerTest, ASessionThatNeverConnectsIsClosedAfterTheConnectTimeout) {
+    options_.connect_timeout = 50ms;
+    use(make_server());
+    auto client = open();
+    auto held = client.get();  // held until the session ends
+    EXPECT_EQ(held.body, "1");
+    EXPECT_EQ(client.get().status, 400u);
+}
+
+TEST_F(SocketIoServerTest, NewSessionsFromOneAddressAreRateLimited) {
+    use(make_server(strict_limiter_));  // 5 a minute
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(request("GET", "/socket.io/?EIO=4&transport=polling").status, 200u);
+    auto refused = request("GET", "/socket.io/?EIO=4&transport=polling");
+    EXPECT_EQ(refused.status, 429u);
+    EXPECT_NE(refused.body.find("rate_limited"), std::string::npos);
+}
+
 TEST_F(SocketIoServerTest, AnOversizedPostIs413AndEndsTheSession) {
     auto [client, answer] = connect();
     auto posted = client.post("4" + std::string(5000, 'x'));
