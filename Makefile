@@ -12,7 +12,8 @@ ARGS ?=
 deps:
 	./scripts/install-deps.sh
 
-# npm ci: tus-js-client for tests/e2e/js (its devDependencies are a development stand-in, not needed here).
+# npm ci: tus-js-client, socket.io-client and ws for tests/e2e/js (its devDependencies are a development stand-in,
+# not needed here).
 test-deps:
 	./scripts/install-deps.sh --with-tests
 	cd tests/e2e/js && npm ci --omit=dev --no-audit --no-fund --loglevel=error

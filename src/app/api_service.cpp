@@ -105,21 +105,25 @@ Task<http::Response> ApiService::route(http::Request& request, http::RouteMatch&
         co_return response;
     }
 
-    auto identity = authenticator_.identify(request);
-    if (!identity) {
-        auto response = http::error_response(identity.error());
-        response.add_header("WWW-Authenticate", "Bearer");
-        co_return response;
+    auth::Identity identity;  // anonymous unless a token is verified here
+    if (match.route->options.verify_token) {
+        auto identified = authenticator_.identify(request);
+        if (!identified) {
+            auto response = http::error_response(identified.error());
+            response.add_header("WWW-Authenticate", "Bearer");
+            co_return response;
+        }
+        identity = std::move(*identified);
     }
     if (match.route->options.rate_limited) {
-        std::string key = identity->is_anonymous() ? "ip:" + request.remote_address() : "user:" + identity->user;
+        std::string key = identity.is_anonymous() ? "ip:" + request.remote_address() : "user:" + identity.user;
         if (auto decision = limiter_.take(key); !decision.allowed) {
             auto response = http::error_response(Error(Errc::rate_limited, "too many requests; slow down"));
             response.add_header("Retry-After", std::to_string(decision.retry_after.count()));
             co_return response;
         }
     }
-    if (!identity->is_anonymous()) request.context() = std::move(*identity);  // identity_of() is anonymous without one
+    if (!identity.is_anonymous()) request.context() = std::move(identity);  // identity_of() is anonymous without one
     request.set_params(std::move(match.params));
     co_return co_await match.route->handler(request);
 }

@@ -1,6 +1,6 @@
 // The http::Service of `onda serve`: everything that happens to every request around its handler.
-// In order: CORS preflight, route lookup (404/405), identity (401 for a bad token), the API rate
-// limit (429 with Retry-After), the handler, CORS response headers, per-route metrics and a debug
+// In order: CORS preflight, route lookup (404/405), identity (401 for a bad token, unless the route
+// reads tokens itself), the API rate limit (429 with Retry-After), the handler, CORS response headers, per-route metrics and a debug
 // log line with the request id.
 #pragma once
 

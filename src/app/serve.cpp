@@ -17,6 +17,7 @@
 #include "app/media_progress.hpp"
 #include "app/ops.hpp"
 #include "app/worker_supervisor.hpp"
+#include "auth/device_limit.hpp"
 #include "auth/identity.hpp"
 #include "auth/rate_limit.hpp"
 #include "auth/secret.hpp"
@@ -25,6 +26,7 @@
 #include "media/library.hpp"
 #include "realtime/hub.hpp"
 #include "realtime/room.hpp"
+#include "realtime/socketio_server.hpp"
 #include "realtime/sse_door.hpp"
 #include "storage/local_blob_store.hpp"
 #include "storage/spool_file.hpp"
@@ -72,8 +74,9 @@ Task<> repeat_every(std::chrono::milliseconds interval, std::function<Task<>()> 
 
 // The periodic steps (every object they use outlives the main context):
 // idle rate-limit buckets go, so memory follows the active callers;
-Task<> sweep_rate_limits(auth::RateLimiter& limiter) {
+Task<> sweep_rate_limits(auth::RateLimiter& limiter, auth::RateLimiter& event_limiter) {
     limiter.sweep();
+    event_limiter.sweep();
     co_return;
 }
 
@@ -193,6 +196,8 @@ int serve(ServeOptions options) {
     MetricsRegistry metrics;
     auth::Authenticator authenticator(secret, clock);
     auth::RateLimiter limiter(config.auth.rate_limit_per_minute, clock);
+    auth::RateLimiter event_limiter(config.realtime.events_per_minute, clock);  // Socket.IO client events
+    auth::DeviceLimiter devices(config.realtime.max_devices);
 
     unsigned const io_threads =
         config.server.threads ? config.server.threads : std::max(1u, std::thread::hardware_concurrency());
@@ -226,10 +231,19 @@ int serve(ServeOptions options) {
                                                .sync_writes = config.uploads.sync_writes,
                                                .public_url = config.server.public_url});
     if (auto orphans = run_now(tus.remove_orphans()); !orphans) return fail("recover uploads", orphans.error());
-    realtime::SseDoor sse_door(hub, realtime::SseOptions{.keepalive = config.realtime.sse_keepalive},
-                               [&library, &tus](auth::Identity const& who, std::string_view room) {
-                                   return may_read_room(library, tus, who, std::string(room));
-                               });
+    realtime::RoomAccess const room_access = [&library, &tus](auth::Identity const& who, std::string_view room) {
+        return may_read_room(library, tus, who, std::string(room));
+    };
+    realtime::SseDoor sse_door(hub, realtime::SseOptions{.keepalive = config.realtime.sse_keepalive}, room_access);
+    // Its sessions run on the server's threads: it must outlive the server (declared before it).
+    realtime::SocketIoServer socketio(
+        realtime::SocketIoOptions{.engine = {.ping_interval = config.realtime.ping_interval,
+                                             .ping_timeout = config.realtime.ping_timeout,
+                                             .max_payload = config.realtime.max_payload,
+                                             .max_queued_frames = config.realtime.send_queue_frames,
+                                             .max_queued_bytes = config.realtime.send_queue_bytes},
+                                  .connect_timeout = config.realtime.connect_timeout},
+        hub, authenticator, devices, event_limiter, room_access, metrics);
     Ops ops(**meta, **blobs, blocking_pool, metrics);
 
     http::Router router;
@@ -242,6 +256,7 @@ int serve(ServeOptions options) {
                [&tus, &sse_door](http::Request& r) { return upload_events(tus, sse_door, r); });
     ops.add_routes(router);
     sse_door.add_routes(router);
+    socketio.add_routes(router);
 
     ApiService service(router, authenticator, limiter, config.cors.allowed_origins, metrics);
     http::ServerOptions server_options{
@@ -257,6 +272,7 @@ int serve(ServeOptions options) {
         .max_connections_per_thread = config.limits.max_connections_per_thread,
     };
     http::Server server(server_options, service, metrics);
+    socketio.set_executors(server.executors());
     if (auto started = server.start(); !started) return fail("start", started.error());
     log::info("onda serving data_dir={} http://{}:{}/", data_dir.string(), listen->first, server.port());
     if (!options.ready_file.empty())
@@ -279,13 +295,16 @@ int serve(ServeOptions options) {
     net::signal_set signals(main_context, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code, int signal) {
         log::info("signal {}: shutting down", signal);
-        hub.close();  // event streams end now instead of holding up the drain
+        hub.close();       // event streams end now instead of holding up the drain
+        socketio.close();  // so do Socket.IO sessions (held polls, WebSockets)
         server.stop();
         supervisor.begin_stop();
         main_context.stop();
     });
     auto const executor = main_context.get_executor();
-    spawn(executor, repeat_every(std::chrono::minutes(1), [&limiter] { return sweep_rate_limits(limiter); }),
+    spawn(executor,
+          repeat_every(std::chrono::minutes(1),
+                       [&limiter, &event_limiter] { return sweep_rate_limits(limiter, event_limiter); }),
           "rate limit sweep");
     spawn(executor, repeat_every(config.uploads.sweep_interval, [&tus] { return sweep_uploads(tus); }), "upload sweep");
     spawn(executor, repeat_every(std::chrono::minutes(1), [&hub] { return sweep_event_rooms(hub); }),

@@ -15,7 +15,10 @@ std::string Authenticator::token_of(http::Request const& request) {
 }
 
 Result<Identity> Authenticator::identify(http::Request const& request) const {
-    std::string token = token_of(request);
+    return identify_token(token_of(request));
+}
+
+Result<Identity> Authenticator::identify_token(std::string_view token) const {
     if (token.empty()) return Identity{};
     auto claims = verify_jwt(token, secret_, clock_.now());
     if (!claims) return claims.error();

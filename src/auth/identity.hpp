@@ -31,6 +31,8 @@ public:
 
     // unauthenticated (with the reason) when a token is present but does not verify.
     Result<Identity> identify(http::Request const& request) const;
+    // The same for a token found elsewhere (e.g. Socket.IO's `auth.token`); "" is anonymous.
+    Result<Identity> identify_token(std::string_view token) const;
 
     // The token text as found, or "" when none.
     static std::string token_of(http::Request const& request);

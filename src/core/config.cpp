@@ -164,6 +164,16 @@ std::map<std::string, Setter, std::less<>> const& setters() {
         {"transcode.lease", positive_duration_setter([](Config& c) -> auto& { return c.transcode.lease; })},
         {"transcode.stall_timeout",
          positive_duration_setter([](Config& c) -> auto& { return c.transcode.stall_timeout; })},
+        {"realtime.ping_interval",
+         positive_duration_setter([](Config& c) -> auto& { return c.realtime.ping_interval; })},
+        {"realtime.ping_timeout", positive_duration_setter([](Config& c) -> auto& { return c.realtime.ping_timeout; })},
+        {"realtime.max_payload", size_setter([](Config& c) -> auto& { return c.realtime.max_payload; })},
+        {"realtime.connect_timeout",
+         positive_duration_setter([](Config& c) -> auto& { return c.realtime.connect_timeout; })},
+        {"realtime.max_devices", number_setter([](Config& c) -> auto& { return c.realtime.max_devices; })},
+        {"realtime.events_per_minute", number_setter([](Config& c) -> auto& { return c.realtime.events_per_minute; })},
+        {"realtime.send_queue_frames", number_setter([](Config& c) -> auto& { return c.realtime.send_queue_frames; })},
+        {"realtime.send_queue_bytes", size_setter([](Config& c) -> auto& { return c.realtime.send_queue_bytes; })},
     };
     return table;
 }

@@ -66,6 +66,15 @@ struct BlockingConfig {
 struct RealtimeConfig {
     std::size_t history_size = 100;                   // events kept per room for SSE resume (Last-Event-ID)
     std::chrono::milliseconds sse_keepalive{15'000};  // longest silence on an event stream before a comment
+    // Socket.IO (Engine.IO handshake values, API.md "Realtime" limits).
+    std::chrono::milliseconds ping_interval{25'000};    // a ping to each client this often
+    std::chrono::milliseconds ping_timeout{20'000};     // a client that does not pong this long after is gone
+    std::size_t max_payload = 1'000'000;                // bytes of one message or polling request body
+    std::chrono::milliseconds connect_timeout{45'000};  // from the handshake to a successful CONNECT
+    std::size_t max_devices = 3;                        // distinct devices one user may have connected; 0: any
+    unsigned events_per_minute = 100;                   // client events per user (or anonymous address); 0: off
+    std::size_t send_queue_frames = 1024;               // frames waiting for a client before it is dropped as slow
+    std::size_t send_queue_bytes = 8 * 1024 * 1024;     // bytes likewise
 };
 
 // Transcoding runs in `onda worker` processes that `onda serve` starts and restarts (app/worker_supervisor).

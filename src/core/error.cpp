@@ -23,6 +23,7 @@ std::string_view code_name(Errc code) {
     case Errc::headers_too_large: return "headers_too_large";
     case Errc::unsupported_media: return "unsupported_media";
     case Errc::rate_limited: return "rate_limited";
+    case Errc::device_limit: return "device_limit";
     case Errc::resource_exhausted: return "resource_exhausted";
     case Errc::insufficient_storage: return "insufficient_storage";
     case Errc::unavailable: return "unavailable";

@@ -33,6 +33,7 @@ enum class Errc {
     headers_too_large,
     unsupported_media,
     rate_limited,
+    device_limit,          // a user already holds as many connected devices as allowed
     resource_exhausted,    // a bounded queue or pool is full
     insufficient_storage,  // disk full or a write failed
     unavailable,

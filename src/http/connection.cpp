@@ -25,6 +25,7 @@
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
+#include "http/detail/websocket_connection.hpp"
 #include "http/detail/worker.hpp"
 
 namespace onda::http {
@@ -216,6 +217,11 @@ private:
                         fmt::format("{:x}-{:x}", worker_.index, ++worker_.request_counter), &body, worker_.index);
         Response response = co_await answer(request);
         response.set_header("X-Request-Id", request.id());
+        if (auto* upgrade = std::get_if<std::shared_ptr<WebSocketUpgrade>>(&response.body())) {
+            // From here on the connection belongs to the WebSocket; it ends with the session.
+            co_await run_websocket(parser, response, **upgrade);
+            co_return false;
+        }
 
         // The unread rest of the body stands between us and the next request: drain a little,
         // else close. A client still waiting for 100-continue never sends it, so close then too.
@@ -236,6 +242,22 @@ private:
             log::error("req={} {} {} failed: {}", request.id(), request.method(), request.path(), e.what());
         }
         co_return error_response(Error(Errc::internal, "internal error"));
+    }
+
+    Task<> run_websocket(Parser& parser, Response const& response, WebSocketUpgrade& upgrade) {
+        // An upgrade request has no body, and the client sends nothing before the 101: bytes already
+        // buffered would be lost to the WebSocket, so such a request is refused rather than misread.
+        if (!parser.is_done() || buffer_.size() > 0) {
+            co_await write_error(Error(Errc::invalid_argument, "data before the WebSocket handshake completed"));
+            co_return;
+        }
+        if (worker_.stopping) {
+            co_await write_error(Error(Errc::unavailable, "the server is shutting down"));
+            co_return;
+        }
+        stream_.expires_never();  // the WebSocket keeps its own handshake and idle timeouts
+        entry_->upgraded = true;  // shutdown cancels its pending read, which ends the session
+        co_await detail::serve_websocket(stream_, parser.get(), response, upgrade, peer_);
     }
 
     Task<bool> drain(ParserBody& body) {

@@ -31,6 +31,7 @@ std::optional<std::uint64_t> Response::content_length() const {
         }
         std::optional<std::uint64_t> operator()(std::unique_ptr<BodyStream> const&) const { return std::nullopt; }
         std::optional<std::uint64_t> operator()(NoBody const& none) const { return none.content_length; }
+        std::optional<std::uint64_t> operator()(std::shared_ptr<WebSocketUpgrade> const&) const { return std::nullopt; }
     };
     return std::visit(Visitor{}, body_);
 }
@@ -60,6 +61,7 @@ unsigned status_for(Errc code) {
     case Errc::headers_too_large: return 431;
     case Errc::unsupported_media: return 415;
     case Errc::rate_limited: return 429;
+    case Errc::device_limit: return 429;
     case Errc::resource_exhausted: return 503;
     case Errc::insufficient_storage: return 507;
     case Errc::unavailable: return 503;

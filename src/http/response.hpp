@@ -3,7 +3,8 @@
 //   - file pieces: byte ranges of open file descriptors, sent with sendfile(2), with literal text
 //     between them (multipart/byteranges), kept open by `owner` until the write is done;
 //   - a stream: chunks produced while the response is being written (SSE, on-the-fly transcodes),
-//     sent with chunked transfer coding.
+//     sent with chunked transfer coding;
+//   - a WebSocket upgrade: the connection is handed to a session (see http/websocket.hpp).
 // The connection adds Content-Length (or Transfer-Encoding), Date, Server and Connection.
 #pragma once
 
@@ -37,6 +38,8 @@ struct FileBody {
     std::shared_ptr<void const> owner;  // keeps the descriptors open until the response is written
 };
 
+struct WebSocketUpgrade;  // http/websocket.hpp
+
 // Produces the chunks of a streamed body, on the connection's thread.
 class BodyStream {
 public:
@@ -67,14 +70,17 @@ public:
     void set_stream(std::unique_ptr<BodyStream> stream) { body_ = std::move(stream); }
     // Drops the body but keeps the length a HEAD or 304 answer reports.
     void set_no_body(std::uint64_t content_length) { body_ = NoBody{content_length}; }
+    // Status 101: the connection becomes a WebSocket (use http::accept_websocket).
+    void set_upgrade(std::shared_ptr<WebSocketUpgrade> upgrade) { body_ = std::move(upgrade); }
 
     struct NoBody {
         std::uint64_t content_length = 0;
     };
-    using Body = std::variant<std::string, FileBody, std::unique_ptr<BodyStream>, NoBody>;
+    using Body =
+        std::variant<std::string, FileBody, std::unique_ptr<BodyStream>, NoBody, std::shared_ptr<WebSocketUpgrade>>;
     Body& body() { return body_; }
     Body const& body() const { return body_; }
-    // The body's length when known (not for streams).
+    // The body's length when known (not for streams or upgrades).
     std::optional<std::uint64_t> content_length() const;
 
     // Ask the connection to close after this response.

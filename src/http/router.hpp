@@ -26,6 +26,9 @@ struct RouteOptions {
     // API.md: the per-user/IP rate applies to API routes; media bytes, playlists and segments are
     // not counted.
     bool rate_limited = true;
+    // The service verifies the caller's token before the handler runs (a bad one is a 401). Off for
+    // routes that read and judge tokens themselves (Socket.IO answers a bad one in its own protocol).
+    bool verify_token = true;
 };
 
 struct Route {

@@ -58,11 +58,25 @@ Result<std::pair<std::string, std::uint16_t>> parse_listen_address(std::string_v
 }
 
 Server::Server(ServerOptions options, Service& service, MetricsRegistry& metrics)
-    : options_(std::move(options)), service_(service), metrics_(metrics) {}
+    : options_(std::move(options)), service_(service), metrics_(metrics) {
+    HttpMetrics http_metrics{
+        &metrics_.gauge("onda_http_open_connections", "HTTP connections open now", {}),
+        &metrics_.counter("onda_http_connections_total", "HTTP connections accepted", {}),
+        &metrics_.counter("onda_http_response_bytes_total", "HTTP response bytes sent, headers included", {}),
+        &metrics_.counter("onda_http_rejected_connections_total", "Connections refused past the per-thread limit", {}),
+    };
+    // The threads' io_contexts exist from here on, so executors() can be handed out before start().
+    unsigned const count = std::max(1u, options_.threads);
+    for (unsigned i = 0; i < count; ++i)
+        workers_.push_back(std::make_unique<Worker>(*this, i, options_, service_, http_metrics));
+    undrained_ = workers_.size();
+}
 
 Server::~Server() {
     stop();
     wait();
+    // Every context's leftovers go while all contexts exist (see WorkerContext).
+    for (auto& worker : workers_) worker->context.shutdown();
 }
 
 Result<void> Server::start() {
@@ -70,16 +84,8 @@ Result<void> Server::start() {
     auto address = net::ip::make_address(options_.host, ec);
     if (ec) return Error(Errc::invalid_argument, "bad listen host '" + options_.host + "': " + ec.message());
 
-    HttpMetrics metrics{
-        &metrics_.gauge("onda_http_open_connections", "HTTP connections open now", {}),
-        &metrics_.counter("onda_http_connections_total", "HTTP connections accepted", {}),
-        &metrics_.counter("onda_http_response_bytes_total", "HTTP response bytes sent, headers included", {}),
-        &metrics_.counter("onda_http_rejected_connections_total", "Connections refused past the per-thread limit", {}),
-    };
-    unsigned const count = std::max(1u, options_.threads);
     port_ = options_.port;
-    for (unsigned i = 0; i < count; ++i) {
-        auto worker = std::make_unique<Worker>(i, options_, service_, metrics);
+    for (auto& worker : workers_) {
         tcp::endpoint endpoint(address, port_);
         auto& acceptor = worker->acceptor;
         acceptor.open(endpoint.protocol(), ec);
@@ -89,13 +95,12 @@ Result<void> Server::start() {
         if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
         if (ec) return Error(Errc::unavailable, fmt::format("listen on {}:{}: {}", options_.host, port_, ec.message()));
         port_ = acceptor.local_endpoint().port();  // port 0: every later acceptor joins the one picked
-        workers_.push_back(std::move(worker));
     }
     for (auto& worker : workers_) {
         spawn(worker->context.get_executor(), accept_loop(*worker), "http accept");
         threads_.emplace_back([w = worker.get()] { w->context.run(); });
     }
-    log::info("listening on {}:{} threads={}", options_.host, port_, count);
+    log::info("listening on {}:{} threads={}", options_.host, port_, workers_.size());
     return ok();
 }
 
@@ -120,20 +125,40 @@ void Server::Worker::begin_shutdown() {
     stopping = true;
     boost::system::error_code ignored;
     acceptor.close(ignored);
-    // Idle keep-alive connections have nothing in flight: close them now. Busy ones finish their
-    // exchange and close themselves when they see `stopping`.
+    // Idle keep-alive connections have nothing in flight: close them now, and WebSockets, which
+    // never finish by themselves. Busy ones finish their exchange and close when they see `stopping`.
     for (auto& entry : connections)
-        if (entry.idle) entry.socket->cancel(ignored);
+        if (entry.idle || entry.upgraded) entry.socket->cancel(ignored);
     if (connections.empty()) {
-        context.stop();
+        report_drained();
         return;
     }
     drain_timer->expires_after(options.shutdown_timeout);
-    drain_timer->async_wait([this](boost::system::error_code) { context.stop(); });
+    drain_timer->async_wait([this](boost::system::error_code ec) {
+        if (!ec) server.stop_threads();  // past the deadline: whatever still runs is cut off
+    });
 }
 
 void Server::Worker::connection_ended() {
-    if (stopping && connections.empty() && drain_timer) drain_timer->cancel();
+    if (stopping && connections.empty()) report_drained();
+}
+
+void Server::Worker::report_drained() {
+    if (drained) return;
+    drained = true;
+    if (drain_timer) drain_timer->cancel();
+    server.worker_drained();
+}
+
+void Server::worker_drained() {
+    // A drained thread keeps running until every thread is: a connection on another thread may
+    // still be waiting for work it posted here (Socket.IO sessions live on one thread, their
+    // transports on any).
+    if (--undrained_ == 0) stop_threads();
+}
+
+void Server::stop_threads() {
+    for (auto& worker : workers_) worker->context.stop();
 }
 
 }  // namespace onda::http

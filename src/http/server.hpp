@@ -3,10 +3,12 @@
 // connection lives its whole life on the thread that accepted it. No lock on the request path.
 //
 // Lifecycle: start() binds (port 0 picks a free port, see port()) and starts the threads; stop()
-// (any thread, e.g. a signal handler's) stops accepting, closes idle keep-alive connections, lets
-// in-flight exchanges finish for up to shutdown_timeout, then stops the threads; wait() joins them.
+// (any thread, e.g. a signal handler's) stops accepting, closes idle keep-alive connections and
+// WebSockets, lets in-flight exchanges finish for up to shutdown_timeout, then stops the threads
+// together once all are done; wait() joins them.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -59,17 +61,22 @@ public:
     void wait();
 
     std::uint16_t port() const { return port_; }
-    // One executor per worker thread, for modules that keep per-thread state.
+    // One executor per worker thread (index = Request::worker()), for modules that keep per-thread
+    // state; valid from construction, so they can be handed out before start().
     std::vector<net::any_io_executor> executors() const;
 
     struct Worker;
 
 private:
+    void worker_drained();  // any thread
+    void stop_threads();    // any thread
+
     ServerOptions options_;
     Service& service_;
     MetricsRegistry& metrics_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<std::thread> threads_;
+    std::atomic<std::size_t> undrained_{0};  // threads still finishing connections after stop()
     std::uint16_t port_ = 0;
 };
 

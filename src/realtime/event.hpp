@@ -16,6 +16,9 @@ struct Event {
     std::string room;
     std::string name;  // e.g. "upload_progress"
     std::string data;  // the JSON payload, serialised
+    // The Engine.IO text packet a Socket.IO client receives: 42["<name>",<data>]. Built once here,
+    // shared by every socket in the room.
+    std::string socketio;
 };
 
 using EventPtr = std::shared_ptr<Event const>;

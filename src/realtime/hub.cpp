@@ -7,6 +7,8 @@
 
 #include "core/error.hpp"
 #include "core/ids.hpp"
+#include "realtime/engineio_packet.hpp"
+#include "realtime/socketio_packet.hpp"
 
 namespace onda::realtime {
 namespace {
@@ -61,6 +63,10 @@ void Hub::publish(std::string_view room, std::string_view event, boost::json::ob
     built->room = std::string(room);
     built->name = std::string(event);
     built->data = boost::json::serialize(data);
+    // An Engine.IO message ('4') holding the Socket.IO EVENT.
+    built->socketio.reserve(built->name.size() + built->data.size() + 8);
+    built->socketio.push_back(static_cast<char>(EngineType::message));
+    append_event(built->socketio, built->name, built->data);
     metrics_.published->add();
 
     std::lock_guard lock(mutex_);
@@ -139,6 +145,31 @@ void Hub::leave(Subscriber& subscriber) {
         list.erase(std::remove(list.begin(), list.end(), &subscriber), list.end());
         if (list.empty()) it->second.last_active = std::max(it->second.last_active, now);
     }
+}
+
+Hub::Joined Hub::add_room(Subscriber& subscriber, std::string const& room) {
+    std::lock_guard lock(mutex_);
+    auto& rooms = subscriber.rooms_;
+    auto at = std::lower_bound(rooms.begin(), rooms.end(), room);
+    Room& target = room_locked(room);
+    if (at == rooms.end() || *at != room) {
+        rooms.insert(at, room);
+        if (!closed_) target.subscribers.push_back(&subscriber);
+    }
+    return Joined{.history = {target.history.begin(), target.history.end()}, .subscribers = target.subscribers.size()};
+}
+
+void Hub::remove_room(Subscriber& subscriber, std::string const& room) {
+    std::lock_guard lock(mutex_);
+    auto& rooms = subscriber.rooms_;
+    auto at = std::lower_bound(rooms.begin(), rooms.end(), room);
+    if (at == rooms.end() || *at != room) return;
+    rooms.erase(at);
+    auto it = rooms_.find(room);
+    if (it == rooms_.end()) return;
+    auto& list = it->second.subscribers;
+    list.erase(std::remove(list.begin(), list.end(), &subscriber), list.end());
+    if (list.empty()) it->second.last_active = std::max(it->second.last_active, clock_.now());
 }
 
 void Hub::close() {

@@ -73,6 +73,17 @@ public:
     std::shared_ptr<Subscriber> subscribe(net::any_io_executor executor, std::vector<std::string> rooms,
                                           std::string_view last_event_id = {});
 
+    // Adds a room to (or removes one from) a subscription, for doors whose clients join and leave
+    // rooms as they go (Socket.IO). Joining answers with what the room kept and how many subscribers
+    // it has now (this one included): events published after the join reach the subscriber, those
+    // before it are in `history`, none in both. Call on the subscriber's executor.
+    struct Joined {
+        std::vector<EventPtr> history;  // oldest first
+        std::size_t subscribers = 0;
+    };
+    Joined add_room(Subscriber& subscriber, std::string const& room);
+    void remove_room(Subscriber& subscriber, std::string const& room);
+
     // Ends every subscription now and every later one at birth (shutdown: an open event stream must
     // not hold up the server's drain). Events already queued are still handed out.
     void close();

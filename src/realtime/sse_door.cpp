@@ -82,25 +82,6 @@ void SseDoor::add_routes(http::Router& router) {
     router.add("GET", "/v1/events", "realtime.events", [this](http::Request& r) { return events(r); });
 }
 
-Task<Result<void>> SseDoor::check_access(auth::Identity const& who, std::string room) {
-    auto const name = parse_room(room);
-    ONDA_ASSERT(name, "rooms are validated before access is checked");
-    switch (name->kind) {
-    case RoomKind::chat:
-    case RoomKind::stream: co_return ok();  // API.md: anyone may read chat and live streams
-    case RoomKind::user:
-        if (who.is_anonymous()) co_return Error(Errc::unauthenticated, "a token is required for " + room);
-        if (who.user != name->id && !who.is_admin()) co_return Error(Errc::forbidden, "only its user may read " + room);
-        co_return ok();
-    case RoomKind::upload:
-    case RoomKind::media:
-    case RoomKind::tts: break;
-    }
-    if (!access_) co_return Error(Errc::forbidden, "no one may read " + room);
-    Task<Result<void>> decision = access_(who, room);  // named: nothing is built inside a co_await
-    co_return co_await std::move(decision);
-}
-
 Task<http::Response> SseDoor::events(http::Request& request) {
     auto rooms = split_rooms(request.query("rooms").value_or(""));
     if (rooms.empty()) co_return bad_request("rooms is required: ?rooms=chat:s1,media:m_…");
@@ -112,7 +93,7 @@ Task<http::Response> SseDoor::events(http::Request& request) {
                                   "': expected user:, upload:, media:, chat:, stream: or tts: and an id");
     auto const& who = auth::identity_of(request);
     for (auto const& room : rooms) {
-        Task<Result<void>> check = check_access(who, room);
+        Task<Result<void>> check = check_room_access(who, room, access_);
         auto allowed = co_await std::move(check);
         if (!allowed) co_return http::error_response(allowed.error());
     }

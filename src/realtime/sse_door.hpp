@@ -11,11 +11,9 @@
 // hub closes at shutdown or the client fell `max_backlog` events behind; browsers then reconnect
 // with Last-Event-ID.
 //
-// Routes: GET /v1/events?rooms=a,b (room names: realtime/room.hpp) with these rules:
-//   user:{sub}          that user, or an admin (401 without a token, 403 for another user)
-//   chat:*, stream:*    anyone, anonymous callers too
-//   upload:*, media:*, tts:*   as the RoomAccess callback decides (the module that owns the id)
-//   400 invalid_argument for no rooms, a malformed room, or more than `max_rooms`.
+// Routes: GET /v1/events?rooms=a,b (room names: realtime/room.hpp) with the rules of
+// realtime/room_access.hpp (401 without a token where one is needed, 403 for someone else's room);
+// 400 invalid_argument for no rooms, a malformed room, or more than `max_rooms`.
 // stream_rooms() is for routes that checked access themselves (e.g. an upload's own events).
 #pragma once
 
@@ -33,12 +31,9 @@
 #include "http/response.hpp"
 #include "http/router.hpp"
 #include "realtime/hub.hpp"
+#include "realtime/room_access.hpp"
 
 namespace onda::realtime {
-
-// Whether `who` may read `room` (ok, or unauthenticated / forbidden / not_found). Runs on the
-// request's thread; `who` and `room` live until the returned task completes.
-using RoomAccess = std::function<Task<Result<void>>(auth::Identity const& who, std::string_view room)>;
 
 struct SseOptions {
     std::chrono::milliseconds keepalive{15'000};  // longest silence before a `: keepalive` comment
@@ -62,9 +57,6 @@ public:
     Task<http::Response> stream_rooms(http::Request& request, std::vector<std::string> rooms);
 
 private:
-    // With the reason when `who` may not read `room` (already parsed and valid).
-    Task<Result<void>> check_access(auth::Identity const& who, std::string room);
-
     Hub& hub_;
     SseOptions options_;
     RoomAccess access_;

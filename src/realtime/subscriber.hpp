@@ -37,7 +37,7 @@ public:
         resumed,  // every event after the Last-Event-ID was still kept and is queued first
         reset,    // the id is unknown (another epoch, malformed, or older than what is kept)
     };
-    enum class End { none, closed, overflow };
+    enum class End { none, closed, overflow, stopped };
 
     // What next() returns: events in publication order, or none when the deadline passed, or
     // `ended` once the subscriber is over and its queue is empty.
@@ -53,6 +53,10 @@ public:
     // Waits until events are queued, the subscriber ends, or `deadline`; takes everything queued.
     // One next() at a time.
     Task<Batch> next(std::chrono::steady_clock::time_point deadline);
+
+    // Ends the subscription from the door's side (its client left): a waiting next() returns
+    // `ended` at once. On the subscriber's executor.
+    void stop() { end(End::stopped); }
 
     Start start() const { return start_; }
     // The hub position when the subscription began ("<epoch>-<seq>"): a client that stores it as its

@@ -108,6 +108,32 @@ TEST(Config, RealtimeKeysHaveDefaultsAndParse) {
     EXPECT_FALSE(set_config_value(config, "realtime.history_size", "lots"));
 }
 
+TEST(Config, SocketIoKeysHaveTheContractsDefaultsAndParse) {
+    Config config;
+    EXPECT_EQ(config.realtime.ping_interval, std::chrono::seconds(25));
+    EXPECT_EQ(config.realtime.ping_timeout, std::chrono::seconds(20));
+    EXPECT_EQ(config.realtime.max_payload, 1'000'000u);
+    EXPECT_EQ(config.realtime.max_devices, 3u);
+    EXPECT_EQ(config.realtime.events_per_minute, 100u);
+    ASSERT_TRUE(set_config_value(config, "realtime.ping_interval", "200ms"));
+    ASSERT_TRUE(set_config_value(config, "realtime.ping_timeout", "1s"));
+    ASSERT_TRUE(set_config_value(config, "realtime.max_payload", "64KiB"));
+    ASSERT_TRUE(set_config_value(config, "realtime.connect_timeout", "5s"));
+    ASSERT_TRUE(set_config_value(config, "realtime.max_devices", "5"));
+    ASSERT_TRUE(set_config_value(config, "realtime.events_per_minute", "0"));
+    ASSERT_TRUE(set_config_value(config, "realtime.send_queue_frames", "16"));
+    ASSERT_TRUE(set_config_value(config, "realtime.send_queue_bytes", "1MiB"));
+    EXPECT_EQ(config.realtime.ping_interval, std::chrono::milliseconds(200));
+    EXPECT_EQ(config.realtime.max_payload, 64u * 1024);
+    EXPECT_EQ(config.realtime.connect_timeout, std::chrono::seconds(5));
+    EXPECT_EQ(config.realtime.max_devices, 5u);
+    EXPECT_EQ(config.realtime.events_per_minute, 0u);
+    EXPECT_EQ(config.realtime.send_queue_frames, 16u);
+    EXPECT_EQ(config.realtime.send_queue_bytes, 1024u * 1024);
+    EXPECT_FALSE(set_config_value(config, "realtime.ping_interval", "0s"));  // would ping without pause
+    EXPECT_FALSE(set_config_value(config, "realtime.max_devices", "three"));
+}
+
 TEST(Config, UploadKeysHaveDefaultsAndParse) {
     Config config;
     EXPECT_EQ(config.uploads.tus_max_size, 2ull * 1024 * 1024 * 1024);

@@ -30,6 +30,8 @@ declare -A sources=(
   [config]="src/core/config.cpp src/core/error.cpp"
   [tus]="src/uploads/tus_protocol.cpp src/uploads/digest.cpp src/auth/base64.cpp src/core/error.cpp"
   [playlist]="src/media/transcode/playlist.cpp"
+  [engineio]="src/realtime/engineio_packet.cpp src/auth/base64.cpp src/core/error.cpp"
+  [socketio]="src/realtime/socketio_packet.cpp src/core/error.cpp"
 )
 declare -A libs=(
   [jwt]="-lboost_json -lcrypto"
@@ -38,8 +40,10 @@ declare -A libs=(
   [config]="-lfmt -ltomlplusplus"
   [tus]="-lcrypto -lfmt"
   [playlist]="-lfmt"
+  [engineio]="-lfmt"
+  [socketio]="-lboost_json -lfmt"
 )
-all_targets=(range conditional multipart jwt signed_url query config tus playlist)
+all_targets=(range conditional multipart jwt signed_url query config tus playlist engineio socketio)
 
 # Per source file: config.cpp uses the shared toml++ library, as the main build does.
 declare -A extra_flags=(

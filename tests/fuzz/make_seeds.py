@@ -264,6 +264,43 @@ def config_seeds():
         write("config", name, text)
 
 
+def engineio_seeds():
+    for name, text in {
+        "handshake": b'0{"sid":"x","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}',
+        "messages": b"4hello\x1e4world",
+        "connect-and-event": b'40\x1e42["join",{"room":"chat:s1"}]',
+        "ping-pong-close": b"2\x1e3\x1e2probe\x1e3probe\x1e1\x1e5\x1e6",
+        "binary": b'451-["up",{"_placeholder":true,"num":0}]\x1ebAQIDBA==',
+        "bad-base64": b"bAQIDBA",
+        "empty-item": b"4a\x1e\x1e4b",
+        "unknown-type": b"9",
+    }.items():
+        write("engineio", name, text)
+
+
+def socketio_seeds():
+    for name, text in {
+        "connect": b"0",
+        "connect-auth": b'0{"token":"eyJ.x.y","deviceId":"phone"}',
+        "connect-namespace": b"0/admin,",
+        "disconnect": b"1",
+        "event": b'2["join",{"room":"chat:s1"}]',
+        "event-ack": b'212["play_track",{"trackId":"m_1","position":1.5}]',
+        "event-namespace-ack": b'2/admin,13["foo",null,true,-1e300]',
+        "ack": b'312[{"ok":true}]',
+        "connect-error": b'4{"message":"device_limit","data":{"code":"device_limit"}}',
+        "binary-event": b'52-["up",{"_placeholder":true,"num":0},{"x":[{"_placeholder":true,"num":1}]}]',
+        "binary-ack": b'61-15["bar",{"_placeholder":true,"num":0}]',
+        "bad-placeholder": b'51-["up",{"_placeholder":true,"num":3}]',
+        "reserved": b'2["disconnect"]',
+        "deep": b'2["a",' + b"[" * 40 + b"]" * 40 + b"]",
+        "huge-id": b'29007199254740992["a"]',
+        "crash-number-past-double-range": b'2/admin,13["foo",null,true,-1e320]',
+        "crash-double-not-parsed-back-exactly": b'61-5["ar",{"_placeholder":' + b"2" * 82 + b'0}]',
+    }.items():
+        write("socketio", name, text)
+
+
 if __name__ == "__main__":
     range_seeds()
     conditional_seeds()
@@ -272,3 +309,5 @@ if __name__ == "__main__":
     signed_url_seeds()
     query_seeds()
     config_seeds()
+    engineio_seeds()
+    socketio_seeds()

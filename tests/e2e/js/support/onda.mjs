@@ -69,12 +69,13 @@ export class Onda {
     this.logFile = path.join(dir, 'stderr.log');
   }
 
-  async start({ deadlineMs = 20_000 } = {}) {
+  // `port` 0 picks a free one; restartOnSamePort() passes the previous one.
+  async start({ deadlineMs = 20_000, port = 0 } = {}) {
     if (this.child) throw new Error('onda is already running');
     if (!fs.existsSync(ONDA_BIN)) throw new Error(`no onda binary at ${ONDA_BIN}: build it, or set ONDA_BIN (relative to ${repoRoot})`);
     const ready = path.join(this.dir, `ready-${++this.starts}.json`);
     fs.rmSync(ready, { force: true });
-    const argv = ['serve', '--listen', '127.0.0.1:0', '--data-dir', this.dataDir, '--ready-file', ready, '--threads', '2'];
+    const argv = ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', this.dataDir, '--ready-file', ready, '--threads', '2'];
     for (const [k, v] of Object.entries(this.settings)) argv.push('--set', `${k}=${v}`);
     const log = fs.openSync(this.logFile, 'a');
     const child = spawn(ONDA_BIN, argv, { stdio: ['ignore', log, log] });
@@ -157,6 +158,13 @@ export class Onda {
     return this.start();
   }
 
+  // A crash and a restart at the same address, as clients that reconnect by themselves see it.
+  async restartOnSamePort() {
+    const port = this.port;
+    await this.kill9();
+    return this.start({ port });
+  }
+
   log() {
     try {
       return fs.readFileSync(this.logFile, 'utf8');
@@ -173,12 +181,16 @@ export class Onda {
 // Starts onda for test `t` and stops it when `t` ends; a non-zero exit status on SIGTERM (a
 // sanitizer report, a crash on shutdown) fails the test with the server's log.
 export async function startOnda(t, settings = {}) {
-  const dir = await makeTempDir(t);
+  // One hook stops the server and then removes its directory: in that order, so the server never
+  // runs without its data and its log is still there to quote.
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'onda-js-'));
   const onda = new Onda(dir, settings);
   t.after(async () => {
     const status = await onda.stop();
-    if (status === -1) throw new Error(`onda did not stop on SIGTERM in 15 s:\n${onda.logTail(80)}`);
-    if (status !== null && status !== 0) throw new Error(`onda exited with ${status} on SIGTERM:\n${onda.logTail(80)}`);
+    const tail = onda.logTail(80);
+    await fsp.rm(dir, { recursive: true, force: true });
+    if (status === -1) throw new Error(`onda did not stop on SIGTERM in 15 s:\n${tail}`);
+    if (status !== null && status !== 0) throw new Error(`onda exited with ${status} on SIGTERM:\n${tail}`);
   });
   await onda.start();
   return onda;

@@ -1,0 +1,136 @@
+#include "http/websocket.hpp"
+
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/websocket/error.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include "core/log.hpp"
+#include "http/detail/websocket_connection.hpp"
+
+namespace onda::http {
+namespace {
+
+namespace beast = boost::beast;
+namespace websocket = boost::beast::websocket;
+using error_code = boost::system::error_code;
+
+// The largest read buffer an idle WebSocket keeps; one big message must not pin its memory.
+constexpr std::size_t idle_read_buffer_bytes = 16 * 1024;
+
+// A token of a comma-separated header value, case-insensitively (RFC 9110 §5.6.1).
+bool has_token(std::string_view list, std::string_view token) {
+    while (!list.empty()) {
+        auto const comma = list.find(',');
+        auto item = list.substr(0, comma);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        if (iequals(item, token)) return true;
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+Error read_error(error_code const& ec) {
+    if (ec == websocket::error::message_too_big || ec == websocket::error::buffer_overflow)
+        return Error(Errc::too_large, "WebSocket message too large");
+    if (ec == beast::error::timeout) return Error(Errc::timeout, "WebSocket idle for too long");
+    if (ec == websocket::error::closed || ec == net::error::eof || ec == net::error::connection_reset ||
+        ec == net::error::operation_aborted || ec == net::error::broken_pipe || ec == net::error::not_connected)
+        return Error(Errc::cancelled, "WebSocket closed: " + ec.message());
+    return Error(Errc::invalid_argument, "WebSocket protocol error: " + ec.message());
+}
+
+class BeastWebSocket final : public WebSocket {
+public:
+    BeastWebSocket(beast::tcp_stream& stream, WebSocketOptions const& options, std::string peer)
+        : ws_(stream), peer_(std::move(peer)) {
+        ws_.read_message_max(options.max_message_bytes);
+        ws_.auto_fragment(false);  // one frame per message: less work for both sides
+        websocket::stream_base::timeout timeouts{};
+        timeouts.handshake_timeout = options.handshake_timeout;
+        timeouts.idle_timeout = options.idle_timeout;
+        timeouts.keep_alive_pings = false;  // the session above runs its own heartbeat
+        ws_.set_option(timeouts);
+    }
+
+    Task<Result<void>> accept(detail::UpgradeRequest const& request, Response const& response) {
+        // The 101 carries what the handler and the service added (request id, CORS, …).
+        ws_.set_option(websocket::stream_base::decorator([&response](websocket::response_type& out) {
+            out.set(beast::http::field::server, "onda");
+            for (auto const& [name, value] : response.headers()) out.insert(name, value);
+        }));
+        auto [ec] = co_await ws_.async_accept(request, use_result);
+        if (ec) co_return Error(Errc::invalid_argument, "WebSocket handshake failed: " + ec.message());
+        co_return ok();
+    }
+
+    Task<Result<WebSocketMessage>> read() override {
+        if (buffer_.capacity() > idle_read_buffer_bytes) buffer_.shrink_to_fit();
+        auto [ec, n] = co_await ws_.async_read(buffer_, use_result);
+        if (ec) co_return read_error(ec);
+        WebSocketMessage message{.data = beast::buffers_to_string(buffer_.data()), .binary = ws_.got_binary()};
+        buffer_.consume(buffer_.size());
+        co_return message;
+    }
+
+    Task<Result<void>> write(std::string_view data, bool binary) override {
+        ws_.binary(binary);
+        auto [ec, n] = co_await ws_.async_write(net::buffer(data.data(), data.size()), use_result);
+        if (ec) co_return read_error(ec);
+        co_return ok();
+    }
+
+    Task<Result<void>> close(std::uint16_t code, std::string_view reason) override {
+        auto const text = reason.substr(0, 120);  // a close frame's reason holds at most 123 bytes
+        websocket::close_reason why(static_cast<websocket::close_code>(code),
+                                    beast::string_view(text.data(), text.size()));
+        auto [ec] = co_await ws_.async_close(why, use_result);
+        if (ec) co_return read_error(ec);
+        co_return ok();
+    }
+
+    void abort() override {
+        error_code ignored;
+        ws_.next_layer().socket().close(ignored);
+    }
+
+    std::string const& remote_address() const override { return peer_; }
+
+private:
+    websocket::stream<beast::tcp_stream&> ws_;
+    beast::flat_buffer buffer_;
+    std::string peer_;
+};
+
+}  // namespace
+
+bool is_websocket_upgrade(Request const& request) {
+    return request.method() == "GET" && has_token(request.header("Connection"), "upgrade") &&
+           iequals(request.header("Upgrade"), "websocket");
+}
+
+Response accept_websocket(WebSocketSession session, WebSocketOptions options) {
+    Response response(101);
+    response.set_upgrade(std::make_shared<WebSocketUpgrade>(WebSocketUpgrade{std::move(session), options}));
+    return response;
+}
+
+namespace detail {
+
+Task<> serve_websocket(beast::tcp_stream& stream, UpgradeRequest const& request, Response const& response,
+                       WebSocketUpgrade& upgrade, std::string const& peer) {
+    BeastWebSocket ws(stream, upgrade.options, peer);
+    if (auto accepted = co_await ws.accept(request, response); !accepted) {
+        log::debug("peer={} {}", peer, accepted.error().message());
+        co_return;
+    }
+    co_await upgrade.session(ws);
+}
+
+}  // namespace detail
+}  // namespace onda::http

@@ -1,0 +1,82 @@
+// WebSocket (RFC 6455) for handlers, without Beast: a handler that wants the connection answers the
+// upgrade request with accept_websocket(session); the connection then performs the opening handshake
+// (101 Switching Protocols, with the response's headers) and runs `session` on its own thread, with
+// the WebSocket as its only I/O, until the session returns. The HTTP connection ends with it.
+//
+// Limits: a message larger than max_message_bytes fails the read with too_large (the peer gets close
+// code 1009); nothing received for idle_timeout ends the connection (timeout), which also bounds a
+// write to a peer that stopped reading; the opening and closing handshakes each get
+// handshake_timeout. At server shutdown a pending read ends with cancelled.
+//
+// Example:
+//   if (!http::is_websocket_upgrade(request)) co_return http::error_response(…);
+//   co_return http::accept_websocket([&chat](http::WebSocket& ws) { return chat.run(ws); });
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/error.hpp"
+#include "core/task.hpp"
+#include "http/request.hpp"
+#include "http/response.hpp"
+
+namespace onda::http {
+
+struct WebSocketMessage {
+    std::string data;
+    bool binary = false;
+};
+
+struct WebSocketOptions {
+    std::size_t max_message_bytes = 1'000'000;
+    std::chrono::milliseconds handshake_timeout{10'000};
+    std::chrono::milliseconds idle_timeout{60'000};
+};
+
+// One accepted WebSocket. At most one read and one write (or close) may be pending at a time, from
+// the connection's thread; a read and a write may be pending together.
+class WebSocket {
+public:
+    virtual ~WebSocket() = default;
+
+    // The next whole message. Errors: cancelled when the peer closed or went away (or the server is
+    // stopping), too_large past max_message_bytes, timeout, invalid_argument for a protocol violation.
+    virtual Task<Result<WebSocketMessage>> read() = 0;
+
+    // Sends one message; `data` must stay alive until the write completes.
+    virtual Task<Result<void>> write(std::string_view data, bool binary) = 0;
+
+    // Sends a close frame (RFC 6455 §7.4 `code`). A pending read then ends once the peer answers.
+    virtual Task<Result<void>> close(std::uint16_t code, std::string_view reason) = 0;
+
+    // Drops the TCP connection now, without a closing handshake: pending operations end with
+    // cancelled. For when the other direction has failed and the peer cannot be trusted to answer.
+    virtual void abort() = 0;
+
+    virtual std::string const& remote_address() const = 0;
+};
+
+// Runs on the connection's thread for as long as the WebSocket is used. Whatever it references must
+// outlive it (it may run until server shutdown).
+using WebSocketSession = std::function<Task<>(WebSocket&)>;
+
+// What a Response carries when the handler takes the connection over.
+struct WebSocketUpgrade {
+    WebSocketSession session;
+    WebSocketOptions options;
+};
+
+// A GET with `Connection: upgrade` and `Upgrade: websocket` (RFC 6455 §4.2.1; the handshake checks the
+// rest: version, key).
+bool is_websocket_upgrade(Request const& request);
+
+// A 101 response that hands the connection to `session` once the handshake succeeds.
+Response accept_websocket(WebSocketSession session, WebSocketOptions options = {});
+
+}  // namespace onda::http

@@ -1,0 +1,358 @@
+#include "realtime/detail/socketio_connection.hpp"
+
+#include <algorithm>
+
+#include <boost/json/serialize.hpp>
+
+#include "realtime/detail/socketio_rooms.hpp"
+
+namespace onda::realtime::detail {
+namespace {
+
+constexpr std::size_t max_device_id_chars = 128;
+
+// What a refused CONNECT says in its `message` (what socket.io-client's connect_error shows):
+// a bad token is `invalid_token`; everything else is its code (`device_limit`, …).
+std::string connect_error_message(Error const& error) {
+    if (error.code() == Errc::unauthenticated) return "invalid_token";
+    return std::string(code_name(error.code()));
+}
+
+bool is_printable(std::string_view text) {
+    return std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x20; });
+}
+
+Task<> run_heartbeat(std::shared_ptr<SocketIoConnection> self) { co_await self->engine().run_heartbeat(); }
+
+Task<> run_hook(ClientHook const& hook,
+                std::shared_ptr<SocketIoClient> client) {  // hooks outlive the server's sessions
+    Task<> work = hook(std::move(client));
+    co_await std::move(work);
+}
+
+}  // namespace
+
+Task<> run_dispatcher(std::shared_ptr<SocketIoConnection> self) { co_await self->dispatch(); }
+
+Task<> run_pump(std::shared_ptr<SocketIoConnection> self, std::shared_ptr<Subscriber> subscriber) {
+    co_await self->pump(std::move(subscriber));
+}
+
+SocketIoConnection::SocketIoConnection(SocketIoShared& shared, std::string sid, Transport transport,
+                                       net::any_io_executor executor, Opening opening)
+    : shared_(shared),
+      opening_(std::move(opening)),
+      engine_(std::move(sid), transport, shared.options.engine, executor, *this),
+      log_("sio", engine_.sid()),
+      dispatch_wake_(executor),
+      connect_deadline_(std::chrono::steady_clock::now() + shared.options.connect_timeout) {
+    log_.add("peer", opening_.remote_address);
+    shared_.metrics.connections(transport).add(1);
+}
+
+SocketIoConnection::~SocketIoConnection() = default;
+
+void SocketIoConnection::start() {
+    auto const& executor = engine_.executor();
+    spawn(executor, run_heartbeat(shared_from_this()), "socket.io heartbeat");
+    spawn(executor, run_dispatcher(shared_from_this()), "socket.io dispatcher");
+}
+
+void SocketIoConnection::upgraded() {
+    if (engine_.is_closed()) return;
+    shared_.metrics.polling->add(-1);
+    shared_.metrics.websocket->add(1);
+    log_.debug("upgraded to websocket");
+}
+
+void SocketIoConnection::fail(CloseReason reason, std::string_view why) {
+    if (engine_.is_closed()) return;
+    log_.debug("closing ({}): {}", close_reason_name(reason), why);
+    engine_.close(reason);
+}
+
+void SocketIoConnection::on_message(EnginePacket packet) {
+    if (packet.binary) {
+        if (!partial_) return fail(CloseReason::protocol_error, "a binary message that no packet announced");
+        partial_bytes_ += packet.data.size();
+        if (partial_bytes_ > shared_.options.engine.max_payload)
+            return fail(CloseReason::too_large, "binary attachments past maxPayload");
+        partial_attachments_.push_back(std::move(packet.data));
+        if (partial_attachments_.size() < partial_->attachments) return;
+        SocketPacket complete = std::move(*partial_);
+        partial_.reset();
+        std::vector<std::string> attachments;
+        attachments.swap(partial_attachments_);
+        partial_bytes_ = 0;
+        return on_packet(std::move(complete), std::move(attachments));
+    }
+    if (partial_) return fail(CloseReason::protocol_error, "a text message while binary attachments were due");
+    auto decoded = decode_socket_packet(packet.data, shared_.options.packets);
+    if (!decoded) return fail(CloseReason::protocol_error, decoded.error().message());
+    if (decoded->nsp != "/") {
+        // Only "/" exists; Socket.IO answers a CONNECT elsewhere so, and drops other packets there.
+        if (decoded->type == SocketType::connect) {
+            SocketPacket refusal{.type = SocketType::connect_error,
+                                 .nsp = decoded->nsp,
+                                 .data = boost::json::object{{"message", "Invalid namespace"}}};
+            send_packet(refusal);
+        }
+        return;
+    }
+    bool const binary = decoded->type == SocketType::binary_event || decoded->type == SocketType::binary_ack;
+    if (binary && decoded->attachments > 0) {
+        partial_bytes_ = packet.data.size();
+        partial_ = std::move(*decoded);
+        return;
+    }
+    on_packet(std::move(*decoded), {});
+}
+
+void SocketIoConnection::on_packet(SocketPacket packet, std::vector<std::string> attachments) {
+    switch (packet.type) {
+    case SocketType::connect:
+        if (connected_) return fail(CloseReason::protocol_error, "CONNECT while connected");
+        return connect(packet);
+    case SocketType::disconnect:
+        if (connected_) log_.debug("left the namespace");
+        return leave_namespace();
+    case SocketType::event:
+    case SocketType::binary_event:
+        // Socket.IO: a client that has not connected to the namespace must not send events.
+        if (!connected_) return fail(CloseReason::protocol_error, "an event before CONNECT");
+        return accept_event(std::move(packet), std::move(attachments));
+    case SocketType::ack:
+    case SocketType::binary_ack:
+        return;  // the server asks for no acknowledgements; unknown ids are dropped, as Socket.IO does
+    case SocketType::connect_error: return fail(CloseReason::protocol_error, "CONNECT_ERROR from a client");
+    }
+}
+
+void SocketIoConnection::connect(SocketPacket const& packet) {
+    std::string token = opening_.token;
+    std::string device;
+    if (auto const* auth = packet.data.if_object()) {
+        if (auto const* value = auth->if_contains("token"); value && !value->is_null()) {
+            if (!value->is_string()) return refuse(Error(Errc::unauthenticated, "auth.token must be a string"));
+            if (!value->get_string().empty()) token = value->get_string();
+        }
+        if (auto const* value = auth->if_contains("deviceId"); value && !value->is_null()) {
+            auto const* text = value->if_string();
+            if (!text || text->empty() || text->size() > max_device_id_chars || !is_printable(*text))
+                return refuse(Error(Errc::invalid_argument, "auth.deviceId must be 1 to 128 printable characters"));
+            device = *text;
+        }
+    }
+    auto identity = shared_.authenticator.identify_token(token);
+    if (!identity) return refuse(Error(Errc::unauthenticated, identity.error().message()));
+
+    std::string socket_id = random_id();
+    if (device.empty()) device = identity->claims.device;
+    if (device.empty()) device = socket_id;  // no device named: this connection is a device of its own
+    if (!identity->is_anonymous()) {
+        auto lease = shared_.devices.acquire(identity->user, device);
+        if (!lease) return refuse(lease.error());
+        lease_ = std::move(*lease);
+        user_room_ = "user:" + identity->user;
+        log_.add("user", identity->user);
+    }
+    identity_ = std::move(*identity);
+    device_ = std::move(device);
+    socket_id_ = std::move(socket_id);
+    connected_ = true;
+    ever_connected_ = true;
+
+    std::vector<std::string> rooms;
+    if (!user_room_.empty()) rooms.push_back(user_room_);
+    subscriber_ = shared_.hub.subscribe(engine_.executor(), std::move(rooms));
+    spawn(engine_.executor(), run_pump(shared_from_this(), subscriber_), "socket.io hub pump");
+
+    SocketPacket accepted{.type = SocketType::connect, .data = boost::json::object{{"sid", socket_id_}}};
+    send_packet(accepted);
+    hooks_due_ = !shared_.connect_hooks.empty();
+    dispatch_wake_.cancel();
+    log_.debug("connected device={}", device_);
+}
+
+void SocketIoConnection::refuse(Error const& error) {
+    shared_.metrics.connect_errors->add();
+    log_.debug("connect refused: {}", error.message());
+    boost::json::object detail{{"code", code_name(error.code())}, {"message", error.message()}};
+    SocketPacket refusal{
+        .type = SocketType::connect_error,
+        .data = boost::json::object{{"message", connect_error_message(error)}, {"data", std::move(detail)}}};
+    send_packet(refusal);
+}
+
+void SocketIoConnection::accept_event(SocketPacket packet, std::vector<std::string> attachments) {
+    std::string const key = identity_.is_anonymous() ? "ip:" + opening_.remote_address : "user:" + identity_.user;
+    auto const decision = shared_.event_limiter.take(key);
+    if (!decision.allowed) {
+        if (++refused_in_a_row_ > shared_.options.max_refused_events)
+            return fail(CloseReason::flood, "kept sending events past the rate limit");
+        make_ack(packet.id).fail(
+            Error(Errc::rate_limited, fmt::format("too many events; try again in {} s", decision.retry_after.count())));
+        return;
+    }
+    refused_in_a_row_ = 0;
+    if (inbound_.size() >= shared_.options.max_pending_events)
+        return fail(CloseReason::flood, "events arrive faster than their handlers finish");
+    auto& args = packet.data.as_array();
+    ClientEvent event{.name = std::string(args.front().as_string()),
+                      .args = boost::json::array(args.begin() + 1, args.end()),
+                      .attachments = std::move(attachments)};
+    inbound_.push_back(Inbound{std::move(event), packet.id});
+    dispatch_wake_.cancel();
+}
+
+void SocketIoConnection::leave_namespace() {
+    if (!connected_) return;
+    connected_ = false;
+    hooks_due_ = false;
+    inbound_.clear();  // events of a client that left are not handled
+    if (subscriber_) {
+        subscriber_->stop();  // its pump ends and releases it
+        subscriber_.reset();
+    }
+    lease_.release();
+    if (auto self = weak_from_this().lock())
+        for (auto const& hook : shared_.disconnect_hooks)
+            spawn(engine_.executor(), run_hook(hook, self), "socket.io disconnect hook");
+}
+
+void SocketIoConnection::on_close(CloseReason reason) {
+    leave_namespace();
+    partial_.reset();
+    partial_attachments_.clear();
+    dispatch_wake_.cancel();
+    shared_.metrics.connections(engine_.transport()).add(-1);
+    shared_.metrics.disconnects[static_cast<std::size_t>(reason)]->add();
+    shared_.threads[opening_.worker].by_sid.erase(engine_.sid());
+    // A client cut off for its own behaviour is worth a line; the rest is the normal coming and going.
+    if (reason == CloseReason::slow_consumer)
+        log_.warn("disconnected: slow consumer (its queue of events to send overflowed)");
+    else if (reason == CloseReason::flood)
+        log_.warn("disconnected: flood (events past the rate limit or faster than handled)");
+    else
+        log_.debug("closed ({})", close_reason_name(reason));
+}
+
+bool SocketIoConnection::emit(std::string_view event, boost::json::value const& data,
+                              std::vector<std::string> attachments) {
+    if (!connected_) return false;
+    SocketPacket packet{.type = attachments.empty() ? SocketType::event : SocketType::binary_event,
+                        .attachments = attachments.size(),
+                        .data = boost::json::array{boost::json::string_view(event.data(), event.size()), data}};
+    return send_packet(packet, std::move(attachments));
+}
+
+void SocketIoConnection::disconnect() {
+    if (!connected_) return;
+    SocketPacket goodbye{.type = SocketType::disconnect};
+    send_packet(goodbye);
+    leave_namespace();
+    fail(CloseReason::server_disconnect, "disconnected by the server");
+}
+
+bool SocketIoConnection::send_packet(SocketPacket const& packet, std::vector<std::string> attachments) {
+    std::string text(1, static_cast<char>(EngineType::message));
+    append_socket_packet(text, packet);
+    std::vector<OutFrame> frames;
+    frames.reserve(1 + attachments.size());
+    frames.push_back(OutFrame::text(std::move(text)));
+    for (auto& bytes : attachments) frames.push_back(OutFrame::binary_data(std::move(bytes)));
+    return engine_.send(std::move(frames));
+}
+
+Ack SocketIoConnection::make_ack(std::optional<std::uint64_t> id) {
+    if (!id) return Ack();
+    return Ack([weak = weak_from_this(), id = *id](boost::json::array args, std::vector<std::string> attachments) {
+        auto self = weak.lock();
+        if (!self || !self->connected_) return;
+        SocketPacket packet{.type = attachments.empty() ? SocketType::ack : SocketType::binary_ack,
+                            .id = id,
+                            .attachments = attachments.size(),
+                            .data = std::move(args)};
+        self->send_packet(packet, std::move(attachments));
+    });
+}
+
+Task<> SocketIoConnection::dispatch() {
+    for (;;) {
+        if (engine_.is_closed()) co_return;
+        if (hooks_due_) {
+            hooks_due_ = false;
+            for (auto const& hook : shared_.connect_hooks) {
+                Task<> work = run_hook(hook, shared_from_this());
+                co_await std::move(work);
+            }
+            continue;
+        }
+        if (!inbound_.empty()) {
+            Inbound next = std::move(inbound_.front());
+            inbound_.pop_front();
+            Task<> work = handle(std::move(next));
+            co_await std::move(work);
+            continue;
+        }
+        auto const now = std::chrono::steady_clock::now();
+        if (!ever_connected_ && now >= connect_deadline_) {
+            fail(CloseReason::server_disconnect, "no CONNECT in time");
+            co_return;
+        }
+        dispatch_wake_.expires_at(ever_connected_ ? now + std::chrono::hours(1) : connect_deadline_);
+        co_await dispatch_wake_.async_wait(use_result);  // cancelled when an event arrives or the session closes
+    }
+}
+
+Task<> SocketIoConnection::handle(Inbound inbound) {
+    Ack ack = make_ack(inbound.ack_id);
+    std::string const name = inbound.event.name;
+    auto self = shared_from_this();
+    if (name == "join" || name == "leave") {
+        shared_.metrics.events.at(name)->add();
+        Task<> work = name == "join" ? join_room(self, shared_, std::move(inbound.event), ack)
+                                     : leave_room(self, shared_, std::move(inbound.event), ack);
+        co_await std::move(work);
+        co_return;
+    }
+    auto it = shared_.handlers.find(name);
+    if (it == shared_.handlers.end()) {
+        shared_.metrics.unknown_events->add();
+        ack.fail(Error(Errc::not_found, fmt::format("no event named '{}'", name.substr(0, 64))));
+        co_return;
+    }
+    shared_.metrics.events.at(name)->add();
+    try {
+        Task<> work = it->second(self, std::move(inbound.event), ack);
+        co_await std::move(work);
+    } catch (std::exception const& e) {
+        log_.error("event {} failed: {}", name, e.what());
+        ack.fail(Error(Errc::internal, "internal error"));
+    }
+}
+
+Task<> SocketIoConnection::pump(std::shared_ptr<Subscriber> subscriber) {
+    for (;;) {
+        auto const deadline = std::chrono::steady_clock::now() + std::chrono::hours(1);
+        Subscriber::Batch batch = co_await subscriber->next(deadline);
+        if (batch.ended) {
+            if (subscriber != subscriber_) co_return;  // left (or reconnected) meanwhile: nothing to do
+            switch (subscriber->end_reason()) {
+            case Subscriber::End::overflow: fail(CloseReason::slow_consumer, "fell behind its rooms' events"); break;
+            case Subscriber::End::closed: fail(CloseReason::server_shutdown, "the hub closed"); break;
+            case Subscriber::End::stopped:
+            case Subscriber::End::none: break;
+            }
+            co_return;
+        }
+        std::vector<OutFrame> frames;
+        frames.reserve(batch.events.size());
+        // Each frame is the event's own encoding, shared with every other socket in the room.
+        for (auto const& event : batch.events)
+            frames.push_back(OutFrame{std::shared_ptr<std::string const>(event, &event->socketio), false});
+        if (!frames.empty() && !engine_.send(std::move(frames))) co_return;
+    }
+}
+
+}  // namespace onda::realtime::detail

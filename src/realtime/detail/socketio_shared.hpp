@@ -1,0 +1,56 @@
+// What every Socket.IO session of one server shares: options, the objects it uses, the registered
+// handlers and hooks (read-only once serving), metrics, and each server thread's session table
+// (touched only by that thread).
+#pragma once
+
+#include <array>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "realtime/socketio_server.hpp"
+
+namespace onda::realtime::detail {
+
+class SocketIoConnection;
+
+struct SocketIoMetrics {
+    Gauge* polling = nullptr;
+    Gauge* websocket = nullptr;
+    std::map<std::string, Counter*, std::less<>> events;  // by registered name, plus join and leave
+    Counter* unknown_events = nullptr;
+    std::array<Counter*, 8> disconnects{};  // by CloseReason
+    Counter* connect_errors = nullptr;
+
+    Gauge& connections(Transport transport) { return transport == Transport::polling ? *polling : *websocket; }
+};
+
+struct ThreadSessions {
+    net::any_io_executor executor;
+    // Weak: a session is owned by its own tasks, so one that ends (or whose tasks are destroyed at
+    // shutdown) never outlives its thread because of this table.
+    std::unordered_map<std::string, std::weak_ptr<SocketIoConnection>> by_sid;
+};
+
+struct SocketIoShared {
+    SocketIoOptions options;
+    Hub& hub;
+    auth::Authenticator const& authenticator;
+    auth::DeviceLimiter& devices;
+    auth::RateLimiter& event_limiter;
+    RoomAccess access;
+    MetricsRegistry& registry;
+    SocketIoMetrics metrics;
+    std::map<std::string, EventHandler, std::less<>> handlers;
+    std::vector<ClientHook> connect_hooks;
+    std::vector<ClientHook> disconnect_hooks;
+    std::vector<ThreadSessions> threads;  // index: http::Request::worker()
+};
+
+// 20 random base64url characters (120 bits): session and socket ids.
+std::string random_id();
+
+}  // namespace onda::realtime::detail

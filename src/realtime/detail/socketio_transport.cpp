@@ -1,0 +1,357 @@
+#include "realtime/detail/socketio_transport.hpp"
+
+#include <charconv>
+#include <type_traits>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include "auth/identity.hpp"
+#include "http/websocket.hpp"
+#include "realtime/detail/socketio_connection.hpp"
+
+namespace onda::realtime::detail {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Pulled = EngineIoSession::Pulled;
+
+// A polling POST carries at most this many packets (each at least one byte and a separator, so a
+// body within maxPayload would allow half a million).
+constexpr std::size_t max_packets_per_post = 1024;
+
+http::Response text(std::string body, std::string content_type = "text/plain; charset=UTF-8") {
+    http::Response response(200);
+    response.add_header("Content-Type", std::move(content_type));
+    response.set_text(std::move(body));
+    return response;
+}
+
+Error unknown_session() { return Error(Errc::invalid_argument, "Session ID unknown"); }
+
+std::string make_sid(std::size_t worker) { return random_id() + "-" + std::to_string(worker); }
+
+std::shared_ptr<SocketIoConnection> find(SocketIoShared& shared, std::size_t worker, std::string const& sid) {
+    auto& table = shared.threads[worker].by_sid;
+    auto it = table.find(sid);
+    if (it == table.end()) return nullptr;
+    auto connection = it->second.lock();
+    if (!connection) table.erase(it);
+    return connection;
+}
+
+// Runs `task` on the thread that owns the sessions of `worker` and resumes here with its result.
+template <class T>
+Task<T> on_owner(SocketIoShared& shared, std::size_t worker, Task<T> task) {
+    auto spawned = net::co_spawn(shared.threads[worker].executor, std::move(task), use_task);
+    co_return co_await std::move(spawned);
+}
+
+// On the owner thread: fn(session), or "Session ID unknown". `fn` is a plain function object.
+template <class Fn>
+Task<std::invoke_result_t<Fn&, SocketIoConnection&>> with_session_there(SocketIoShared& shared, std::size_t worker,
+                                                                        std::string sid, Fn fn) {
+    auto connection = find(shared, worker, sid);
+    if (!connection) co_return unknown_session();
+    co_return fn(*connection);
+}
+
+template <class Fn>
+Task<std::invoke_result_t<Fn&, SocketIoConnection&>> with_session(SocketIoShared& shared, std::size_t worker,
+                                                                  std::string sid, Fn fn) {
+    using R = std::invoke_result_t<Fn&, SocketIoConnection&>;
+    Task<R> there = with_session_there(shared, worker, std::move(sid), std::move(fn));
+    Task<R> hop = on_owner(shared, worker, std::move(there));
+    co_return co_await std::move(hop);
+}
+
+Task<Result<Pulled>> pull_there(SocketIoShared& shared, std::size_t worker, std::string sid, Transport via,
+                                Clock::time_point deadline) {
+    auto connection = find(shared, worker, sid);
+    if (!connection) co_return unknown_session();
+    Task<Result<Pulled>> pulling = connection->engine().pull(via, deadline);
+    co_return co_await std::move(pulling);
+}
+
+Task<Result<Pulled>> pull(SocketIoShared& shared, std::size_t worker, std::string sid, Transport via,
+                          Clock::time_point deadline) {
+    Task<Result<Pulled>> there = pull_there(shared, worker, std::move(sid), via, deadline);
+    Task<Result<Pulled>> hop = on_owner(shared, worker, std::move(there));
+    co_return co_await std::move(hop);
+}
+
+Task<> close_session(SocketIoShared& shared, std::size_t worker, std::string sid, CloseReason reason) {
+    auto close = [reason](SocketIoConnection& connection) -> Result<void> {
+        connection.engine().close(reason);
+        return ok();
+    };
+    Task<Result<void>> closing = with_session(shared, worker, std::move(sid), close);
+    co_await std::move(closing);  // a session already gone needs no closing
+}
+
+// A polling answer: the frames as one payload, then a close packet when the session is over, or a
+// noop when the long-poll ended with nothing to say.
+http::Response payload_response(Pulled const& pulled) {
+    std::string body;
+    for (auto const& frame : pulled.frames) append_engine_payload(body, *frame.bytes, frame.binary);
+    if (pulled.closed) append_engine_payload(body, encode_engine_text(EngineType::close), false);
+    if (body.empty()) body = encode_engine_text(EngineType::noop);
+    return text(std::move(body));
+}
+
+http::WebSocketOptions websocket_options(SocketIoShared const& shared) {
+    auto const& engine = shared.options.engine;
+    // A live client sends a pong every pingInterval, so silence past interval + timeout means it is
+    // gone; the same bound ends a write to a client that stopped reading.
+    return http::WebSocketOptions{.max_message_bytes = engine.max_payload,
+                                  .handshake_timeout = std::chrono::milliseconds(10'000),
+                                  .idle_timeout = engine.ping_interval + engine.ping_timeout};
+}
+
+// Signals the WebSocket's reader that the writer beside it has finished (both on one thread).
+class WriterDone {
+public:
+    explicit WriterDone(net::any_io_executor executor) : timer_(std::move(executor)) {}
+    void finish() {
+        finished_ = true;
+        timer_.cancel();
+    }
+    Task<> wait() {
+        while (!finished_) {
+            timer_.expires_at(Clock::time_point::max());
+            co_await timer_.async_wait(use_result);
+        }
+    }
+
+private:
+    bool finished_ = false;
+    net::steady_timer timer_;
+};
+
+// Writes what the session queues, one message per frame, until it closes; then closes the WebSocket.
+Task<> write_loop(SocketIoShared& shared, std::size_t worker, std::string sid, http::WebSocket& ws,
+                  WriterDone& done) {  // ws and done outlive this task: the reader waits for it
+    bool clean = true;
+    CloseReason why = CloseReason::client_closed;
+    try {
+        for (bool open = true; open;) {
+            auto const deadline = Clock::now() + std::chrono::hours(1);
+            Task<Result<Pulled>> pulling = pull(shared, worker, sid, Transport::websocket, deadline);
+            auto pulled = co_await std::move(pulling);
+            if (!pulled) break;  // the session is gone
+            for (auto const& frame : pulled->frames) {
+                Task<Result<void>> writing = ws.write(*frame.bytes, frame.binary);
+                if (auto written = co_await std::move(writing); !written) {
+                    clean = false;
+                    break;
+                }
+            }
+            open = clean && !pulled->closed;
+            why = pulled->reason;
+        }
+    } catch (std::exception const& e) {
+        log::error("socket.io websocket writer sid={}: {}", sid, e.what());
+        clean = false;
+    }
+    if (clean) {
+        Task<Result<void>> closing = ws.close(close_code_for(why), close_reason_name(why));
+        co_await std::move(closing);
+    } else {
+        ws.abort();  // the reader must not wait for a peer this side can no longer write to
+    }
+    done.finish();
+}
+
+// The WebSocket of an open session: reads here, writes beside, until either side ends.
+Task<> run_websocket(SocketIoShared& shared, std::size_t worker, std::string sid, http::WebSocket& ws) {
+    auto const executor = co_await net::this_coro::executor;
+    WriterDone done(executor);
+    Task<> writer = write_loop(shared, worker, sid, ws, done);
+    spawn(executor, std::move(writer), "socket.io websocket writer");
+    CloseReason why = CloseReason::client_closed;
+    for (;;) {
+        Task<Result<http::WebSocketMessage>> reading = ws.read();
+        auto message = co_await std::move(reading);
+        if (!message) {
+            if (message.error().code() == Errc::too_large) why = CloseReason::too_large;
+            if (message.error().code() == Errc::timeout) why = CloseReason::ping_timeout;
+            break;
+        }
+        auto deliver = [message = std::move(*message)](SocketIoConnection& connection) mutable -> Result<void> {
+            auto& engine = connection.engine();
+            if (engine.transport() != Transport::websocket) return Error(Errc::invalid_argument, "not upgraded");
+            if (message.binary) return engine.receive(engine_binary(std::move(message.data)));
+            auto packet = decode_engine_text(message.data);
+            if (!packet) {
+                engine.close(CloseReason::protocol_error);
+                return packet.error();
+            }
+            return engine.receive(std::move(*packet));
+        };
+        Task<Result<void>> delivering = with_session(shared, worker, sid, std::move(deliver));
+        if (auto delivered = co_await std::move(delivering); !delivered) break;
+    }
+    Task<> closing = close_session(shared, worker, sid, why);
+    co_await std::move(closing);
+    co_await done.wait();
+}
+
+Task<> run_new_websocket(SocketIoShared& shared, Opening opening, http::WebSocket& ws) {
+    std::size_t const worker = opening.worker;
+    std::string const sid = make_sid(worker);
+    {
+        auto connection = std::make_shared<SocketIoConnection>(shared, sid, Transport::websocket,
+                                                               shared.threads[worker].executor, std::move(opening));
+        shared.threads[worker].by_sid.emplace(sid, connection);
+        connection->start();  // its own tasks keep it alive from here
+    }
+    co_await run_websocket(shared, worker, sid, ws);
+}
+
+// The WebSocket that upgrades polling session `sid`: "2probe" -> "3probe", then "5".
+Task<> run_upgrade(SocketIoShared& shared, std::size_t worker, std::string sid, http::WebSocket& ws) {
+    auto begin = [](SocketIoConnection& connection) { return connection.engine().begin_probe(); };
+    Task<Result<void>> beginning = with_session(shared, worker, sid, begin);
+    if (auto begun = co_await std::move(beginning); !begun) {
+        Task<Result<void>> refusing = ws.close(1008, begun.error().message());
+        co_await std::move(refusing);
+        co_return;
+    }
+    for (;;) {
+        Task<Result<http::WebSocketMessage>> reading = ws.read();
+        auto message = co_await std::move(reading);
+        if (!message || message->binary) break;
+        if (message->data == "2probe") {
+            Task<Result<void>> answering = ws.write("3probe", false);
+            if (auto answered = co_await std::move(answering); !answered) break;
+            auto probed = [](SocketIoConnection& connection) -> Result<void> {
+                connection.engine().probe_received();
+                return ok();
+            };
+            Task<Result<void>> telling = with_session(shared, worker, sid, probed);
+            if (auto told = co_await std::move(telling); !told) break;
+            continue;
+        }
+        if (message->data != "5") break;
+        auto complete = [](SocketIoConnection& connection) -> Result<void> {
+            auto upgraded = connection.engine().complete_upgrade();
+            if (upgraded) connection.upgraded();
+            return upgraded;
+        };
+        Task<Result<void>> completing = with_session(shared, worker, sid, complete);
+        if (auto completed = co_await std::move(completing); !completed) break;
+        Task<> running = run_websocket(shared, worker, sid, ws);
+        co_await std::move(running);
+        co_return;
+    }
+    // The probe failed (the client went away or sent something else): polling carries on.
+    auto abort = [](SocketIoConnection& connection) -> Result<void> {
+        connection.engine().abort_probe();
+        return ok();
+    };
+    Task<Result<void>> aborting = with_session(shared, worker, sid, abort);
+    co_await std::move(aborting);
+    Task<Result<void>> closing = ws.close(1002, "expected 2probe then 5");
+    co_await std::move(closing);
+}
+
+}  // namespace
+
+std::optional<std::size_t> owner_of(std::string_view sid, std::size_t threads) {
+    auto const dash = sid.rfind('-');
+    if (dash == std::string_view::npos || dash + 1 >= sid.size()) return std::nullopt;
+    auto const digits = sid.substr(dash + 1);
+    std::size_t worker = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), worker);
+    if (ec != std::errc{} || end != digits.data() + digits.size() || worker >= threads) return std::nullopt;
+    return worker;
+}
+
+Task<http::Response> open_polling(SocketIoShared& shared, http::Request& request) {
+    std::size_t const worker = request.worker();
+    std::string const sid = make_sid(worker);
+    auto connection = std::make_shared<SocketIoConnection>(
+        shared, sid, Transport::polling, shared.threads[worker].executor,
+        Opening{auth::Authenticator::token_of(request), request.remote_address(), worker});
+    shared.threads[worker].by_sid.emplace(sid, connection);
+    connection->start();
+    // The open packet is queued already: this pull returns it at once.
+    Task<Result<Pulled>> pulling = connection->engine().pull(Transport::polling, Clock::now());
+    auto pulled = co_await std::move(pulling);
+    if (!pulled) co_return http::error_response(pulled.error());
+    co_return payload_response(*pulled);
+}
+
+Task<http::Response> poll(SocketIoShared& shared, http::Request&, std::string sid) {
+    auto const worker = owner_of(sid, shared.threads.size());
+    if (!worker) co_return http::error_response(unknown_session());
+    auto const& engine = shared.options.engine;
+    // A ping is queued every pingInterval, so a held GET ends by then; the deadline is a backstop.
+    auto const deadline = Clock::now() + engine.ping_interval + engine.ping_timeout;
+    Task<Result<Pulled>> pulling = pull(shared, *worker, std::move(sid), Transport::polling, deadline);
+    auto pulled = co_await std::move(pulling);
+    if (!pulled) co_return http::error_response(pulled.error());
+    co_return payload_response(*pulled);
+}
+
+Task<http::Response> post(SocketIoShared& shared, http::Request& request, std::string sid) {
+    auto const worker = owner_of(sid, shared.threads.size());
+    if (!worker) co_return http::error_response(unknown_session());
+    Task<Result<std::string>> reading = request.read_body(shared.options.engine.max_payload);
+    auto body = co_await std::move(reading);
+    if (!body) {
+        // Engine.IO: a payload past maxPayload ends the session.
+        if (body.error().code() == Errc::too_large) {
+            Task<> closing = close_session(shared, *worker, sid, CloseReason::too_large);
+            co_await std::move(closing);
+        }
+        co_return http::error_response(body.error());
+    }
+    auto packets = decode_engine_payload(*body, max_packets_per_post);
+    if (!packets) {
+        Task<> closing = close_session(shared, *worker, sid, CloseReason::protocol_error);
+        co_await std::move(closing);
+        co_return http::error_response(packets.error());
+    }
+    auto receive = [packets = std::move(*packets)](SocketIoConnection& connection) mutable -> Result<void> {
+        auto& engine = connection.engine();
+        if (engine.transport() != Transport::polling)
+            return Error(Errc::invalid_argument, "the session has moved to its WebSocket");
+        for (auto& packet : packets) {
+            if (engine.is_closed()) break;
+            if (auto received = engine.receive(std::move(packet)); !received) return received;
+        }
+        return ok();
+    };
+    Task<Result<void>> receiving = with_session(shared, *worker, std::move(sid), std::move(receive));
+    if (auto received = co_await std::move(receiving); !received) co_return http::error_response(received.error());
+    co_return text("ok", "text/html");
+}
+
+http::Response open_websocket(SocketIoShared& shared, http::Request& request) {
+    Opening opening{auth::Authenticator::token_of(request), request.remote_address(), request.worker()};
+    auto session = [&shared, opening = std::move(opening)](http::WebSocket& ws) {
+        return run_new_websocket(shared, opening, ws);
+    };
+    return http::accept_websocket(session, websocket_options(shared));
+}
+
+Task<http::Response> upgrade(SocketIoShared& shared, http::Request&, std::string sid) {
+    auto const worker = owner_of(sid, shared.threads.size());
+    if (!worker) co_return http::error_response(unknown_session());
+    // Only an open polling session can be upgraded; anything else is refused before the 101.
+    auto check = [](SocketIoConnection& connection) -> Result<void> {
+        auto const& engine = connection.engine();
+        if (engine.is_closed() || engine.transport() != Transport::polling)
+            return Error(Errc::invalid_argument, "the session cannot be upgraded");
+        return ok();
+    };
+    Task<Result<void>> checking = with_session(shared, *worker, sid, check);
+    if (auto checked = co_await std::move(checking); !checked) co_return http::error_response(checked.error());
+    auto session = [&shared, worker = *worker, sid = std::move(sid)](http::WebSocket& ws) {
+        return run_upgrade(shared, worker, sid, ws);
+    };
+    co_return http::accept_websocket(session, websocket_options(shared));
+}
+
+}  // namespace onda::realtime::detail
