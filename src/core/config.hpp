@@ -68,6 +68,11 @@ struct RealtimeConfig {
     std::chrono::milliseconds sse_keepalive{15'000};  // longest silence on an event stream before a comment
 };
 
+struct TranscodeConfig {
+    // On-the-fly conversions (`stream?format=`) running at once, each a child process; past it 503.
+    unsigned max_live_conversions = 0;  // 0: two per core
+};
+
 struct Config {
     ServerConfig server;
     std::filesystem::path data_dir = "./onda-data";
@@ -79,6 +84,7 @@ struct Config {
     UploadsConfig uploads;
     BlockingConfig blocking;
     RealtimeConfig realtime;
+    TranscodeConfig transcode;
 };
 
 // Sets one key from its text form; invalid_argument for an unknown key or a bad value.
