@@ -188,6 +188,7 @@ int serve(ServeOptions options) {
         .max_live_conversions = config.transcode.max_live_conversions
                                     ? config.transcode.max_live_conversions
                                     : 2 * std::max(1u, std::thread::hardware_concurrency()),
+        .conversion_spool = spool_dir,
     };
     media::Library library(**meta, **blobs, blocking_pool, authenticator, library_options);
     if (auto recovered = run_now(library.recover()); !recovered) return fail("recover", recovered.error());

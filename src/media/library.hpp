@@ -61,6 +61,9 @@ struct LibraryOptions {
     std::vector<std::string> converter;
     std::size_t max_live_conversions = 4;  // running at once, server-wide; past it 503 with Retry-After
     std::chrono::milliseconds conversion_stall_timeout{30'000};  // a child silent this long is killed
+    // A full MP3 conversion is written here as it is sent, then kept in the BlobStore
+    // ("media/{id}/live/mp3-192k.mp3") and served as a stored file next time; empty: none are kept.
+    std::filesystem::path conversion_spool;
 };
 
 class Library {

@@ -7,7 +7,9 @@
 //             why the bytes match a full run's).
 //   others    chunked, Accept-Ranges: none.
 // HEAD answers the headers without starting a child. A child is killed as soon as its response
-// ends, whether the client read it all or went away.
+// ends, whether the client read it all or went away. A whole MP3 that a child finished is kept in
+// the BlobStore and served from there with the same ETag (its bytes are the same by construction);
+// deleting the media removes it with the rest.
 #include <atomic>
 
 #include <unistd.h>
@@ -22,6 +24,7 @@
 #include "media/convert/plan.hpp"
 #include "media/detail/child_process.hpp"
 #include "media/library.hpp"
+#include "storage/spool_file.hpp"
 
 namespace onda::media {
 namespace {
@@ -80,6 +83,14 @@ private:
     std::atomic<std::size_t>* live_;
 };
 
+// Where a whole conversion is kept once it is finished. The store and the pool outlive the server.
+struct Keeper {
+    storage::BlobStore* blobs = nullptr;
+    net::thread_pool* pool = nullptr;
+    std::string key;
+    storage::SpoolFile file;  // the bytes so far; removed unless it became the blob
+};
+
 // The body of a conversion: the child's output, `limit` bytes of it when the length is known.
 class ConversionStream final : public http::BodyStream {
 public:
@@ -87,7 +98,8 @@ public:
         std::optional<std::uint64_t> limit;  // bytes to pass on; nullopt: until the child's output ends
         bool to_the_end = true;              // the limit reaches the end of the output: check the exit too
         std::chrono::milliseconds stall{30'000};
-        std::string what;  // for the log: request, media and plan
+        std::string what;            // for the log: request, media and plan
+        std::optional<Keeper> keep;  // the whole output, to keep once it is complete
     };
 
     ConversionStream(std::unique_ptr<detail::ChildProcess> child, ConversionSlot slot, Settings settings)
@@ -105,6 +117,8 @@ public:
         auto chunk = co_await child_->read_some(wanted, settings_.stall);
         if (!chunk) co_return failed(chunk.error());
         if (!chunk->empty()) {
+            // Keeping is a bonus: a spool that cannot take the bytes just keeps nothing.
+            if (settings_.keep && !settings_.keep->file.write(*chunk)) settings_.keep.reset();
             sent_ += chunk->size();
             if (settings_.limit && sent_ > *settings_.limit)
                 co_return failed(Error(Errc::internal, fmt::format("made more than {} bytes", *settings_.limit)));
@@ -117,10 +131,28 @@ public:
         if (settings_.limit && sent_ != *settings_.limit)
             co_return failed(Error(Errc::internal, fmt::format("ended after {} of {} bytes", sent_, *settings_.limit)));
         finished_ = true;
+        if (settings_.keep) {
+            Task<> keeping = keep(std::move(*settings_.keep));  // named: GCC 12 and co_await temporaries
+            settings_.keep.reset();
+            co_await std::move(keeping);
+        }
         co_return std::nullopt;
     }
 
 private:
+    // The client has every byte already; this only delays the end of the exchange by a rename.
+    Task<> keep(Keeper keeper) {
+        auto* blobs = keeper.blobs;
+        auto key = keeper.key;
+        auto path = keeper.file.path();
+        auto put = [blobs, key, path] { return blobs->put_file(key, path); };  // named: GCC 12 and co_await
+        auto kept = co_await offload(*keeper.pool, put);
+        if (kept)
+            keeper.file.release();  // it is the blob now
+        else
+            log::warn("{}: could not keep the conversion: {}", settings_.what, kept.error().message());
+    }
+
     Error failed(Error const& error) {
         finished_ = true;
         log::warn("{} conversion failed after {} bytes: {}", settings_.what, sent_, error.message());
@@ -178,6 +210,33 @@ Task<Response> Library::deliver_conversion(Request& request, std::shared_ptr<Ope
     int const source_fd = media->reader->native_handle();
     if (source_fd < 0) co_return error(Errc::internal, "this store cannot serve bytes directly");
 
+    std::string const cache_control(record.visibility == "public" ? public_cache : private_cache);
+    std::string disposition;
+    if (as_attachment || request.query("disposition") == "attachment")
+        disposition = http::content_disposition(
+            "attachment", file_stem(record.filename) + "." + std::string(extension_of(plan->format)));
+    http::Validators const validators{
+        .etag = fmt::format("\"{}-{}-{}\"", record.sha256.substr(0, 32), plan->name(), conversion_scheme),
+        .last_modified = std::chrono::time_point_cast<std::chrono::seconds>(record.created_at)};
+
+    bool const keepable = plan->format == ConvertFormat::mp3 && !options_.conversion_spool.empty();
+    std::string const kept_key = "media/" + record.id + "/live/" + plan->name() + ".mp3";
+    if (keepable) {
+        auto open_kept = [this, kept_key] { return blobs_.open(kept_key); };  // named: GCC 12 and co_await
+        auto kept = co_await offload(pool_, open_kept);
+        if (kept && (*kept)->native_handle() >= 0 && (*kept)->size() == plan->length()) {
+            std::shared_ptr<storage::BlobReader const> reader = std::move(*kept);
+            http::Representation stored{.fd = reader->native_handle(),
+                                        .size = reader->size(),
+                                        .owner = reader,
+                                        .content_type = plan->content_type(),
+                                        .validators = validators,
+                                        .cache_control = cache_control,
+                                        .content_disposition = disposition};
+            co_return http::deliver(request, std::move(stored));
+        }
+    }
+
     // HEAD starts nothing, so it takes no place.
     std::optional<ConversionSlot> slot = request.is_head()
                                              ? std::optional<ConversionSlot>()
@@ -215,22 +274,17 @@ Task<Response> Library::deliver_conversion(Request& request, std::shared_ptr<Ope
         keep_a_child_waiting();  // for the next conversion, while this one runs
         ConversionStream::Settings settings{
             .limit = limit, .to_the_end = to_the_end, .stall = options_.conversion_stall_timeout, .what = what};
+        if (keepable && first == 0 && to_the_end)
+            if (auto spool = storage::SpoolFile::create(options_.conversion_spool))
+                settings.keep = Keeper{.blobs = &blobs_, .pool = &pool_, .key = kept_key, .file = std::move(*spool)};
         return std::make_unique<ConversionStream>(std::move(child), std::move(*slot), std::move(settings));
     };
-
-    std::string const cache_control(record.visibility == "public" ? public_cache : private_cache);
-    std::string disposition;
-    if (as_attachment || request.query("disposition") == "attachment")
-        disposition = http::content_disposition(
-            "attachment", file_stem(record.filename) + "." + std::string(extension_of(plan->format)));
 
     if (auto const length = plan->length()) {
         http::GeneratedRepresentation representation{
             .size = *length,
             .content_type = plan->content_type(),
-            .validators = {.etag = fmt::format("\"{}-{}-{}\"", record.sha256.substr(0, 32), plan->name(),
-                                               conversion_scheme),
-                           .last_modified = std::chrono::time_point_cast<std::chrono::seconds>(record.created_at)},
+            .validators = validators,
             .cache_control = cache_control,
             .content_disposition = disposition,
             .open = [&](std::uint64_t first,

@@ -139,27 +139,35 @@ TEST_F(Conversions, Mp3HasAnExactLengthAndPlaysForTheSourceDuration) {
 }
 
 TEST_F(Conversions, RangeRequestsGiveTheFullResponsesBytes) {
-    auto full = get("format=mp3&bitrate=128k");
-    ASSERT_EQ(full.status, 200);
-    std::uint64_t const size = full.body.size();
+    // The ranges first: once a whole MP3 was made it is kept, and later requests read the kept file.
+    auto head = http_request({.method = "HEAD", .url = stream_url("format=mp3&bitrate=128k")});
+    ASSERT_EQ(head.status, 200);
+    std::uint64_t const size = std::stoull(head.header("Content-Length"));
     std::string const total = "/" + std::to_string(size);
-    for (std::uint64_t first : {std::uint64_t{0}, std::uint64_t{383}, std::uint64_t{384}, std::uint64_t{20'000},
+    std::vector<std::pair<std::uint64_t, std::string>> parts;
+    for (std::uint64_t first : {std::uint64_t{1}, std::uint64_t{383}, std::uint64_t{384}, std::uint64_t{20'000},
                                 size / 2 + 77, size - 384 - 5, size - 1}) {
         auto part = get("format=mp3&bitrate=128k", {{"Range", "bytes=" + std::to_string(first) + "-"}});
         ASSERT_EQ(part.status, 206) << first;
         EXPECT_EQ(part.header("Content-Range"),
                   "bytes " + std::to_string(first) + "-" + std::to_string(size - 1) + total);
-        EXPECT_TRUE(part.body == full.body.substr(first)) << "from " << first << ": " << part.body.size() << " bytes";
+        parts.emplace_back(first, part.body);
     }
     auto middle = get("format=mp3&bitrate=128k", {{"Range", "bytes=30000-30999"}});
     ASSERT_EQ(middle.status, 206);
-    EXPECT_TRUE(middle.body == full.body.substr(30'000, 1000));
     auto suffix = get("format=mp3&bitrate=128k", {{"Range", "bytes=-1000"}});
     ASSERT_EQ(suffix.status, 206);
-    EXPECT_TRUE(suffix.body == full.body.substr(size - 1000));
     auto past = get("format=mp3&bitrate=128k", {{"Range", "bytes=" + std::to_string(size) + "-"}});
     EXPECT_EQ(past.status, 416);
     EXPECT_EQ(past.header("Content-Range"), "bytes */" + std::to_string(size));
+
+    auto full = get("format=mp3&bitrate=128k");
+    ASSERT_EQ(full.status, 200);
+    ASSERT_EQ(full.body.size(), size);
+    for (auto const& [first, body] : parts)
+        EXPECT_TRUE(body == full.body.substr(first)) << "from " << first << ": " << body.size() << " bytes";
+    EXPECT_TRUE(middle.body == full.body.substr(30'000, 1000));
+    EXPECT_TRUE(suffix.body == full.body.substr(size - 1000));
 }
 
 TEST_F(Conversions, ValidatorsAnswerConditionalRequests) {
@@ -381,6 +389,36 @@ TEST_F(BusyConversions, PastTheBoundIs503WithRetryAfter) {
     EXPECT_EQ(http_request({.method = "HEAD", .url = stream_url("format=mp3&bitrate=128k")}).status, 200);
     holder.close();
     EXPECT_TRUE(eventually([&] { return get("format=mp3&bitrate=128k").status == 200; }, milliseconds(10'000)));
+}
+
+TEST_F(BusyConversions, AFinishedMp3IsKeptAndServedWithoutAChild) {
+    auto first = get("format=mp3&bitrate=192k");
+    ASSERT_EQ(first.status, 200);
+    auto const kept = onda_.data_dir() / "blobs" / "media" / id_ / "live" / "mp3-192k.mp3";
+    ASSERT_TRUE(eventually([&] { return fs::exists(kept); })) << kept;
+    EXPECT_TRUE(read_file(kept) == first.body);
+    // Every conversion place taken: only a kept file can still be answered.
+    auto const long_wav = dir_.path() / "long.wav";
+    ASSERT_TRUE(run_ffmpeg("-f lavfi -i 'sine=f=300:r=8000:d=180' -c:a pcm_s16le " + quoted(long_wav)));
+    auto const id = upload(read_file(long_wav), "filename=long.wav&visibility=public");
+    RawSocket holder(onda_.port());
+    ASSERT_TRUE(holder.send("GET /v1/media/" + id + "/stream?format=mp3&bitrate=320k HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_NE(holder.receive_until(std::string("\r\n\r\n\xff\xfb", 6), milliseconds(5000)).find("200"),
+              std::string::npos);
+    EXPECT_EQ(get("format=mp3&bitrate=128k").status, 503);
+    auto again = get("format=mp3&bitrate=192k");
+    ASSERT_EQ(again.status, 200);
+    EXPECT_TRUE(again.body == first.body);
+    EXPECT_EQ(again.header("ETag"), first.header("ETag"));
+    auto part = get("format=mp3&bitrate=192k", {{"Range", "bytes=1000-1999"}});
+    EXPECT_EQ(part.status, 206);
+    EXPECT_TRUE(part.body == first.body.substr(1000, 1000));
+    // Deleting the media removes what was kept with it.
+    holder.close();
+    auto removed =
+        http_request({.method = "DELETE", .url = onda_.url("/v1/media/" + id_), .headers = {bearer(token_)}});
+    EXPECT_EQ(removed.status, 204);
+    EXPECT_FALSE(fs::exists(kept));
 }
 
 }  // namespace
