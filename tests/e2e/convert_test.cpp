@@ -87,6 +87,18 @@ std::vector<pid_t> children_of(pid_t pid, std::string const& name = "onda-conver
     return children;
 }
 
+// The server's pipes and process descriptors: what a conversion opens (the media files it reads are
+// kept open by the delivery cache on purpose, so they are not counted).
+std::size_t child_descriptors(pid_t pid) {
+    std::size_t count = 0;
+    std::error_code ec;
+    for (auto const& entry : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+        auto const target = fs::read_symlink(entry.path(), ec).string();
+        if (target.starts_with("pipe:") || target == "anon_inode:[pidfd]") ++count;
+    }
+    return count;
+}
+
 class Conversions : public ::testing::Test {
 protected:
     explicit Conversions(OndaProcess::Options options = {}) : onda_(std::move(options)) {}
@@ -280,6 +292,7 @@ TEST_F(Conversions, ClientThatLeavesTakesItsChildAlong) {
     auto const long_wav = dir_.path() / "long.wav";
     ASSERT_TRUE(run_ffmpeg("-f lavfi -i 'sine=f=300:r=8000:d=180' -c:a pcm_s16le " + quoted(long_wav)));
     auto const id = upload(read_file(long_wav), "filename=long.wav&visibility=public");
+    auto const descriptors = child_descriptors(onda_.pid());
     {
         RawSocket socket(onda_.port());
         ASSERT_TRUE(socket.send("GET /v1/media/" + id + "/stream?format=mp3&bitrate=320k HTTP/1.1\r\nHost: x\r\n\r\n"));
@@ -289,6 +302,9 @@ TEST_F(Conversions, ClientThatLeavesTakesItsChildAlong) {
     }  // the client closes mid-body
     EXPECT_TRUE(eventually([&] { return children_of(onda_.pid()).empty(); }, milliseconds(10'000)))
         << "the conversion's child is still there (or a zombie)";
+    // Its pipes and process descriptor are closed too (a child waits for the next conversion, as before).
+    EXPECT_TRUE(eventually([&] { return child_descriptors(onda_.pid()) == descriptors; }))
+        << child_descriptors(onda_.pid()) << " pipes and pidfds open, " << descriptors << " before";
     EXPECT_EQ(http_get(onda_.url("/healthz")).status, 200);
     EXPECT_EQ(get("format=mp3&bitrate=64k").status, 200);
 }

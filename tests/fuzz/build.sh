@@ -29,6 +29,7 @@ declare -A sources=(
   [query]="src/http/percent.cpp"
   [config]="src/core/config.cpp src/core/error.cpp"
   [tus]="src/uploads/tus_protocol.cpp src/uploads/digest.cpp src/auth/base64.cpp src/core/error.cpp"
+  [conversion]="src/media/convert/plan.cpp src/media/convert/mp3_layout.cpp src/media/convert/wav_layout.cpp src/core/error.cpp"
 )
 declare -A libs=(
   [jwt]="-lboost_json -lcrypto"
@@ -36,8 +37,9 @@ declare -A libs=(
   [query]=""
   [config]="-lfmt -ltomlplusplus"
   [tus]="-lcrypto -lfmt"
+  [conversion]="-lfmt"
 )
-all_targets=(range conditional multipart jwt signed_url query config tus)
+all_targets=(range conditional multipart jwt signed_url query config tus conversion)
 
 # Per source file: config.cpp uses the shared toml++ library, as the main build does.
 declare -A extra_flags=(

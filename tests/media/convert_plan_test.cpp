@@ -98,6 +98,15 @@ TEST(PlanConversion, ManyChannelsAreDownmixedToTwoAndAudiolessMediaIsRefused) {
     EXPECT_EQ(none.error().code(), Errc::invalid_argument);
 }
 
+TEST(PlanConversion, KnownLengthsNeedAKnownDuration) {
+    for (double duration : {0.0, -1.0, 49.0 * 3600}) {
+        ConvertSource source{.duration = duration, .sample_rate = 44'100, .channels = 2};
+        EXPECT_FALSE(plan_conversion(ConvertFormat::mp3, std::nullopt, source)) << duration;
+        EXPECT_FALSE(plan_conversion(ConvertFormat::wav, std::nullopt, source)) << duration;
+        EXPECT_TRUE(plan_conversion(ConvertFormat::opus, std::nullopt, source)) << duration;
+    }
+}
+
 TEST(PlanConversion, OnlyMp3AndWavKnowTheirLength) {
     for (auto format : {ConvertFormat::aac, ConvertFormat::opus, ConvertFormat::ogg, ConvertFormat::flac})
         EXPECT_FALSE(plan_conversion(format, std::nullopt, stereo_minute)->length()) << format_name(format);

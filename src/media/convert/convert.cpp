@@ -1,7 +1,6 @@
 #include "media/convert/convert.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -217,67 +216,5 @@ Result<void> convert(std::filesystem::path const& file, ConversionPlan const& pl
 }
 
 }  // namespace blocking
-
-std::vector<std::string> convert_arguments(ConversionPlan const& plan, std::uint64_t offset) {
-    std::vector<std::string> arguments{"--format", std::string(format_name(plan.format))};
-    if (plan.bit_rate > 0) arguments.insert(arguments.end(), {"--bitrate", std::to_string(plan.bit_rate)});
-    arguments.insert(arguments.end(), {"--sample-rate", std::to_string(plan.sample_rate), "--channels",
-                                       std::to_string(plan.channels), "--samples", std::to_string(plan.samples)});
-    if (offset > 0) arguments.insert(arguments.end(), {"--offset", std::to_string(offset)});
-    return arguments;
-}
-
-std::string encode_job(ConversionPlan const& plan, std::uint64_t offset) {
-    std::string text;
-    for (auto const& argument : convert_arguments(plan, offset)) {
-        text += argument;
-        text += '\n';
-    }
-    return text;
-}
-
-Result<ConversionJob> decode_job(std::string_view text) {
-    auto const bad = [](std::string_view why) { return Error(Errc::invalid_argument, "job: " + std::string(why)); };
-    std::vector<std::string_view> words;
-    while (!text.empty()) {
-        auto const end = text.find('\n');
-        if (end == std::string_view::npos) return bad("not newline-terminated");
-        words.push_back(text.substr(0, end));
-        text.remove_prefix(end + 1);
-    }
-    if (words.size() % 2 != 0) return bad("an option without a value");
-    ConversionJob job;
-    bool has_format = false;
-    for (std::size_t i = 0; i < words.size(); i += 2) {
-        std::string_view const name = words[i];
-        std::string_view const value = words[i + 1];
-        if (name == "--format") {
-            auto format = parse_convert_format(value);
-            if (!format) return format.error();
-            job.plan.format = *format;
-            has_format = true;
-            continue;
-        }
-        std::int64_t number = 0;
-        auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
-        if (ec != std::errc{} || end != value.data() + value.size() || number < 0 || value.empty())
-            return bad("option " + std::string(name) + " wants a whole number");
-        if (name == "--bitrate")
-            job.plan.bit_rate = number;
-        else if (name == "--sample-rate" && number <= 1'000'000)
-            job.plan.sample_rate = static_cast<int>(number);
-        else if (name == "--channels" && number <= 8)
-            job.plan.channels = static_cast<int>(number);
-        else if (name == "--samples")
-            job.plan.samples = number;
-        else if (name == "--offset")
-            job.offset = static_cast<std::uint64_t>(number);
-        else
-            return bad("unknown option " + std::string(name));
-    }
-    if (!has_format) return bad("no --format");
-    if (auto valid = check_plan(job.plan); !valid) return valid.error();
-    return job;
-}
 
 }  // namespace onda::media

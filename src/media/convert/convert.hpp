@@ -18,9 +18,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <string>
-#include <string_view>
-#include <vector>
 
 #include "core/error.hpp"
 #include "media/convert/plan.hpp"
@@ -37,19 +34,5 @@ namespace blocking {
 // end; unsupported_media when the file cannot be decoded; cancelled when the reader went away.
 Result<void> convert(std::filesystem::path const& file, ConversionPlan const& plan, std::uint64_t offset, int out_fd);
 }  // namespace blocking
-
-// The command-line options of `onda convert` that carry `plan` and `offset`, in the form the
-// command parses (`--format mp3 --bitrate 192000 …`).
-std::vector<std::string> convert_arguments(ConversionPlan const& plan, std::uint64_t offset);
-
-// The same, as the one message a waiting `onda convert --await-job` child reads: the options,
-// one per line.
-struct ConversionJob {
-    ConversionPlan plan;
-    std::uint64_t offset = 0;
-};
-std::string encode_job(ConversionPlan const& plan, std::uint64_t offset);
-// invalid_argument for a message encode_job did not make, or a plan check_plan refuses.
-Result<ConversionJob> decode_job(std::string_view text);
 
 }  // namespace onda::media

@@ -90,6 +90,14 @@ Result<ConversionPlan> plan_conversion(ConvertFormat format, std::optional<std::
                                        ConvertSource const& source) {
     if (source.sample_rate <= 0 || source.channels <= 0)
         return Error(Errc::invalid_argument, "this media has no audio to convert");
+    // MP3 and WAV state their length before encoding, from the duration the upload's probe found: a
+    // file whose container names none (or claims days) cannot be given one.
+    constexpr double max_known_length_seconds = 48 * 3600;
+    bool const known_length = format == ConvertFormat::mp3 || format == ConvertFormat::wav;
+    if (known_length && !(source.duration > 0 && source.duration <= max_known_length_seconds))
+        return Error(
+            Errc::invalid_argument,
+            fmt::format("{} needs the media's duration, which is unknown; try opus or aac", format_name(format)));
     ConversionPlan plan{.format = format, .channels = std::clamp(source.channels, 1, 2)};
     switch (format) {
     case ConvertFormat::mp3: {
@@ -166,6 +174,68 @@ std::string ConversionPlan::content_type() const {
 std::string ConversionPlan::name() const {
     if (bit_rate == 0) return std::string(format_name(format));
     return fmt::format("{}-{}k", format_name(format), bit_rate / 1000);
+}
+
+std::vector<std::string> convert_arguments(ConversionPlan const& plan, std::uint64_t offset) {
+    std::vector<std::string> arguments{"--format", std::string(format_name(plan.format))};
+    if (plan.bit_rate > 0) arguments.insert(arguments.end(), {"--bitrate", std::to_string(plan.bit_rate)});
+    arguments.insert(arguments.end(), {"--sample-rate", std::to_string(plan.sample_rate), "--channels",
+                                       std::to_string(plan.channels), "--samples", std::to_string(plan.samples)});
+    if (offset > 0) arguments.insert(arguments.end(), {"--offset", std::to_string(offset)});
+    return arguments;
+}
+
+std::string encode_job(ConversionPlan const& plan, std::uint64_t offset) {
+    std::string text;
+    for (auto const& argument : convert_arguments(plan, offset)) {
+        text += argument;
+        text += '\n';
+    }
+    return text;
+}
+
+Result<ConversionJob> decode_job(std::string_view text) {
+    auto const bad = [](std::string_view why) { return Error(Errc::invalid_argument, "job: " + std::string(why)); };
+    std::vector<std::string_view> words;
+    while (!text.empty()) {
+        auto const end = text.find('\n');
+        if (end == std::string_view::npos) return bad("not newline-terminated");
+        words.push_back(text.substr(0, end));
+        text.remove_prefix(end + 1);
+    }
+    if (words.size() % 2 != 0) return bad("an option without a value");
+    ConversionJob job;
+    bool has_format = false;
+    for (std::size_t i = 0; i < words.size(); i += 2) {
+        std::string_view const name = words[i];
+        std::string_view const value = words[i + 1];
+        if (name == "--format") {
+            auto format = parse_convert_format(value);
+            if (!format) return format.error();
+            job.plan.format = *format;
+            has_format = true;
+            continue;
+        }
+        std::int64_t number = 0;
+        auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+        if (ec != std::errc{} || end != value.data() + value.size() || number < 0 || value.empty())
+            return bad("option " + std::string(name) + " wants a whole number");
+        if (name == "--bitrate")
+            job.plan.bit_rate = number;
+        else if (name == "--sample-rate" && number <= 1'000'000)
+            job.plan.sample_rate = static_cast<int>(number);
+        else if (name == "--channels" && number <= 8)
+            job.plan.channels = static_cast<int>(number);
+        else if (name == "--samples")
+            job.plan.samples = number;
+        else if (name == "--offset")
+            job.offset = static_cast<std::uint64_t>(number);
+        else
+            return bad("unknown option " + std::string(name));
+    }
+    if (!has_format) return bad("no --format");
+    if (auto valid = check_plan(job.plan); !valid) return valid.error();
+    return job;
 }
 
 }  // namespace onda::media

@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.hpp"
 
@@ -58,13 +59,27 @@ Result<ConvertFormat> parse_convert_format(std::string_view text);
 Result<std::int64_t> parse_bit_rate(std::string_view text);
 
 // The plan for `format` at `bit_rate` (nullopt: the format's default) of `source`.
-// invalid_argument with a readable reason for a bit rate the format does not take or a source
-// without audio.
+// invalid_argument with a readable reason for a bit rate the format does not take, a source
+// without audio, or mp3/wav of a source whose duration is unknown (or above 48 hours).
 Result<ConversionPlan> plan_conversion(ConvertFormat format, std::optional<std::int64_t> bit_rate,
                                        ConvertSource const& source);
 
 // Whether a plan that came from elsewhere (the command line) is one plan_conversion could have
 // made: a rate and channel count the format takes, an MP3 layout with frames of a whole size.
 Result<void> check_plan(ConversionPlan const& plan);
+
+// The command-line options of `onda convert` that carry `plan` and `offset`, in the form the
+// command parses (`--format mp3 --bitrate 192000 …`).
+std::vector<std::string> convert_arguments(ConversionPlan const& plan, std::uint64_t offset);
+
+// The same, as the one message a waiting `onda convert --await-job` child reads: the options,
+// one per line.
+struct ConversionJob {
+    ConversionPlan plan;
+    std::uint64_t offset = 0;
+};
+std::string encode_job(ConversionPlan const& plan, std::uint64_t offset);
+// invalid_argument for a message encode_job did not make, or a plan check_plan refuses.
+Result<ConversionJob> decode_job(std::string_view text);
 
 }  // namespace onda::media
