@@ -1,5 +1,6 @@
-// The `onda` command line: serve, worker, token, probe, transcode. Configuration comes from defaults, then the TOML
-// file (--config, else ./onda.toml when present), then ONDA_* variables, then flags.
+// The `onda` command line: serve, worker, token, probe, transcode, convert. Configuration comes from
+// defaults, then the TOML file (--config, else ./onda.toml when present), then ONDA_* variables,
+// then flags.
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -125,6 +126,24 @@ int main(int argc, char** argv) {
     transcode->add_option("file", transcode_file, "the media file")->required();
     transcode->add_option("dir", transcode_dir, "where the renditions go (created; must be empty)")->required();
 
+    ConfigFlags convert_flags;
+    onda::app::ConvertOptions convert_options;
+    std::string convert_file;
+    auto* convert = app.add_subcommand(
+        "convert", "write a media file's audio as mp3, aac, opus, ogg, flac or wav to standard output");
+    convert_flags.add_to(*convert, false);
+    convert->add_option("file", convert_file, "the media file (none with --await-job)");
+    convert->add_option("--format", convert_options.format, "mp3, aac, opus, ogg, flac or wav");
+    convert->add_option("--bitrate", convert_options.bit_rate, "bits per second, e.g. 192k (default: the format's)");
+    convert->add_option("--sample-rate", convert_options.sample_rate,
+                        "the plan's sample rate (with --channels, --samples)");
+    convert->add_option("--channels", convert_options.channels, "the plan's channels, 1 or 2");
+    convert->add_option("--samples", convert_options.samples, "the plan's length in samples (mp3, wav)");
+    convert->add_option("--offset", convert_options.offset, "start at this byte of the output (mp3, wav)");
+    convert->add_option("--parent-pid", convert_options.parent_pid, "exit when this process (the server) does");
+    convert->add_flag("--await-job", convert_options.await_job,
+                      "wait for the job (options and file) on standard input, a Unix socket (the server's use)");
+
     CLI11_PARSE(app, argc, argv);
 
     if (serve->parsed()) {
@@ -160,6 +179,17 @@ int main(int argc, char** argv) {
         auto config = transcode_flags.load();
         if (!config) return config_error(config.error());
         return onda::app::transcode(transcode_file, transcode_dir, *config);
+    }
+    if (convert->parsed()) {
+        auto config = convert_flags.load();
+        if (!config) return config_error(config.error());
+        convert_options.config = std::move(*config);
+        convert_options.file = convert_file;
+        if ((convert_file.empty() || convert_options.format.empty()) && !convert_options.await_job) {
+            std::cerr << "onda convert: a file and --format are required\n";
+            return 2;
+        }
+        return onda::app::convert(convert_options);
     }
     return 0;
 }

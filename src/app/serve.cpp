@@ -207,6 +207,12 @@ int serve(ServeOptions options) {
         .probe = {.timeout = config.probe.timeout, .max_bytes = config.probe.max_bytes},
         .max_json_body_bytes = config.limits.max_json_body_bytes,
         .io_threads = io_threads,
+        // Conversions run this binary's `convert` command in a child process.
+        .converter = {"/proc/self/exe", "convert"},
+        .max_live_conversions = config.transcode.max_live_conversions
+                                    ? config.transcode.max_live_conversions
+                                    : 2 * std::max(1u, std::thread::hardware_concurrency()),
+        .conversion_spool = spool_dir,
     };
     media::Library library(**meta, **blobs, blocking_pool, authenticator, library_options);
     if (auto recovered = run_now(library.recover()); !recovered) return fail("recover", recovered.error());

@@ -145,6 +145,8 @@ std::map<std::string, Setter, std::less<>> const& setters() {
          positive_duration_setter([](Config& c) -> auto& { return c.uploads.sweep_interval; })},
         {"uploads.sync_writes", bool_setter([](Config& c) -> auto& { return c.uploads.sync_writes; })},
         {"blocking.threads", number_setter([](Config& c) -> auto& { return c.blocking.threads; })},
+        {"transcode.max_live_conversions",
+         number_setter([](Config& c) -> auto& { return c.transcode.max_live_conversions; })},
         {"realtime.history_size", number_setter([](Config& c) -> auto& { return c.realtime.history_size; })},
         {"realtime.sse_keepalive", [](Config& c, std::string_view v) -> Result<void> {
              auto d = parse_duration(v);

@@ -83,6 +83,8 @@ struct TranscodeConfig {
     unsigned max_attempts = 3;                         // tries of one job before it fails for good
     std::chrono::milliseconds lease{30'000};           // a job unrenewed this long goes to another worker
     std::chrono::milliseconds stall_timeout{120'000};  // a transcode whose progress stays this long is a hang
+    // On-the-fly conversions (`stream?format=`) running at once, each a child process; past it 503.
+    unsigned max_live_conversions = 0;  // 0: two per core
 };
 
 struct Config {

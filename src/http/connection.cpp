@@ -316,11 +316,14 @@ private:
     Task<bool> write_response(Response& response, bool head_only, bool& keep_alive, bool http10) {
         bool const has_body = status_has_body(response.status()) && !head_only;
         if (auto* stream = std::get_if<std::unique_ptr<BodyStream>>(&response.body())) {
-            // HTTP/1.0 has no chunked coding: the body ends where the connection does.
-            if (http10) keep_alive = false;
-            std::string head = head_text(response, keep_alive, http10, !http10 && status_has_body(response.status()));
+            auto const length = (*stream)->length();
+            // HTTP/1.0 has no chunked coding: a body of unknown length ends where the connection does.
+            if (http10 && !length) keep_alive = false;
+            bool const chunked = !http10 && !length && status_has_body(response.status());
+            std::string head = head_text(response, keep_alive, http10, chunked);
             if (!co_await send(net::buffer(head))) co_return false;
             if (!has_body) co_return true;
+            if (length) co_return co_await write_sized_stream(**stream, *length);
             co_return co_await write_stream(**stream, !http10);
         }
         std::string head = head_text(response, keep_alive, http10, false);
@@ -350,6 +353,24 @@ private:
         }
         if (chunked) co_return co_await send(net::buffer("0\r\n\r\n", 5));
         co_return true;
+    }
+
+    // A stream that stated its length: exactly that many bytes, or the connection ends (a short body
+    // must not pass for a whole one; a longer one would be read as the next response).
+    Task<bool> write_sized_stream(BodyStream& stream, std::uint64_t length) {
+        std::uint64_t sent = 0;
+        for (;;) {
+            auto chunk = co_await stream.next();
+            if (!chunk) co_return false;
+            if (!*chunk) co_return sent == length;
+            std::string_view bytes = **chunk;
+            if (bytes.size() > length - sent) {
+                log::error("a body stream ran past the {} bytes it announced", length);
+                co_return false;
+            }
+            if (!co_await send(net::buffer(bytes))) co_return false;
+            sent += bytes.size();
+        }
     }
 
     // Literal pieces are gathered with the head; file pieces go out with sendfile(2) straight from

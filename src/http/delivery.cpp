@@ -1,5 +1,7 @@
 #include "http/delivery.hpp"
 
+#include <variant>
+
 #include <fmt/format.h>
 
 #include "core/ids.hpp"
@@ -8,7 +10,8 @@
 namespace onda::http {
 namespace {
 
-void add_common_headers(Response& response, Representation const& r) {
+template <class R>
+void add_common_headers(Response& response, R const& r) {
     response.add_header("Accept-Ranges", "bytes");
     response.add_header("ETag", r.validators.etag);
     response.add_header("Last-Modified", format_http_date(r.validators.last_modified));
@@ -16,18 +19,10 @@ void add_common_headers(Response& response, Representation const& r) {
     if (!r.content_disposition.empty()) response.add_header("Content-Disposition", r.content_disposition);
 }
 
-// RFC 9110 §14.6: a boundary that cannot occur in the parts (random, 16 hex digits).
-std::string make_boundary() {
-    unsigned char bytes[8];
-    random_bytes(bytes);
-    std::string out = "onda-";
-    for (unsigned char b : bytes) out += fmt::format("{:02x}", b);
-    return out;
-}
-
-}  // namespace
-
-Response deliver(Request const& request, Representation r) {
+// The steps both kinds of representation share, in RFC 9110 order: preconditions (§13.2.2), then
+// Range and If-Range (§14). Either the answer (304, 412, 416) or the ranges to serve.
+template <class R>
+std::variant<Response, RangeRequest> evaluate(Request const& request, R const& r) {
     bool const get_or_head = request.method() == "GET" || request.method() == "HEAD";
     ConditionalHeaders conditions{request.header("If-Match"), request.header("If-None-Match"),
                                   request.header("If-Modified-Since"), request.header("If-Unmodified-Since")};
@@ -49,7 +44,6 @@ Response deliver(Request const& request, Representation r) {
     auto range_header = request.header("Range");
     if (get_or_head && !range_header.empty() && if_range_matches(request.header("If-Range"), r.validators))
         ranges = parse_range(range_header, r.size);
-
     if (ranges.kind == RangeRequest::Kind::unsatisfiable) {
         auto response =
             error_response(Error(Errc::out_of_range, fmt::format("no requested range is within the {} bytes", r.size)));
@@ -57,6 +51,24 @@ Response deliver(Request const& request, Representation r) {
         response.add_header("Accept-Ranges", "bytes");
         return response;
     }
+    return ranges;
+}
+
+// RFC 9110 §14.6: a boundary that cannot occur in the parts (random, 16 hex digits).
+std::string make_boundary() {
+    unsigned char bytes[8];
+    random_bytes(bytes);
+    std::string out = "onda-";
+    for (unsigned char b : bytes) out += fmt::format("{:02x}", b);
+    return out;
+}
+
+}  // namespace
+
+Response deliver(Request const& request, Representation r) {
+    auto evaluated = evaluate(request, r);
+    if (auto* answer = std::get_if<Response>(&evaluated)) return std::move(*answer);
+    auto const& ranges = std::get<RangeRequest>(evaluated);
 
     FileBody body{.pieces = {}, .owner = r.owner};
     Response response;
@@ -91,6 +103,31 @@ Response deliver(Request const& request, Representation r) {
     } else {
         response.set_file(std::move(body));
     }
+    return response;
+}
+
+Response deliver(Request const& request, GeneratedRepresentation const& r) {
+    auto evaluated = evaluate(request, r);
+    if (auto* answer = std::get_if<Response>(&evaluated)) return std::move(*answer);
+    auto const& ranges = std::get<RangeRequest>(evaluated);
+
+    Response response(200);
+    ByteRange range{.first = 0, .last = r.size == 0 ? 0 : r.size - 1};
+    if (ranges.kind == RangeRequest::Kind::partial && ranges.ranges.size() == 1) {
+        range = ranges.ranges.front();
+        response.set_status(206);
+        response.add_header("Content-Range", fmt::format("bytes {}-{}/{}", range.first, range.last, r.size));
+    }
+    std::uint64_t const length = r.size == 0 ? 0 : range.length();
+    response.add_header("Content-Type", r.content_type);
+    add_common_headers(response, r);
+    if (request.is_head() || length == 0) {
+        response.set_no_body(length);
+        return response;
+    }
+    auto body = r.open(range.first, length);
+    if (!body) return error_response(body.error());
+    response.set_stream(std::move(*body));
     return response;
 }
 

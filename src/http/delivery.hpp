@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -28,5 +29,21 @@ struct Representation {
 };
 
 Response deliver(Request const& request, Representation representation);
+
+// Bytes that are made when asked for (an on-the-fly conversion whose length is known before it
+// runs), under the same rules but for several ranges, which are answered with the whole body
+// (RFC 9110 §14.2 lets a server ignore Range; each part would be a conversion of its own).
+struct GeneratedRepresentation {
+    std::uint64_t size = 0;
+    std::string content_type;
+    Validators validators;
+    std::string cache_control;
+    std::string content_disposition;  // empty: none
+    // Makes the body for bytes [first, first + length); called at most once, and not for HEAD, 304,
+    // 412 or 416. An error becomes the response.
+    std::function<Result<std::unique_ptr<BodyStream>>(std::uint64_t first, std::uint64_t length)> open;
+};
+
+Response deliver(Request const& request, GeneratedRepresentation const& representation);
 
 }  // namespace onda::http

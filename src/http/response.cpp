@@ -29,7 +29,9 @@ std::optional<std::uint64_t> Response::content_length() const {
             for (auto const& piece : file.pieces) total += piece.size();
             return total;
         }
-        std::optional<std::uint64_t> operator()(std::unique_ptr<BodyStream> const&) const { return std::nullopt; }
+        std::optional<std::uint64_t> operator()(std::unique_ptr<BodyStream> const& stream) const {
+            return stream ? stream->length() : std::nullopt;
+        }
         std::optional<std::uint64_t> operator()(NoBody const& none) const { return none.content_length; }
         std::optional<std::uint64_t> operator()(std::shared_ptr<WebSocketUpgrade> const&) const { return std::nullopt; }
     };

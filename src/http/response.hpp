@@ -3,7 +3,8 @@
 //   - file pieces: byte ranges of open file descriptors, sent with sendfile(2), with literal text
 //     between them (multipart/byteranges), kept open by `owner` until the write is done;
 //   - a stream: chunks produced while the response is being written (SSE, on-the-fly transcodes),
-//     sent with chunked transfer coding;
+//     sent with chunked transfer coding, or with Content-Length when the stream knows its length
+//     before it starts (a constant-bit-rate conversion);
 //   - a WebSocket upgrade: the connection is handed to a session (see http/websocket.hpp).
 // The connection adds Content-Length (or Transfer-Encoding), Date, Server and Connection.
 #pragma once
@@ -47,6 +48,10 @@ public:
     // The next chunk; nullopt at the end. An error ends the response abruptly (the client sees a
     // truncated chunked body, which is how HTTP/1.1 reports a failure after the head was sent).
     virtual Task<Result<std::optional<std::string>>> next() = 0;
+    // The exact number of bytes the chunks will add up to, when known before the first: the body is
+    // then sent with Content-Length, and a stream that ends short of it (or would run past it) ends
+    // the connection, so the client cannot take a cut body as whole.
+    virtual std::optional<std::uint64_t> length() const { return std::nullopt; }
 };
 
 class Response {
@@ -80,7 +85,7 @@ public:
         std::variant<std::string, FileBody, std::unique_ptr<BodyStream>, NoBody, std::shared_ptr<WebSocketUpgrade>>;
     Body& body() { return body_; }
     Body const& body() const { return body_; }
-    // The body's length when known (not for streams or upgrades).
+    // The body's length when known (for a stream, when it states one; never for an upgrade).
     std::optional<std::uint64_t> content_length() const;
 
     // Ask the connection to close after this response.

@@ -73,7 +73,9 @@ Library::Library(storage::MetaStore& meta, storage::BlobStore& blobs, net::threa
       pool_(pool),
       auth_(auth),
       options_(std::move(options)),
-      caches_(std::max<std::size_t>(1, options_.io_threads)) {}
+      caches_(std::max<std::size_t>(1, options_.io_threads)) {
+    keep_a_child_waiting();
+}
 
 Task<Result<storage::MediaRecord>> Library::ingest(NewMedia media) {
     if (media.file.size() == 0) co_return Error(Errc::unsupported_media, "the file is empty");
@@ -398,8 +400,10 @@ Task<Response> Library::deliver(Request& request, bool as_attachment) {
         Task<Response> rendition_response = deliver_rendition(request, record, *rendition, as_attachment);
         co_return co_await std::move(rendition_response);
     }
-    if (auto format = request.query("format"); format && !format->empty())
-        co_return error(Errc::invalid_argument, "format conversion is not offered for this media");
+    if (auto format = request.query("format"); format && !format->empty()) {
+        Task<Response> converted = deliver_conversion(request, *media, *format, as_attachment);
+        co_return co_await std::move(converted);
+    }
     if (reader->native_handle() < 0) co_return error(Errc::internal, "this store cannot serve bytes directly");
 
     http::Representation representation;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -30,6 +31,10 @@
 
 namespace onda::media {
 
+namespace detail {
+class WaitingChild;
+}
+
 // A file that has fully arrived in the spool, with what the uploader said about it.
 struct NewMedia {
     std::string id;  // empty: a new id; else this one (conflict if a media object has it)
@@ -51,13 +56,25 @@ struct LibraryOptions {
     std::size_t max_json_body_bytes = 64 * 1024;
     std::size_t io_threads = 1;                 // one delivery cache per server thread
     std::size_t cached_media_per_thread = 256;  // open files kept per thread
+    // On-the-fly conversions (`stream?format=`): the command that runs one, to which the plan's
+    // options and the file are appended (app: this binary's `convert`); empty: not offered (503).
+    std::vector<std::string> converter;
+    std::size_t max_live_conversions = 4;  // running at once, server-wide; past it 503 with Retry-After
+    std::chrono::milliseconds conversion_stall_timeout{30'000};  // a child silent this long is killed
+    // A full MP3 conversion is written here as it is sent, then kept in the BlobStore
+    // ("media/{id}/live/mp3-192k.mp3") and served as a stored file next time; empty: none are kept.
+    std::filesystem::path conversion_spool;
 };
 
 class Library {
 public:
     // Every reference must outlive the library.
+    // With a converter, one conversion child is started at once and kept waiting for work.
     Library(storage::MetaStore& meta, storage::BlobStore& blobs, net::thread_pool& pool,
             auth::Authenticator const& auth, LibraryOptions options);
+    ~Library();
+    Library(Library const&) = delete;
+    Library& operator=(Library const&) = delete;
 
     // unsupported_media when the file is not audio/video the server can read (the spool file is
     // then dropped, nothing is kept).
@@ -124,6 +141,9 @@ private:
     // `?rendition=NAME` of stream and download: a progressive rendition file.
     Task<http::Response> deliver_rendition(http::Request& request, storage::MediaRecord record, std::string name,
                                            bool as_attachment);
+    // `?format=F&bitrate=B` of stream and download: an on-the-fly conversion (library_convert.cpp).
+    Task<http::Response> deliver_conversion(http::Request& request, std::shared_ptr<OpenMedia const> media,
+                                            std::string format, bool as_attachment);
     // A stored file of the media (not the original) with the Delivery rules.
     Task<http::Response> deliver_blob(http::Request& request, storage::MediaRecord const& record, std::string key,
                                       std::string content_type, std::string disposition_name = {});
@@ -139,6 +159,12 @@ private:
     LibraryOptions options_;
     std::vector<DeliveryCache> caches_;  // one per server thread
     std::atomic<std::uint64_t> generation_{0};
+    // Conversions running now (their children alive), across every server thread.
+    std::atomic<std::size_t> live_conversions_{0};
+    // A conversion child started ahead of need (library_convert.cpp), owned here while it waits;
+    // whichever thread starts a conversion takes it and starts the next.
+    std::atomic<detail::WaitingChild*> waiting_child_{nullptr};
+    void keep_a_child_waiting();
 };
 
 // The BlobStore key of a media object's original bytes.

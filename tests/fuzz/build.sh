@@ -32,6 +32,7 @@ declare -A sources=(
   [playlist]="src/media/transcode/playlist.cpp"
   [engineio]="src/realtime/engineio_packet.cpp src/auth/base64.cpp src/core/error.cpp"
   [socketio]="src/realtime/socketio_packet.cpp src/core/error.cpp"
+  [conversion]="src/media/convert/plan.cpp src/media/convert/mp3_layout.cpp src/media/convert/wav_layout.cpp src/core/error.cpp"
 )
 declare -A libs=(
   [jwt]="-lboost_json -lcrypto"
@@ -42,8 +43,9 @@ declare -A libs=(
   [playlist]="-lfmt"
   [engineio]="-lfmt"
   [socketio]="-lboost_json -lfmt"
+  [conversion]="-lfmt"
 )
-all_targets=(range conditional multipart jwt signed_url query config tus playlist engineio socketio)
+all_targets=(range conditional multipart jwt signed_url query config tus playlist engineio socketio conversion)
 
 # Per source file: config.cpp uses the shared toml++ library, as the main build does.
 declare -A extra_flags=(

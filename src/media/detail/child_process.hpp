@@ -1,0 +1,105 @@
+// A child process whose standard output the server reads as a stream: how on-the-fly conversions
+// keep untrusted decoders out of the server (DESIGN.md "Crash isolation for decoders").
+//
+// The child gets: standard input from a given descriptor (the media's bytes), standard output a
+// pipe read here, standard error a pipe kept for the reason of a failure, and no other descriptor
+// of the server (every other one is closed in the child, whatever its close-on-exec flag).
+// Ownership: the ChildProcess owns the process. Destroying it while the child runs (the client went
+// away) kills it with SIGKILL and reaps it, at once when it is already gone and otherwise from a
+// task on the same executor that waits for its exit: no zombie, no descriptor left open.
+//
+// Thread: every member runs on the executor given to spawn().
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+#include "core/error.hpp"
+#include "core/task.hpp"
+
+namespace onda::media::detail {
+
+// A started child's descriptors before they are bound to an executor: a child started ahead of need
+// on one thread may be handed to another.
+struct StartedChild {
+    pid_t pid = -1;
+    int stdout_fd = -1;
+    int stderr_fd = -1;
+    int pid_fd = -1;  // readable once the child has exited
+    // SIGKILL, a blocking wait (short: the child cannot resist) and the descriptors closed.
+    void kill_and_reap();
+};
+
+// Starts argv[0] (an absolute path) with `argv`. `stdin_fd` is only read from; -1: /dev/null.
+// unavailable when the system cannot start a process now.
+Result<StartedChild> start_child(std::vector<std::string> const& argv, int stdin_fd);
+
+// A child started before it has work, waiting on standard input (a Unix socket) for it: starting a
+// process costs far more than handing one a job (a sanitizer build takes hundreds of milliseconds
+// before main()), and a listener is waiting for the first bytes. The job is a text and one
+// descriptor, passed with SCM_RIGHTS. May be moved between threads while it waits.
+class WaitingChild {
+public:
+    static Result<std::unique_ptr<WaitingChild>> start(std::vector<std::string> const& argv);
+    ~WaitingChild();  // a child never handed a job is killed and reaped
+    WaitingChild(WaitingChild const&) = delete;
+    WaitingChild& operator=(WaitingChild const&) = delete;
+
+    pid_t pid() const { return child_.pid; }
+    // Sends the job; from then on the child is the caller's (adopt it into a ChildProcess).
+    // unavailable when the child is gone (then it has been reaped).
+    Result<StartedChild> hand_over(std::string_view job, int fd);
+
+private:
+    WaitingChild(StartedChild child, int socket_fd) : child_(child), socket_fd_(socket_fd) {}
+    StartedChild child_;
+    int socket_fd_;
+};
+
+class ChildProcess {
+public:
+    // start_child, then adopt.
+    static Result<std::unique_ptr<ChildProcess>> spawn(net::any_io_executor executor,
+                                                       std::vector<std::string> const& argv, int stdin_fd);
+    // Takes over a started child's descriptors, on `executor`.
+    static std::unique_ptr<ChildProcess> adopt(net::any_io_executor executor, StartedChild child);
+
+    ~ChildProcess();
+    ChildProcess(ChildProcess const&) = delete;
+    ChildProcess& operator=(ChildProcess const&) = delete;
+
+    pid_t pid() const { return pid_; }
+
+    // Up to `max_bytes` of standard output; empty at its end. timeout when nothing came for `stall`
+    // (a child that hangs is not waited for forever).
+    Task<Result<std::string>> read_some(std::size_t max_bytes, std::chrono::milliseconds stall);
+
+    // After the end of standard output: waits up to `limit` for the exit. ok for exit status 0;
+    // otherwise unavailable with what the child wrote to standard error (or the signal that ended it).
+    Task<Result<void>> wait(std::chrono::milliseconds limit);
+
+private:
+    ChildProcess(net::any_io_executor executor, pid_t pid, int stdout_fd, int stderr_fd, int pid_fd);
+    // Reaps the child if it has exited; true when it has (and `status_` holds its status).
+    bool try_reap();
+    std::string error_text();
+
+    net::any_io_executor executor_;
+    pid_t pid_;
+    net::posix::stream_descriptor stdout_;
+    int stderr_fd_;                       // non-blocking; read only once the child has exited
+    net::posix::stream_descriptor exit_;  // a pidfd: readable when the child has exited
+    net::steady_timer timer_;
+    bool reaped_ = false;
+    int status_ = 0;
+};
+
+}  // namespace onda::media::detail
