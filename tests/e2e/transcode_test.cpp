@@ -128,8 +128,8 @@ TEST(Transcode, MediaEventsFollowTheMediaAccessRules) {
 
 TEST(Transcode, AWorkerKilledMidJobIsRestartedAndTheJobRetriedWhileTheServerStaysHealthy) {
     OndaProcess onda(with_workers({{"transcode.lease", "3s"}}));  // progress reaches the row every second
-    ASSERT_TRUE(eventually([&] { return onda.children().size() == 1; }));
-    pid_t const first_worker = onda.children()[0];
+    ASSERT_TRUE(eventually([&] { return onda.children("worker").size() == 1; }));
+    pid_t const first_worker = onda.children("worker")[0];
     auto up = upload_raw(onda, onda.token("alice", "creator"), make_wav(120.0, 44100));
     ASSERT_EQ(up.response.status, 201);
     ASSERT_TRUE(eventually(
@@ -143,7 +143,7 @@ TEST(Transcode, AWorkerKilledMidJobIsRestartedAndTheJobRetriedWhileTheServerStay
     ASSERT_EQ(::kill(first_worker, SIGKILL), 0);
     EXPECT_TRUE(server_is_healthy(onda));
     ASSERT_TRUE(eventually([&] {
-        auto children = onda.children();
+        auto children = onda.children("worker");
         return children.size() == 1 && children[0] != first_worker;
     })) << onda.log();
     ASSERT_TRUE(eventually([&] { return transcode_state(onda, up.id) == "done"; }, transcode_deadline)) << onda.log();
@@ -174,8 +174,8 @@ TEST(Transcode, ACrashOfTheServerMidJobIsRecoveredAfterARestart) {
     auto up = upload_raw(onda, onda.token("alice", "creator"), make_wav(120.0, 44100));
     ASSERT_EQ(up.response.status, 201);
     ASSERT_TRUE(eventually([&] { return transcode_state(onda, up.id) == "running"; }, transcode_deadline));
-    ASSERT_EQ(onda.children().size(), 1u);
-    pid_t const worker = onda.children()[0];
+    ASSERT_EQ(onda.children("worker").size(), 1u);
+    pid_t const worker = onda.children("worker")[0];
     onda.kill9();
     // The worker dies with its server (PR_SET_PDEATHSIG).
     EXPECT_TRUE(eventually([&] { return is_gone(worker); }));
@@ -186,8 +186,8 @@ TEST(Transcode, ACrashOfTheServerMidJobIsRecoveredAfterARestart) {
 
 TEST(Transcode, StoppingTheServerStopsItsWorkers) {
     OndaProcess onda(with_workers({{"transcode.workers", "2"}}));
-    ASSERT_TRUE(eventually([&] { return onda.children().size() == 2; }));
-    auto const workers = onda.children();
+    ASSERT_TRUE(eventually([&] { return onda.children("worker").size() == 2; }));
+    auto const workers = onda.children("worker");
     EXPECT_EQ(onda.stop(), 0);
     for (pid_t pid : workers) EXPECT_TRUE(is_gone(pid)) << pid;
 }
@@ -196,7 +196,7 @@ TEST(Transcode, WithNoWorkersAJobStaysQueued) {
     OndaProcess onda(with_workers({{"transcode.workers", "0"}}));
     auto up = upload_raw(onda, onda.token("alice", "creator"), make_wav(0.5));
     ASSERT_EQ(up.response.status, 201);
-    EXPECT_TRUE(onda.children().empty());
+    EXPECT_TRUE(onda.children("worker").empty());
     EXPECT_EQ(transcode_state(onda, up.id), "queued");
     EXPECT_NE(onda.log().find("transcode.workers = 0"), std::string::npos);
 }

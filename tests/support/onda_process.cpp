@@ -146,14 +146,22 @@ void OndaProcess::kill9() {
     pid_ = -1;
 }
 
-std::vector<pid_t> OndaProcess::children() const {
+std::vector<pid_t> OndaProcess::children(std::string_view command) const {
     std::vector<pid_t> pids;
     if (!running()) return pids;
     std::error_code ec;
     auto const tasks = std::filesystem::path("/proc") / std::to_string(pid_) / "task";
     for (auto const& task : std::filesystem::directory_iterator(tasks, ec)) {
         std::ifstream in(task.path() / "children");
-        for (pid_t child = 0; in >> child;) pids.push_back(child);
+        for (pid_t child = 0; in >> child;) {
+            // argv is NUL-separated: "/path/onda\0worker\0--id\0…"; the second entry is the command.
+            auto const argv = read_file(std::filesystem::path("/proc") / std::to_string(child) / "cmdline");
+            auto const first_end = argv.find('\0');
+            auto const second = first_end == std::string::npos
+                                    ? std::string()
+                                    : argv.substr(first_end + 1, argv.find('\0', first_end + 1) - first_end - 1);
+            if (command.empty() || second == command) pids.push_back(child);
+        }
     }
     return pids;
 }

@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <sys/types.h>
@@ -50,8 +51,9 @@ public:
 
     // SIGTERM and wait; returns the exit status (or -1 if it had to be killed).
     int stop(std::chrono::milliseconds deadline = std::chrono::milliseconds(15'000));
-    // The server's child processes (its transcode workers), from /proc/<pid>/task/*/children.
-    std::vector<pid_t> children() const;
+    // The server's child processes, from /proc/<pid>/task/*/children; with `command`, only those
+    // running that `onda` command ("worker" for transcode workers, "convert" for conversions).
+    std::vector<pid_t> children(std::string_view command = {}) const;
     // Waits for the server to exit by itself (after a signal the test sent); its exit status, or -1
     // (and SIGKILL) if it is still running at the deadline.
     int wait_for_exit(std::chrono::milliseconds deadline = std::chrono::milliseconds(15'000));
