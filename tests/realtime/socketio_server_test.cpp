@@ -233,6 +233,19 @@ TEST_F(SocketIoServerTest, TheTokenMayComeWithTheOpeningRequest) {
     EXPECT_EQ(ack.at("ok"), true);
 }
 
+TEST_F(SocketIoServerTest, TheTokenMayComeFromTheCookieAndAuthTokenWins) {
+    std::vector<http::Request::Header> cookie{{"Cookie", "theme=dark; onda_token=" + token("alice")}};
+    auto answer = request("GET", "/socket.io/?EIO=4&transport=polling", {}, cookie);
+    Client client{this, std::string(json::parse(answer.body.substr(1)).at("sid").as_string()), {}};
+    ASSERT_EQ(client.exchange("40").substr(0, 2), "40");
+    EXPECT_EQ(ack_of(client.exchange(R"(421["join",{"room":"user:alice"}])"), "1").at("ok"), true);
+
+    auto second = request("GET", "/socket.io/?EIO=4&transport=polling", {}, cookie);
+    Client bob{this, std::string(json::parse(second.body.substr(1)).at("sid").as_string()), {}};
+    ASSERT_EQ(bob.exchange(R"(40{"token":")" + token("bob") + R"("})").substr(0, 2), "40");
+    EXPECT_EQ(ack_of(bob.exchange(R"(422["join",{"room":"user:alice"}])"), "2").at("error").at("code"), "forbidden");
+}
+
 TEST_F(SocketIoServerTest, ABadTokenIsRefusedAsInvalidToken) {
     for (std::string auth : {R"({"token":"garbage"})", R"({"token":42})"}) {
         auto [client, answer] = connect(auth);
