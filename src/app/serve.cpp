@@ -7,9 +7,7 @@
 
 #include <unistd.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/use_future.hpp>
 
 #include "app/api_service.hpp"
 #include "app/commands.hpp"
@@ -21,6 +19,7 @@
 #include "auth/identity.hpp"
 #include "auth/rate_limit.hpp"
 #include "auth/secret.hpp"
+#include "core/run_alone.hpp"
 #include "core/log.hpp"
 #include "http/server.hpp"
 #include "media/library.hpp"
@@ -37,15 +36,6 @@
 
 namespace onda::app {
 namespace {
-
-// Runs one start-up task to completion before the server threads exist.
-template <class T>
-T run_now(Task<T> task) {
-    net::io_context context;
-    auto future = net::co_spawn(context, std::move(task), net::use_future);
-    context.run();
-    return future.get();
-}
 
 Result<void> write_ready_file(std::filesystem::path const& file, std::uint16_t port) {
     auto temp = file;
@@ -215,7 +205,7 @@ int serve(ServeOptions options) {
         .conversion_spool = spool_dir,
     };
     media::Library library(**meta, **blobs, blocking_pool, authenticator, library_options);
-    if (auto recovered = run_now(library.recover()); !recovered) return fail("recover", recovered.error());
+    if (auto recovered = run_alone(library.recover()); !recovered) return fail("recover", recovered.error());
 
     // Before the server: streams on its threads hold subscribers, which must leave before the hub goes.
     realtime::Hub hub(realtime::HubOptions{.history_size = config.realtime.history_size}, clock, &metrics);
@@ -236,7 +226,7 @@ int serve(ServeOptions options) {
                                                .expire_after = config.uploads.expire_after,
                                                .sync_writes = config.uploads.sync_writes,
                                                .public_url = config.server.public_url});
-    if (auto orphans = run_now(tus.remove_orphans()); !orphans) return fail("recover uploads", orphans.error());
+    if (auto orphans = run_alone(tus.remove_orphans()); !orphans) return fail("recover uploads", orphans.error());
     realtime::RoomAccess const room_access = [&library, &tus](auth::Identity const& who, std::string_view room) {
         return may_read_room(library, tus, who, std::string(room));
     };

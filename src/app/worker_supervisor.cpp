@@ -11,12 +11,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/use_future.hpp>
 
 #include "app/job_report.hpp"
 #include "core/log.hpp"
+#include "core/run_alone.hpp"
 
 extern char** environ;
 
@@ -56,15 +55,6 @@ Task<> read_reports(net::posix::stream_descriptor pipe, JobEventHandler const& o
             skipping = true;
         }
     }
-}
-
-// Runs `task` to its end on a context of its own (for finish_stop, after the main one stopped).
-template <class T>
-T run_alone(Task<T> task) {
-    net::io_context context;
-    auto future = net::co_spawn(context, std::move(task), net::use_future);
-    context.run();
-    return future.get();
 }
 
 }  // namespace

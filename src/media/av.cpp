@@ -36,6 +36,8 @@ Errc errc_for(int rc) {
 
 Error av_error(int rc) { return Error(errc_for(rc), error_text(rc)); }
 
+Error av_internal_error(std::string_view what, int rc) { return Error(Errc::internal, error_text(rc)).context(what); }
+
 void quiet_libav_logging() {
     static std::once_flag once;
     std::call_once(once, [] { av_log_set_level(AV_LOG_ERROR); });

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <memory>
+#include <string_view>
 
 extern "C" {
 #include <libavcodec/avcodec.h>
@@ -96,6 +97,10 @@ using Scaler = std::unique_ptr<SwsContext, FreeScaler>;
 //   timeout            AVERROR_EXIT, which libav returns when an AVIOInterruptCB asked it to stop
 //   internal           everything else (ENOMEM, I/O errors, bugs)
 Error av_error(int rc);
+
+// A libav call on onda's own objects (an encoder, a muxer, a filter graph) failed: internal, whatever
+// the code, with `what` as the context ("open aac-128 encoder: …").
+Error av_internal_error(std::string_view what, int rc);
 
 // Limits libav's own logging to errors. Its lines bypass onda's log, so this keeps them rare; it is
 // safe to call from any thread, any number of times.

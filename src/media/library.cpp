@@ -11,6 +11,7 @@
 #include "core/log.hpp"
 #include "http/content_disposition.hpp"
 #include "http/delivery.hpp"
+#include "media/detail/delivery_policy.hpp"
 
 namespace onda::media {
 namespace {
@@ -19,13 +20,11 @@ namespace json = boost::json;
 using http::Request;
 using http::Response;
 
-constexpr std::string_view public_cache = "public, max-age=31536000, immutable";
-constexpr std::string_view private_cache = "private, max-age=0, must-revalidate";
 constexpr std::int64_t max_presign_seconds = 7 * 24 * 3600;
 constexpr std::size_t max_title_bytes = 500;
 constexpr std::size_t max_metadata_bytes = 16 * 1024;
 
-Response error(Errc code, std::string message) { return http::error_response(Error(code, std::move(message))); }
+using detail::error;
 
 std::string media_path(std::string_view id) { return "/v1/media/" + std::string(id); }
 
@@ -413,7 +412,7 @@ Task<Response> Library::deliver(Request& request, bool as_attachment) {
     representation.content_type = record.content_type;
     representation.validators.etag = "\"" + record.sha256.substr(0, 32) + "\"";
     representation.validators.last_modified = std::chrono::time_point_cast<std::chrono::seconds>(record.created_at);
-    representation.cache_control = record.visibility == "public" ? public_cache : private_cache;
+    representation.cache_control = detail::cache_control_for(record.visibility);
     if (as_attachment || request.query("disposition") == "attachment")
         representation.content_disposition = http::content_disposition("attachment", record.filename);
     co_return http::deliver(request, std::move(representation));

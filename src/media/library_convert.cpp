@@ -20,6 +20,7 @@
 #include "core/log.hpp"
 #include "http/content_disposition.hpp"
 #include "http/delivery.hpp"
+#include "media/detail/delivery_policy.hpp"
 #include "media/convert/convert.hpp"
 #include "media/convert/plan.hpp"
 #include "media/detail/child_process.hpp"
@@ -32,8 +33,6 @@ namespace {
 using http::Request;
 using http::Response;
 
-constexpr std::string_view public_cache = "public, max-age=31536000, immutable";
-constexpr std::string_view private_cache = "private, max-age=0, must-revalidate";
 constexpr std::size_t read_bytes = 64 * 1024;  // a pipe's capacity
 // How long a child may take to exit after its last byte (a sanitizer build checks for leaks then).
 constexpr std::chrono::milliseconds exit_wait{10'000};
@@ -41,7 +40,7 @@ constexpr std::chrono::milliseconds exit_wait{10'000};
 // Change it with anything that changes them (block sizes, the Info frame, the resampling).
 constexpr std::string_view conversion_scheme = "c1";
 
-Response error(Errc code, std::string message) { return http::error_response(Error(code, std::move(message))); }
+using detail::error;
 
 std::string_view extension_of(ConvertFormat format) {
     return format == ConvertFormat::opus ? "opus" : format_name(format);
@@ -210,7 +209,7 @@ Task<Response> Library::deliver_conversion(Request& request, std::shared_ptr<Ope
     int const source_fd = media->reader->native_handle();
     if (source_fd < 0) co_return error(Errc::internal, "this store cannot serve bytes directly");
 
-    std::string const cache_control(record.visibility == "public" ? public_cache : private_cache);
+    std::string const cache_control(detail::cache_control_for(record.visibility));
     std::string disposition;
     if (as_attachment || request.query("disposition") == "attachment")
         disposition = http::content_disposition(

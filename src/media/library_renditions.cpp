@@ -10,6 +10,7 @@
 #include "core/ids.hpp"
 #include "http/content_disposition.hpp"
 #include "http/delivery.hpp"
+#include "media/detail/delivery_policy.hpp"
 #include "http/percent.hpp"
 #include "media/library.hpp"
 #include "media/transcode/playlist.hpp"
@@ -21,11 +22,9 @@ namespace json = boost::json;
 using http::Request;
 using http::Response;
 
-constexpr std::string_view public_cache = "public, max-age=31536000, immutable";
-constexpr std::string_view private_cache = "private, max-age=0, must-revalidate";
 constexpr std::size_t max_playlist_bytes = 4 * 1024 * 1024;
 
-Response error(Errc code, std::string message) { return http::error_response(Error(code, std::move(message))); }
+using detail::error;
 
 // A name the transcode gave a rendition or a file: letters, digits, '.', '_' and '-', not starting
 // with a dot (so never "." or "..").
@@ -98,7 +97,7 @@ Task<Response> Library::deliver_blob(Request& request, storage::MediaRecord cons
     representation.validators.etag =
         fmt::format("\"{:x}-{:x}\"", modified.time_since_epoch().count(), representation.size);
     representation.validators.last_modified = modified;
-    representation.cache_control = record.visibility == "public" ? public_cache : private_cache;
+    representation.cache_control = detail::cache_control_for(record.visibility);
     if (!disposition_name.empty())
         representation.content_disposition = http::content_disposition("attachment", disposition_name);
     co_return http::deliver(request, std::move(representation));

@@ -20,7 +20,7 @@
 //
 // Example (onda worker):
 //   TranscodeWorker worker(*meta, *blobs, pool, clock, transcode, report, options);
-//   WorkerStop why = run_now(worker.run());
+//   WorkerStop why = run_alone(worker.run());
 #pragma once
 
 #include <atomic>

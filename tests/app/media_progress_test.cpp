@@ -9,20 +9,13 @@
 
 #include "core/ids.hpp"
 #include "storage/sqlite_meta_store.hpp"
+#include "core/run_alone.hpp"
 #include "support/temp_dir.hpp"
 
 namespace onda::app {
 namespace {
 
 using namespace std::chrono_literals;
-
-template <class T>
-T run_task(Task<T> task) {
-    net::io_context context;
-    auto result = net::co_spawn(context, std::move(task), net::use_future);
-    context.run();
-    return result.get();
-}
 
 struct Published {
     std::string room;
@@ -46,13 +39,13 @@ protected:
         record.id = id;
         record.owner = std::move(owner);
         record.visibility = "private";
-        EXPECT_TRUE(run_task(meta_->insert_media(record)));
-        EXPECT_TRUE(run_task(meta_->mark_media_ready(id)));
+        EXPECT_TRUE(run_alone(meta_->insert_media(record)));
+        EXPECT_TRUE(run_alone(meta_->mark_media_ready(id)));
         return id;
     }
     void publish(std::string const& id, std::string state, double progress,
                  std::optional<std::string> error = std::nullopt) {
-        run_task(progress_.publish({.media_id = id, .state = std::move(state), .progress = progress, .error = error}));
+        run_alone(progress_.publish({.media_id = id, .state = std::move(state), .progress = progress, .error = error}));
     }
 
     onda::test::TempDir dir_;

@@ -17,6 +17,8 @@
 #include "app/job_report.hpp"
 #include "core/ids.hpp"
 #include "storage/sqlite_meta_store.hpp"
+#include "core/run_alone.hpp"
+#include "support/eventually.hpp"
 #include "support/temp_dir.hpp"
 
 namespace onda::app {
@@ -24,23 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-template <class T>
-T run_task(Task<T> task) {
-    net::io_context context;
-    auto result = net::co_spawn(context, std::move(task), net::use_future);
-    context.run();
-    return result.get();
-}
-
-bool eventually(std::function<bool()> const& condition, std::chrono::milliseconds deadline = 15s) {
-    auto const until = std::chrono::steady_clock::now() + deadline;
-    while (std::chrono::steady_clock::now() < until) {
-        if (condition()) return true;
-        std::this_thread::sleep_for(5ms);
-    }
-    return condition();
-}
+using test::eventually;
 
 bool is_alive(pid_t pid) { return ::kill(pid, 0) == 0; }
 
@@ -73,9 +59,9 @@ protected:
         record.visibility = "private";
         record.created_at = SystemClock().now();
         record.transcode_state = "queued";
-        EXPECT_TRUE(run_task(meta_->insert_media(record)));
-        EXPECT_TRUE(run_task(meta_->mark_media_ready(id)));
-        auto claimed = run_task(meta_->claim_job(storage::JobClaim{.owner = owner, .now = clock_.now(), .lease = 1h}));
+        EXPECT_TRUE(run_alone(meta_->insert_media(record)));
+        EXPECT_TRUE(run_alone(meta_->mark_media_ready(id)));
+        auto claimed = run_alone(meta_->claim_job(storage::JobClaim{.owner = owner, .now = clock_.now(), .lease = 1h}));
         EXPECT_TRUE(claimed && claimed->job && claimed->job->media_id == id);
         return id;
     }
@@ -149,7 +135,7 @@ TEST_F(WorkerSupervisorTest, ReadsReportsRestartsADeadChildAndHandsItsJobBack) {
     ASSERT_TRUE(eventually([&] { return pids().size() == 2; }));  // restarted after the first backoff
     EXPECT_NE(pids()[1], first);
     EXPECT_TRUE(is_alive(pids()[1]));
-    auto job = run_task(meta_->find_transcode_job(id)).value();
+    auto job = run_alone(meta_->find_transcode_job(id)).value();
     EXPECT_EQ(job.state, "queued");
     EXPECT_EQ(job.attempts, 1u);
     EXPECT_EQ(job.error, "the worker stopped: killed by SIGKILL");
@@ -164,17 +150,17 @@ TEST_F(WorkerSupervisorTest, TheLastAttemptDyingFailsTheJobWithTheReason) {
     // Two more claims, as if the job had already killed two workers.
     for (int i = 0; i < 2; ++i) {
         ASSERT_EQ(
-            run_task(meta_->release_jobs(storage::JobRelease{.owner = "test.w1", .reason = "x", .now = clock_.now()}))
+            run_alone(meta_->release_jobs(storage::JobRelease{.owner = "test.w1", .reason = "x", .now = clock_.now()}))
                 ->size(),
             1u);
         ASSERT_TRUE(
-            run_task(meta_->claim_job(storage::JobClaim{.owner = "test.w1", .now = clock_.now(), .lease = 1h}))->job);
+            run_alone(meta_->claim_job(storage::JobClaim{.owner = "test.w1", .now = clock_.now(), .lease = 1h}))->job);
     }
     start("", "sleep");
     ASSERT_TRUE(eventually([&] { return pids().size() == 1; }));
     ASSERT_EQ(::kill(pids()[0], SIGSEGV), 0);
-    ASSERT_TRUE(eventually([&] { return run_task(meta_->find_transcode_job(id))->state == "failed"; }));
-    EXPECT_EQ(run_task(meta_->find_media(id))->transcode_error,
+    ASSERT_TRUE(eventually([&] { return run_alone(meta_->find_transcode_job(id))->state == "failed"; }));
+    EXPECT_EQ(run_alone(meta_->find_media(id))->transcode_error,
               "transcoding was tried 3 times; the last attempt: the worker stopped: killed by SIGSEGV");
     ASSERT_TRUE(eventually([&] { return !events().empty() && events().back().state == "failed"; }));
     stop();
@@ -195,7 +181,7 @@ TEST_F(WorkerSupervisorTest, StoppingEndsEveryChildAndHandsTheirJobsBackUncounte
     auto const children = pids();
     stop();
     for (pid_t pid : children) EXPECT_FALSE(is_alive(pid)) << pid;  // reaped, not zombies
-    auto job = run_task(meta_->find_transcode_job(id)).value();
+    auto job = run_alone(meta_->find_transcode_job(id)).value();
     EXPECT_EQ(job.state, "queued");
     EXPECT_EQ(job.attempts, 0u);
 }

@@ -15,6 +15,7 @@
 
 #include "e2e.hpp"
 #include "support/media_fixtures.hpp"
+#include "support/media_tools.hpp"
 #include "support/raw_socket.hpp"
 
 namespace onda::test {
@@ -24,44 +25,9 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
-std::string quoted(fs::path const& file) { return "'" + file.string() + "'"; }
-
-bool run_ffmpeg(std::string const& arguments) {
-    std::string const command = "timeout 120 ffmpeg -hide_banner -nostdin -loglevel error -y " + arguments;
-    return std::system(command.c_str()) == 0;
-}
-
-std::string read_file(fs::path const& file) {
-    std::ifstream in(file, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 fs::path save(fs::path const& path, std::string const& bytes) {
     std::ofstream(path, std::ios::binary) << bytes;
     return path;
-}
-
-double probed_duration(fs::path const& file) {
-    auto result = run_command(
-        {"/usr/bin/ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", file.string()});
-    try {
-        return std::stod(result.output);
-    } catch (...) {
-        return -1;
-    }
-}
-
-// Seconds of audio ffmpeg decodes from `file`; -1 when it cannot.
-double decoded_duration(fs::path const& file) {
-    fs::path const wav = file.string() + ".decoded.wav";
-    if (!run_ffmpeg("-i " + quoted(file) + " -c:a pcm_s16le " + quoted(wav))) return -1;
-    return probed_duration(wav);
-}
-
-bool decodes_cleanly(fs::path const& file) {
-    auto result = run_command({"/bin/sh", "-c", "ffmpeg -nostdin -v error -i " + quoted(file) + " -f null - 2>&1"});
-    EXPECT_EQ(result.output, "") << file;
-    return result.status == 0 && result.output.empty();
 }
 
 // The children of `pid` named `name` (zombies included: a child not reaped is still listed). A

@@ -32,15 +32,6 @@ std::string error_code(HttpResponse const& response) {
     return std::string(error.at("code").as_string());
 }
 
-bool eventually(std::function<bool()> const& condition, std::chrono::milliseconds deadline) {
-    auto until = std::chrono::steady_clock::now() + deadline;
-    while (std::chrono::steady_clock::now() < until) {
-        if (condition()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return condition();
-}
-
 std::size_t count_files(std::filesystem::path const& dir) {
     std::error_code ec;
     if (!std::filesystem::exists(dir, ec)) return 0;

@@ -8,6 +8,7 @@
 
 #include <boost/json.hpp>
 
+#include "support/eventually.hpp"
 #include "support/http_client.hpp"
 #include "support/onda_process.hpp"
 
@@ -27,9 +28,6 @@ Upload upload_raw(OndaProcess const& onda, std::string const& token, std::string
 
 // The error code of a JSON error body, or "" when the body is not one.
 std::string error_code(HttpResponse const& response);
-
-// Polls `condition` every few milliseconds until it holds or the deadline passes.
-bool eventually(std::function<bool()> const& condition, std::chrono::milliseconds deadline = std::chrono::seconds(10));
 
 // Regular files below `dir` (recursively); 0 when it does not exist.
 std::size_t count_files(std::filesystem::path const& dir);

@@ -20,52 +20,21 @@
 
 #include "media/convert/mp3_layout.hpp"
 #include "media/convert/pcm_source.hpp"
+#include "support/media_tools.hpp"
 #include "support/temp_dir.hpp"
 
 namespace onda::media {
 namespace {
 
+using test::decode_errors;
+using test::decoded_duration;
+using test::output_of;
+using test::probed_duration;
+using test::quoted;
+using test::read_file;
+using test::run_ffmpeg;
+
 namespace fs = std::filesystem;
-
-std::string quoted(fs::path const& file) { return "'" + file.string() + "'"; }
-
-bool run_ffmpeg(std::string const& arguments) {
-    std::string const command = "timeout 120 ffmpeg -hide_banner -nostdin -loglevel error -y " + arguments;
-    return std::system(command.c_str()) == 0;
-}
-
-std::string output_of(std::string const& command) {
-    std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
-    std::string out;
-    std::array<char, 4096> buffer{};
-    while (pipe && std::fgets(buffer.data(), buffer.size(), pipe.get())) out += buffer.data();
-    return out;
-}
-
-std::string read_file(fs::path const& file) {
-    std::ifstream in(file, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-double probed_duration(fs::path const& file) {
-    auto text = output_of("ffprobe -v error -show_entries format=duration -of csv=p=0 " + quoted(file));
-    try {
-        return std::stod(text);
-    } catch (...) {
-        return -1;
-    }
-}
-
-// Seconds of audio ffmpeg decodes from `file` (for containers whose headers state no duration).
-double decoded_duration(fs::path const& file) {
-    fs::path const wav = file.string() + ".decoded.wav";
-    if (!run_ffmpeg("-i " + quoted(file) + " -c:a pcm_s16le " + quoted(wav))) return -1;
-    return probed_duration(wav);
-}
-
-std::string decode_errors(fs::path const& file) {
-    return output_of("ffmpeg -nostdin -v error -i " + quoted(file) + " -f null - 2>&1");
-}
 
 class Convert : public ::testing::Test {
 protected:

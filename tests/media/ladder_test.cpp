@@ -15,32 +15,20 @@
 #include <gtest/gtest.h>
 
 #include "media/transcode/playlist.hpp"
+#include "support/media_tools.hpp"
 #include "support/temp_dir.hpp"
 
 namespace onda::media {
 namespace {
 
+using test::decodes_cleanly;
+using test::output_of;
+using test::probed_duration;
+using test::quoted;
+using test::read_file;
+using test::run_ffmpeg;
+
 namespace fs = std::filesystem;
-
-std::string quoted(fs::path const& file) { return "'" + file.string() + "'"; }
-
-bool run_ffmpeg(std::string const& arguments) {
-    std::string const command = "timeout 120 ffmpeg -hide_banner -nostdin -loglevel error -y " + arguments;
-    return std::system(command.c_str()) == 0;
-}
-
-std::string output_of(std::string const& command) {
-    std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
-    std::string out;
-    std::array<char, 4096> buffer{};
-    while (pipe && std::fgets(buffer.data(), buffer.size(), pipe.get())) out += buffer.data();
-    return out;
-}
-
-std::string read_file(fs::path const& file) {
-    std::ifstream in(file, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 // What ffprobe says of the streams of `file`: "-show_entries stream=…" values as CSV lines. A
 // playlist's streams are listed once more inside its program; the first listing is kept.
@@ -48,23 +36,6 @@ std::string streams_of(fs::path const& file, std::string const& entries) {
     auto text = output_of("ffprobe -v error -show_entries stream=" + entries + " -of csv=p=0 " + quoted(file));
     auto const program = text.find("\n\n");
     return program == std::string::npos ? text : text.substr(0, program + 1);
-}
-
-// The duration ffprobe reads from a file or playlist, in seconds (-1 when it cannot).
-double probed_duration(fs::path const& file) {
-    auto text = output_of("ffprobe -v error -show_entries format=duration -of csv=p=0 " + quoted(file));
-    try {
-        return std::stod(text);
-    } catch (...) {
-        return -1;
-    }
-}
-
-// Whether ffmpeg decodes every frame of `file` without an error message.
-bool decodes_cleanly(fs::path const& file) {
-    auto errors = output_of("ffmpeg -nostdin -v error -i " + quoted(file) + " -f null - 2>&1");
-    EXPECT_EQ(errors, "") << file;
-    return errors.empty();
 }
 
 class Ladder : public ::testing::Test {

@@ -18,10 +18,15 @@
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include "support/media_tools.hpp"
 #include "support/temp_dir.hpp"
 
 namespace onda::media {
 namespace {
+
+using test::quoted;
+using test::read_file;
+using test::run_ffmpeg;
 
 using namespace std::chrono_literals;
 using std::chrono::steady_clock;
@@ -34,20 +39,6 @@ void write_file(std::filesystem::path const& file, std::string const& bytes) {
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     ASSERT_TRUE(out.good()) << file;
 }
-
-std::string read_file(std::filesystem::path const& file) {
-    std::ifstream in(file, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// Runs the ffmpeg command line with `arguments` (inputs, options, output) and reports whether it worked.
-// Every lavfi source is given a duration; timeout(1) stops one that runs on regardless.
-bool run_ffmpeg(std::string const& arguments) {
-    std::string const command = "timeout 60 ffmpeg -hide_banner -nostdin -loglevel error -y " + arguments;
-    return std::system(command.c_str()) == 0;
-}
-
-std::string quoted(std::filesystem::path const& file) { return "'" + file.string() + "'"; }
 
 void put_le(std::string& out, std::uint32_t value, int bytes) {
     for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));

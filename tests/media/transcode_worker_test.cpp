@@ -19,6 +19,9 @@
 #include "media/library.hpp"
 #include "storage/local_blob_store.hpp"
 #include "storage/sqlite_meta_store.hpp"
+#include "core/run_alone.hpp"
+#include "support/eventually.hpp"
+#include "support/media_tools.hpp"
 #include "support/temp_dir.hpp"
 
 namespace onda::media {
@@ -26,32 +29,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-template <class T>
-T run_task(Task<T> task) {
-    net::io_context context;
-    auto result = net::co_spawn(context, std::move(task), net::use_future);
-    context.run();
-    return result.get();
-}
-
-bool eventually(std::function<bool()> const& condition, std::chrono::milliseconds deadline = 15s) {
-    auto const until = std::chrono::steady_clock::now() + deadline;
-    while (std::chrono::steady_clock::now() < until) {
-        if (condition()) return true;
-        std::this_thread::sleep_for(5ms);
-    }
-    return condition();
-}
+using test::eventually;
+using test::read_file;
 
 void write_file(fs::path const& file, std::string const& bytes) {
     fs::create_directories(file.parent_path());
     std::ofstream(file, std::ios::binary) << bytes;
-}
-
-std::string read_file(fs::path const& file) {
-    std::ifstream in(file, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 // What a successful ladder leaves: an HLS rung, a progressive file and a waveform.
@@ -179,20 +162,20 @@ protected:
         record.format = "wav";
         record.created_at = clock_.now();
         record.transcode_state = "queued";
-        EXPECT_TRUE(run_task(meta_->insert_media(record)));
+        EXPECT_TRUE(run_alone(meta_->insert_media(record)));
         fs::path const spooled = dir_.path() / "blobs" / ("spool-" + id);
         write_file(spooled, bytes);
         EXPECT_TRUE(blobs_->put_file(original_key(id), spooled));
-        EXPECT_TRUE(run_task(meta_->mark_media_ready(id)));
+        EXPECT_TRUE(run_alone(meta_->mark_media_ready(id)));
         return id;
     }
 
     storage::JobRecord job_of(std::string const& media_id) {
-        return run_task(meta_->find_transcode_job(media_id)).value();
+        return run_alone(meta_->find_transcode_job(media_id)).value();
     }
-    storage::MediaRecord media(std::string const& id) { return run_task(meta_->find_media(id)).value(); }
+    storage::MediaRecord media(std::string const& id) { return run_alone(meta_->find_media(id)).value(); }
     bool job_is(std::string const& media_id, std::string_view state) {
-        auto job = run_task(meta_->find_transcode_job(media_id));
+        auto job = run_alone(meta_->find_transcode_job(media_id));
         return job && job->state == state;
     }
     bool blob_exists(std::string const& key) { return blobs_->exists(key).value(); }
@@ -338,7 +321,7 @@ TEST_F(TranscodeWorkerTest, AJobAbandonedByACrashedWorkerIsRetriedWhenItsLeaseEx
     std::string const id = add_media("original");
     // A worker that claimed the job and died without a word: nobody released it.
     auto crashed =
-        run_task(meta_->claim_job(storage::JobClaim{.owner = "crashed", .now = clock_.now(), .lease = 300ms}));
+        run_alone(meta_->claim_job(storage::JobClaim{.owner = "crashed", .now = clock_.now(), .lease = 300ms}));
     ASSERT_TRUE(crashed && crashed->job);
     TranscodeFn transcode = [](fs::path const&, fs::path const& out_dir, LadderProgress const&) {
         return write_outputs(out_dir);
@@ -351,7 +334,7 @@ TEST_F(TranscodeWorkerTest, AJobAbandonedByACrashedWorkerIsRetriedWhenItsLeaseEx
 
 TEST_F(TranscodeWorkerTest, AJobReleasedForADeadWorkerIsRetriedAtOnce) {
     std::string const id = add_media("original");
-    auto crashed = run_task(meta_->claim_job(storage::JobClaim{.owner = "crashed", .now = clock_.now(), .lease = 1h}));
+    auto crashed = run_alone(meta_->claim_job(storage::JobClaim{.owner = "crashed", .now = clock_.now(), .lease = 1h}));
     ASSERT_TRUE(crashed && crashed->job);
     TranscodeFn transcode = [](fs::path const&, fs::path const& out_dir, LadderProgress const&) {
         return write_outputs(out_dir);
@@ -360,7 +343,7 @@ TEST_F(TranscodeWorkerTest, AJobReleasedForADeadWorkerIsRetriedAtOnce) {
     std::this_thread::sleep_for(100ms);  // five polls: the hour-long lease keeps the job from the worker
     EXPECT_TRUE(job_is(id, "running"));
     // What the supervisor does when it reaps the dead worker.
-    auto released = run_task(meta_->release_jobs(storage::JobRelease{
+    auto released = run_alone(meta_->release_jobs(storage::JobRelease{
         .owner = "crashed", .reason = "the worker stopped (killed by signal 9)", .now = clock_.now()}));
     ASSERT_TRUE(released);
     ASSERT_TRUE(eventually([&] { return job_is(id, "done"); }));
@@ -430,7 +413,7 @@ TEST_F(TranscodeWorkerTest, AJobWhoseMediaIsDeletedMeanwhileIsDroppedAndLeavesNo
     Running worker(*this, transcode, options());
     ASSERT_TRUE(eventually([&] { return started.load(); }));
     // What DELETE /v1/media/{id} does.
-    ASSERT_TRUE(run_task(meta_->delete_media(id)));
+    ASSERT_TRUE(run_alone(meta_->delete_media(id)));
     ASSERT_TRUE(blobs_->remove_all("media/" + id));
     gate.open();
     std::string const next = add_media("the next one");  // the worker moves on to it

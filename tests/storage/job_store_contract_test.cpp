@@ -12,14 +12,13 @@
 #include <gtest/gtest.h>
 
 #include "meta_store_backends.hpp"
-#include "run_task.hpp"
+#include "core/run_alone.hpp"
 #include "storage/meta_store.hpp"
 
 namespace onda::storage {
 namespace {
 
 using namespace std::chrono_literals;
-using onda::test::run_task;
 
 SystemTime at_seconds(std::int64_t seconds) { return from_unix_micros(seconds * 1'000'000); }
 
@@ -53,29 +52,29 @@ protected:
 
     void add_ready(MediaRecord record) {
         std::string const id = record.id;
-        auto inserted = run_task(store().insert_media(std::move(record)));
+        auto inserted = run_alone(store().insert_media(std::move(record)));
         ASSERT_TRUE(inserted) << inserted.error().message();
-        auto ready = run_task(store().mark_media_ready(id));
+        auto ready = run_alone(store().mark_media_ready(id));
         ASSERT_TRUE(ready) << ready.error().message();
     }
 
     ClaimedJob claim(std::string owner, SystemTime now, unsigned max_attempts = 3) {
-        auto claimed = run_task(store().claim_job(
+        auto claimed = run_alone(store().claim_job(
             JobClaim{.owner = std::move(owner), .now = now, .lease = 30s, .max_attempts = max_attempts}));
         EXPECT_TRUE(claimed) << claimed.error().message();
         return claimed ? std::move(*claimed) : ClaimedJob{};
     }
 
-    JobRecord job_of(std::string const& media_id) { return run_task(store().find_transcode_job(media_id)).value(); }
-    MediaRecord media(std::string const& id) { return run_task(store().find_media(id)).value(); }
+    JobRecord job_of(std::string const& media_id) { return run_alone(store().find_transcode_job(media_id)).value(); }
+    MediaRecord media(std::string const& id) { return run_alone(store().find_media(id)).value(); }
 
     std::vector<JobRecord> release(std::string owner, std::string reason, SystemTime now, unsigned max_attempts = 3,
                                    bool count_attempt = true) {
-        auto released = run_task(store().release_jobs(JobRelease{.owner = std::move(owner),
-                                                                 .reason = std::move(reason),
-                                                                 .now = now,
-                                                                 .max_attempts = max_attempts,
-                                                                 .count_attempt = count_attempt}));
+        auto released = run_alone(store().release_jobs(JobRelease{.owner = std::move(owner),
+                                                                  .reason = std::move(reason),
+                                                                  .now = now,
+                                                                  .max_attempts = max_attempts,
+                                                                  .count_attempt = count_attempt}));
         EXPECT_TRUE(released) << released.error().message();
         return released ? std::move(*released) : std::vector<JobRecord>{};
     }
@@ -104,15 +103,15 @@ TYPED_TEST(JobStoreContract, ReadyMediaThatAsksForATranscodeGetsAQueuedJob) {
 
 TYPED_TEST(JobStoreContract, MediaThatAsksForNoTranscodeGetsNoJob) {
     this->add_ready(make_media("m_1", 100, "none"));
-    EXPECT_EQ(run_task(this->store().find_transcode_job("m_1")).error().code(), Errc::not_found);
+    EXPECT_EQ(run_alone(this->store().find_transcode_job("m_1")).error().code(), Errc::not_found);
     EXPECT_FALSE(this->claim("w1", at_seconds(200)).job);
 }
 
 TYPED_TEST(JobStoreContract, APendingRowHasNoJobUntilItIsReady) {
-    ASSERT_TRUE(run_task(this->store().insert_media(make_media("m_1", 100))));
-    EXPECT_EQ(run_task(this->store().find_transcode_job("m_1")).error().code(), Errc::not_found);
+    ASSERT_TRUE(run_alone(this->store().insert_media(make_media("m_1", 100))));
+    EXPECT_EQ(run_alone(this->store().find_transcode_job("m_1")).error().code(), Errc::not_found);
     EXPECT_FALSE(this->claim("w1", at_seconds(200)).job);
-    ASSERT_TRUE(run_task(this->store().mark_media_ready("m_1")));
+    ASSERT_TRUE(run_alone(this->store().mark_media_ready("m_1")));
     EXPECT_TRUE(this->claim("w1", at_seconds(200)).job);
 }
 
@@ -148,10 +147,10 @@ TYPED_TEST(JobStoreContract, AnExpiredLeaseIsClaimedAgainAndTheOldHolderLosesIt)
     EXPECT_EQ(again.job->attempts, 2u);
     EXPECT_EQ(again.job->lease_owner, "w2");
 
-    auto renewed = run_task(this->store().renew_job(lease_of(first), 0.5, at_seconds(1031), 30s));
+    auto renewed = run_alone(this->store().renew_job(lease_of(first), 0.5, at_seconds(1031), 30s));
     ASSERT_FALSE(renewed);
     EXPECT_EQ(renewed.error().code(), Errc::conflict);
-    auto completed = run_task(this->store().complete_job(lease_of(first), TranscodeOutput{}, at_seconds(1031)));
+    auto completed = run_alone(this->store().complete_job(lease_of(first), TranscodeOutput{}, at_seconds(1031)));
     ASSERT_FALSE(completed);
     EXPECT_EQ(completed.error().code(), Errc::conflict);
     EXPECT_EQ(this->job_of("m_1").lease_owner, "w2");
@@ -160,7 +159,7 @@ TYPED_TEST(JobStoreContract, AnExpiredLeaseIsClaimedAgainAndTheOldHolderLosesIt)
 TYPED_TEST(JobStoreContract, RenewExtendsTheLeaseAndRecordsProgressOnJobAndMedia) {
     this->add_ready(make_media("m_1", 100));
     JobRecord job = *this->claim("w1", at_seconds(1000)).job;
-    ASSERT_TRUE(run_task(this->store().renew_job(lease_of(job), 0.25, at_seconds(1020), 30s)));
+    ASSERT_TRUE(run_alone(this->store().renew_job(lease_of(job), 0.25, at_seconds(1020), 30s)));
     JobRecord renewed = this->job_of("m_1");
     EXPECT_EQ(renewed.progress, 0.25);
     EXPECT_EQ(renewed.lease_expires_at, at_seconds(1050));
@@ -168,9 +167,9 @@ TYPED_TEST(JobStoreContract, RenewExtendsTheLeaseAndRecordsProgressOnJobAndMedia
     EXPECT_EQ(this->media("m_1").transcode_progress, 0.25);
     EXPECT_FALSE(this->claim("w2", at_seconds(1040)).job);  // past the first lease, inside the renewed one
 
-    ASSERT_TRUE(run_task(this->store().renew_job(lease_of(job), 7.0, at_seconds(1041), 30s)));
+    ASSERT_TRUE(run_alone(this->store().renew_job(lease_of(job), 7.0, at_seconds(1041), 30s)));
     EXPECT_EQ(this->media("m_1").transcode_progress, 1.0);  // clamped to 0..1
-    ASSERT_TRUE(run_task(this->store().renew_job(lease_of(job), std::nan(""), at_seconds(1042), 30s)));
+    ASSERT_TRUE(run_alone(this->store().renew_job(lease_of(job), std::nan(""), at_seconds(1042), 30s)));
     EXPECT_EQ(this->job_of("m_1").progress, 0.0);
 }
 
@@ -183,7 +182,7 @@ TYPED_TEST(JobStoreContract, CompleteRecordsTheRenditionsOnTheMedia) {
         .has_hls = true,
         .has_thumbnail = false,
         .has_waveform = true};
-    ASSERT_TRUE(run_task(this->store().complete_job(lease_of(job), output, at_seconds(1010))));
+    ASSERT_TRUE(run_alone(this->store().complete_job(lease_of(job), output, at_seconds(1010))));
     MediaRecord media = this->media("m_1");
     EXPECT_EQ(media.transcode_state, "done");
     EXPECT_EQ(media.transcode_progress, 1.0);
@@ -197,16 +196,16 @@ TYPED_TEST(JobStoreContract, CompleteRecordsTheRenditionsOnTheMedia) {
     EXPECT_EQ(done.progress, 1.0);
     EXPECT_FALSE(done.lease_owner);
     EXPECT_FALSE(this->claim("w2", at_seconds(5000)).job);  // a done job is never claimed, however late
-    EXPECT_EQ(run_task(this->store().complete_job(lease_of(job), output, at_seconds(1011))).error().code(),
+    EXPECT_EQ(run_alone(this->store().complete_job(lease_of(job), output, at_seconds(1011))).error().code(),
               Errc::conflict);
 }
 
 TYPED_TEST(JobStoreContract, FailRecordsTheReasonOnJobAndMedia) {
     this->add_ready(make_media("m_1", 100));
     JobRecord job = *this->claim("w1", at_seconds(1000)).job;
-    ASSERT_TRUE(run_task(this->store().renew_job(lease_of(job), 0.4, at_seconds(1001), 30s)));
+    ASSERT_TRUE(run_alone(this->store().renew_job(lease_of(job), 0.4, at_seconds(1001), 30s)));
     ASSERT_TRUE(
-        run_task(this->store().fail_job(lease_of(job), "the audio stream cannot be decoded", at_seconds(1002))));
+        run_alone(this->store().fail_job(lease_of(job), "the audio stream cannot be decoded", at_seconds(1002))));
     MediaRecord media = this->media("m_1");
     EXPECT_EQ(media.transcode_state, "failed");
     EXPECT_EQ(media.transcode_error, "the audio stream cannot be decoded");
@@ -223,7 +222,7 @@ TYPED_TEST(JobStoreContract, ReleaseRequeuesADeadWorkersJobsAndCountsTheAttempt)
     this->add_ready(make_media("m_3", 300));
     JobRecord first = *this->claim("w1", at_seconds(1000)).job;
     JobRecord other = *this->claim("w2", at_seconds(1000)).job;
-    ASSERT_TRUE(run_task(this->store().renew_job(lease_of(first), 0.7, at_seconds(1001), 30s)));
+    ASSERT_TRUE(run_alone(this->store().renew_job(lease_of(first), 0.7, at_seconds(1001), 30s)));
 
     std::vector<JobRecord> released = this->release("w1", "the worker stopped (killed by signal 9)", at_seconds(1002));
     ASSERT_EQ(released.size(), 1u);
@@ -239,7 +238,7 @@ TYPED_TEST(JobStoreContract, ReleaseRequeuesADeadWorkersJobsAndCountsTheAttempt)
     EXPECT_EQ(media.transcode_state, "queued");
     EXPECT_EQ(media.transcode_progress, 0);
     EXPECT_EQ(this->job_of("m_2").lease_owner, "w2");  // another worker's job is untouched
-    EXPECT_EQ(run_task(this->store().renew_job(lease_of(first), 0.8, at_seconds(1003), 30s)).error().code(),
+    EXPECT_EQ(run_alone(this->store().renew_job(lease_of(first), 0.8, at_seconds(1003), 30s)).error().code(),
               Errc::conflict);
 
     // Retried at once, before the old lease would have expired, and ahead of the newer queued job.
@@ -318,13 +317,13 @@ TYPED_TEST(JobStoreContract, AQueuedJobWithItsAttemptsUsedUpIsFailedByTheClaim) 
 TYPED_TEST(JobStoreContract, DeletingTheMediaDeletesItsJob) {
     this->add_ready(make_media("m_1", 100));
     JobRecord job = *this->claim("w1", at_seconds(1000)).job;
-    ASSERT_TRUE(run_task(this->store().delete_media("m_1")));
-    EXPECT_EQ(run_task(this->store().find_transcode_job("m_1")).error().code(), Errc::not_found);
-    EXPECT_EQ(run_task(this->store().renew_job(lease_of(job), 0.5, at_seconds(1001), 30s)).error().code(),
+    ASSERT_TRUE(run_alone(this->store().delete_media("m_1")));
+    EXPECT_EQ(run_alone(this->store().find_transcode_job("m_1")).error().code(), Errc::not_found);
+    EXPECT_EQ(run_alone(this->store().renew_job(lease_of(job), 0.5, at_seconds(1001), 30s)).error().code(),
               Errc::not_found);
-    EXPECT_EQ(run_task(this->store().complete_job(lease_of(job), TranscodeOutput{}, at_seconds(1001))).error().code(),
+    EXPECT_EQ(run_alone(this->store().complete_job(lease_of(job), TranscodeOutput{}, at_seconds(1001))).error().code(),
               Errc::not_found);
-    EXPECT_EQ(run_task(this->store().fail_job(lease_of(job), "x", at_seconds(1001))).error().code(), Errc::not_found);
+    EXPECT_EQ(run_alone(this->store().fail_job(lease_of(job), "x", at_seconds(1001))).error().code(), Errc::not_found);
     EXPECT_TRUE(this->release("w1", "x", at_seconds(1001)).empty());
     EXPECT_FALSE(this->claim("w1", at_seconds(5000)).job);
 }
@@ -337,9 +336,9 @@ TYPED_TEST(JobStoreContract, AChangeUnderAWrongOwnerOrAttemptIsAConflictAndChang
     JobLease wrong_attempt = lease_of(job);
     wrong_attempt.attempt = 2;
     for (JobLease const& lease : {wrong_owner, wrong_attempt}) {
-        EXPECT_EQ(run_task(this->store().renew_job(lease, 0.5, at_seconds(1001), 30s)).error().code(), Errc::conflict);
-        EXPECT_EQ(run_task(this->store().fail_job(lease, "x", at_seconds(1001))).error().code(), Errc::conflict);
-        EXPECT_EQ(run_task(this->store().complete_job(lease, TranscodeOutput{}, at_seconds(1001))).error().code(),
+        EXPECT_EQ(run_alone(this->store().renew_job(lease, 0.5, at_seconds(1001), 30s)).error().code(), Errc::conflict);
+        EXPECT_EQ(run_alone(this->store().fail_job(lease, "x", at_seconds(1001))).error().code(), Errc::conflict);
+        EXPECT_EQ(run_alone(this->store().complete_job(lease, TranscodeOutput{}, at_seconds(1001))).error().code(),
                   Errc::conflict);
     }
     JobRecord unchanged = this->job_of("m_1");
@@ -358,7 +357,7 @@ TYPED_TEST(JobStoreContract, ClaimsFromTwoConnectionsAtOnceNeverShareAJob) {
     std::atomic<int> failures{0};
     auto drain = [&failures](MetaStore& store, std::string owner, std::vector<std::string>& claimed) {
         for (;;) {
-            auto job = run_task(store.claim_job(JobClaim{.owner = owner, .now = at_seconds(1000), .lease = 30s}));
+            auto job = run_alone(store.claim_job(JobClaim{.owner = owner, .now = at_seconds(1000), .lease = 30s}));
             if (!job) {
                 ++failures;
                 return;

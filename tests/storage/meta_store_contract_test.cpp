@@ -11,13 +11,11 @@
 #include <gtest/gtest.h>
 
 #include "meta_store_backends.hpp"
-#include "run_task.hpp"
+#include "core/run_alone.hpp"
 #include "storage/meta_store.hpp"
 
 namespace onda::storage {
 namespace {
-
-using onda::test::run_task;
 
 SystemTime at_micros(std::int64_t micros) { return from_unix_micros(micros); }
 
@@ -82,14 +80,14 @@ protected:
 
     void insert_ready(MediaRecord record) {
         std::string const id = record.id;
-        auto inserted = run_task(store().insert_media(std::move(record)));
+        auto inserted = run_alone(store().insert_media(std::move(record)));
         ASSERT_TRUE(inserted) << inserted.error().message();
-        auto ready = run_task(store().mark_media_ready(id));
+        auto ready = run_alone(store().mark_media_ready(id));
         ASSERT_TRUE(ready) << ready.error().message();
     }
 
     MediaPage list(MediaQuery query) {
-        auto page = run_task(store().list_media(std::move(query)));
+        auto page = run_alone(store().list_media(std::move(query)));
         EXPECT_TRUE(page) << page.error().message();
         return page ? std::move(*page) : MediaPage{};
     }
@@ -122,37 +120,37 @@ protected:
 TYPED_TEST_SUITE(MetaStoreContract, test::MetaStoreBackends);
 
 TYPED_TEST(MetaStoreContract, PendingRowIsInvisibleUntilMarkedReady) {
-    ASSERT_TRUE(run_task(this->store().insert_media(make_record("m_1", 1000))));
-    auto found = run_task(this->store().find_media("m_1"));
+    ASSERT_TRUE(run_alone(this->store().insert_media(make_record("m_1", 1000))));
+    auto found = run_alone(this->store().find_media("m_1"));
     ASSERT_FALSE(found);
     EXPECT_EQ(found.error().code(), Errc::not_found);
     EXPECT_TRUE(this->list(this->admin_query()).items.empty());
 
-    ASSERT_TRUE(run_task(this->store().mark_media_ready("m_1")));
-    EXPECT_TRUE(run_task(this->store().find_media("m_1")));
+    ASSERT_TRUE(run_alone(this->store().mark_media_ready("m_1")));
+    EXPECT_TRUE(run_alone(this->store().find_media("m_1")));
     EXPECT_EQ(ids_of(this->list(this->admin_query())), std::vector<std::string>{"m_1"});
 }
 
 TYPED_TEST(MetaStoreContract, MarkReadyNeedsAPendingRow) {
-    auto unknown = run_task(this->store().mark_media_ready("m_none"));
+    auto unknown = run_alone(this->store().mark_media_ready("m_none"));
     ASSERT_FALSE(unknown);
     EXPECT_EQ(unknown.error().code(), Errc::not_found);
     this->insert_ready(make_record("m_1", 1000));
-    auto again = run_task(this->store().mark_media_ready("m_1"));
+    auto again = run_alone(this->store().mark_media_ready("m_1"));
     ASSERT_FALSE(again);
     EXPECT_EQ(again.error().code(), Errc::not_found);
 }
 
 TYPED_TEST(MetaStoreContract, DuplicateIdIsConflict) {
-    ASSERT_TRUE(run_task(this->store().insert_media(make_record("m_1", 1000))));
-    auto pending_twice = run_task(this->store().insert_media(make_record("m_1", 2000)));
+    ASSERT_TRUE(run_alone(this->store().insert_media(make_record("m_1", 1000))));
+    auto pending_twice = run_alone(this->store().insert_media(make_record("m_1", 2000)));
     ASSERT_FALSE(pending_twice);
     EXPECT_EQ(pending_twice.error().code(), Errc::conflict);
-    ASSERT_TRUE(run_task(this->store().mark_media_ready("m_1")));
-    auto ready_twice = run_task(this->store().insert_media(make_record("m_1", 3000)));
+    ASSERT_TRUE(run_alone(this->store().mark_media_ready("m_1")));
+    auto ready_twice = run_alone(this->store().insert_media(make_record("m_1", 3000)));
     ASSERT_FALSE(ready_twice);
     EXPECT_EQ(ready_twice.error().code(), Errc::conflict);
-    EXPECT_EQ(to_unix_micros(run_task(this->store().find_media("m_1"))->created_at), 1000);
+    EXPECT_EQ(to_unix_micros(run_alone(this->store().find_media("m_1"))->created_at), 1000);
 }
 
 TYPED_TEST(MetaStoreContract, EveryFieldSurvivesTheRoundTrip) {
@@ -180,10 +178,10 @@ TYPED_TEST(MetaStoreContract, EveryFieldSurvivesTheRoundTrip) {
 
     this->insert_ready(audio);
     this->insert_ready(video);
-    auto found_audio = run_task(this->store().find_media("m_audio"));
+    auto found_audio = run_alone(this->store().find_media("m_audio"));
     ASSERT_TRUE(found_audio);
     expect_same_record(*found_audio, audio);
-    auto found_video = run_task(this->store().find_media("m_video"));
+    auto found_video = run_alone(this->store().find_media("m_video"));
     ASSERT_TRUE(found_video);
     expect_same_record(*found_video, video);
     EXPECT_TRUE(found_video->audio.is_null());
@@ -352,7 +350,7 @@ TYPED_TEST(MetaStoreContract, MalformedCursorIsInvalidArgument) {
         SCOPED_TRACE(cursor);
         MediaQuery query = this->admin_query();
         query.cursor = cursor;
-        auto page = run_task(this->store().list_media(query));
+        auto page = run_alone(this->store().list_media(query));
         ASSERT_FALSE(page);
         EXPECT_EQ(page.error().code(), Errc::invalid_argument);
     }
@@ -364,7 +362,7 @@ TYPED_TEST(MetaStoreContract, UpdateChangesOnlyThePatchedFields) {
 
     MediaPatch title_only;
     title_only.title = "New title";
-    auto updated = run_task(this->store().update_media("m_1", title_only));
+    auto updated = run_alone(this->store().update_media("m_1", title_only));
     ASSERT_TRUE(updated) << updated.error().message();
     record.title = "New title";
     expect_same_record(*updated, record);
@@ -372,16 +370,16 @@ TYPED_TEST(MetaStoreContract, UpdateChangesOnlyThePatchedFields) {
     MediaPatch rest;
     rest.visibility = "private";
     rest.metadata = boost::json::object{{"artist", "B"}};
-    updated = run_task(this->store().update_media("m_1", rest));
+    updated = run_alone(this->store().update_media("m_1", rest));
     ASSERT_TRUE(updated);
     record.visibility = "private";
     record.metadata = boost::json::object{{"artist", "B"}};
     expect_same_record(*updated, record);
-    expect_same_record(run_task(this->store().find_media("m_1")).value(), record);
+    expect_same_record(run_alone(this->store().find_media("m_1")).value(), record);
 
     MediaPatch empty_metadata;
     empty_metadata.metadata = boost::json::object{};
-    updated = run_task(this->store().update_media("m_1", empty_metadata));
+    updated = run_alone(this->store().update_media("m_1", empty_metadata));
     ASSERT_TRUE(updated);
     EXPECT_TRUE(updated->metadata.empty());
 }
@@ -389,11 +387,11 @@ TYPED_TEST(MetaStoreContract, UpdateChangesOnlyThePatchedFields) {
 TYPED_TEST(MetaStoreContract, UpdateOfAnAbsentOrPendingRowIsNotFound) {
     MediaPatch patch;
     patch.title = "x";
-    auto absent = run_task(this->store().update_media("m_none", patch));
+    auto absent = run_alone(this->store().update_media("m_none", patch));
     ASSERT_FALSE(absent);
     EXPECT_EQ(absent.error().code(), Errc::not_found);
-    ASSERT_TRUE(run_task(this->store().insert_media(make_record("m_pending", 100))));
-    auto pending = run_task(this->store().update_media("m_pending", patch));
+    ASSERT_TRUE(run_alone(this->store().insert_media(make_record("m_pending", 100))));
+    auto pending = run_alone(this->store().update_media("m_pending", patch));
     ASSERT_FALSE(pending);
     EXPECT_EQ(pending.error().code(), Errc::not_found);
 }
@@ -401,47 +399,47 @@ TYPED_TEST(MetaStoreContract, UpdateOfAnAbsentOrPendingRowIsNotFound) {
 TYPED_TEST(MetaStoreContract, DeleteRemovesTheRow) {
     this->insert_ready(make_record("m_1", 100));
     this->insert_ready(make_record("m_2", 200));
-    ASSERT_TRUE(run_task(this->store().delete_media("m_1")));
-    EXPECT_EQ(run_task(this->store().find_media("m_1")).error().code(), Errc::not_found);
+    ASSERT_TRUE(run_alone(this->store().delete_media("m_1")));
+    EXPECT_EQ(run_alone(this->store().find_media("m_1")).error().code(), Errc::not_found);
     EXPECT_EQ(ids_of(this->list(this->admin_query())), std::vector<std::string>{"m_2"});
-    auto again = run_task(this->store().delete_media("m_1"));
+    auto again = run_alone(this->store().delete_media("m_1"));
     ASSERT_FALSE(again);
     EXPECT_EQ(again.error().code(), Errc::not_found);
 }
 
 TYPED_TEST(MetaStoreContract, DeleteAlsoTakesBackAPendingRow) {
-    ASSERT_TRUE(run_task(this->store().insert_media(make_record("m_1", 100))));
-    ASSERT_TRUE(run_task(this->store().delete_media("m_1")));
-    EXPECT_TRUE(run_task(this->store().take_pending_media())->empty());
-    EXPECT_TRUE(run_task(this->store().insert_media(make_record("m_1", 100))));  // the id is free again
+    ASSERT_TRUE(run_alone(this->store().insert_media(make_record("m_1", 100))));
+    ASSERT_TRUE(run_alone(this->store().delete_media("m_1")));
+    EXPECT_TRUE(run_alone(this->store().take_pending_media())->empty());
+    EXPECT_TRUE(run_alone(this->store().insert_media(make_record("m_1", 100))));  // the id is free again
 }
 
 TYPED_TEST(MetaStoreContract, TakePendingReturnsAndRemovesOnlyPendingRows) {
-    ASSERT_TRUE(run_task(this->store().insert_media(make_record("m_p1", 100))));
-    ASSERT_TRUE(run_task(this->store().insert_media(make_record("m_p2", 200))));
+    ASSERT_TRUE(run_alone(this->store().insert_media(make_record("m_p1", 100))));
+    ASSERT_TRUE(run_alone(this->store().insert_media(make_record("m_p2", 200))));
     this->insert_ready(make_record("m_ready", 300));
-    auto taken = run_task(this->store().take_pending_media());
+    auto taken = run_alone(this->store().take_pending_media());
     ASSERT_TRUE(taken);
     std::sort(taken->begin(), taken->end());
     EXPECT_EQ(*taken, (std::vector<std::string>{"m_p1", "m_p2"}));
-    EXPECT_TRUE(run_task(this->store().take_pending_media())->empty());
-    EXPECT_TRUE(run_task(this->store().find_media("m_ready")));
-    EXPECT_EQ(run_task(this->store().mark_media_ready("m_p1")).error().code(), Errc::not_found);
+    EXPECT_TRUE(run_alone(this->store().take_pending_media())->empty());
+    EXPECT_TRUE(run_alone(this->store().find_media("m_ready")));
+    EXPECT_EQ(run_alone(this->store().mark_media_ready("m_p1")).error().code(), Errc::not_found);
 }
 
 TYPED_TEST(MetaStoreContract, ReopeningKeepsTheData) {
     MediaRecord record = make_record("m_1", 100);
     this->insert_ready(record);
-    ASSERT_TRUE(run_task(this->store().insert_media(make_record("m_pending", 200))));
+    ASSERT_TRUE(run_alone(this->store().insert_media(make_record("m_pending", 200))));
     for (int reopen = 0; reopen < 2; ++reopen) {  // migrations run again at each open and must change nothing
         this->store_.reset();
         this->store_ = this->backend_.open();
-        expect_same_record(run_task(this->store().find_media("m_1")).value(), record);
+        expect_same_record(run_alone(this->store().find_media("m_1")).value(), record);
     }
-    EXPECT_EQ(run_task(this->store().take_pending_media()).value(), std::vector<std::string>{"m_pending"});
+    EXPECT_EQ(run_alone(this->store().take_pending_media()).value(), std::vector<std::string>{"m_pending"});
 }
 
-TYPED_TEST(MetaStoreContract, PingSucceeds) { EXPECT_TRUE(run_task(this->store().ping())); }
+TYPED_TEST(MetaStoreContract, PingSucceeds) { EXPECT_TRUE(run_alone(this->store().ping())); }
 
 Task<Result<void>> insert_then_mark_ready(MetaStore& store, MediaRecord record) {  // store outlives the task
     std::string const id = record.id;
@@ -479,9 +477,9 @@ UploadRecord make_upload(std::string id, std::int64_t expires_micros) {
 }
 
 TYPED_TEST(MetaStoreContract, UploadRowSurvivesTheRoundTrip) {
-    auto inserted = run_task(this->store().insert_upload(make_upload("u_1", 9'000)));
+    auto inserted = run_alone(this->store().insert_upload(make_upload("u_1", 9'000)));
     ASSERT_TRUE(inserted) << inserted.error().message();
-    auto found = run_task(this->store().find_upload("u_1"));
+    auto found = run_alone(this->store().find_upload("u_1"));
     ASSERT_TRUE(found) << found.error().message();
     EXPECT_EQ(found->owner, "alice");
     EXPECT_EQ(found->length, 5'000'000'000u);
@@ -490,18 +488,18 @@ TYPED_TEST(MetaStoreContract, UploadRowSurvivesTheRoundTrip) {
     EXPECT_EQ(found->created_at, at_micros(1'000));
     EXPECT_EQ(found->expires_at, at_micros(9'000));
     EXPECT_FALSE(found->media_id);
-    EXPECT_EQ(run_task(this->store().insert_upload(make_upload("u_1", 1))).error().code(), Errc::conflict);
+    EXPECT_EQ(run_alone(this->store().insert_upload(make_upload("u_1", 1))).error().code(), Errc::conflict);
 }
 
 TYPED_TEST(MetaStoreContract, UploadOffsetAndMediaAreRecorded) {
-    ASSERT_TRUE(run_task(this->store().insert_upload(make_upload("u_1", 9'000))));
-    ASSERT_TRUE(run_task(this->store().update_upload_offset("u_1", 4096, at_micros(20'000))));
-    auto found = run_task(this->store().find_upload("u_1"));
+    ASSERT_TRUE(run_alone(this->store().insert_upload(make_upload("u_1", 9'000))));
+    ASSERT_TRUE(run_alone(this->store().update_upload_offset("u_1", 4096, at_micros(20'000))));
+    auto found = run_alone(this->store().find_upload("u_1"));
     ASSERT_TRUE(found);
     EXPECT_EQ(found->offset, 4096u);
     EXPECT_EQ(found->expires_at, at_micros(20'000));
-    ASSERT_TRUE(run_task(this->store().set_upload_media("u_1", "m_7", at_micros(30'000))));
-    found = run_task(this->store().find_upload("u_1"));
+    ASSERT_TRUE(run_alone(this->store().set_upload_media("u_1", "m_7", at_micros(30'000))));
+    found = run_alone(this->store().find_upload("u_1"));
     ASSERT_TRUE(found);
     EXPECT_EQ(found->media_id, "m_7");
     EXPECT_EQ(found->offset, found->length);
@@ -509,27 +507,27 @@ TYPED_TEST(MetaStoreContract, UploadOffsetAndMediaAreRecorded) {
 }
 
 TYPED_TEST(MetaStoreContract, UploadChangesNeedTheRow) {
-    EXPECT_EQ(run_task(this->store().find_upload("u_none")).error().code(), Errc::not_found);
-    EXPECT_EQ(run_task(this->store().update_upload_offset("u_none", 1, at_micros(1))).error().code(), Errc::not_found);
-    EXPECT_EQ(run_task(this->store().set_upload_media("u_none", "m_1", at_micros(1))).error().code(), Errc::not_found);
-    EXPECT_EQ(run_task(this->store().delete_upload("u_none")).error().code(), Errc::not_found);
+    EXPECT_EQ(run_alone(this->store().find_upload("u_none")).error().code(), Errc::not_found);
+    EXPECT_EQ(run_alone(this->store().update_upload_offset("u_none", 1, at_micros(1))).error().code(), Errc::not_found);
+    EXPECT_EQ(run_alone(this->store().set_upload_media("u_none", "m_1", at_micros(1))).error().code(), Errc::not_found);
+    EXPECT_EQ(run_alone(this->store().delete_upload("u_none")).error().code(), Errc::not_found);
 }
 
 TYPED_TEST(MetaStoreContract, OffsetPastLengthIsRefused) {
-    ASSERT_TRUE(run_task(this->store().insert_upload(make_upload("u_1", 9'000))));
-    EXPECT_FALSE(run_task(this->store().update_upload_offset("u_1", 6'000'000'000, at_micros(1))));
-    EXPECT_EQ(run_task(this->store().find_upload("u_1"))->offset, 0u);
+    ASSERT_TRUE(run_alone(this->store().insert_upload(make_upload("u_1", 9'000))));
+    EXPECT_FALSE(run_alone(this->store().update_upload_offset("u_1", 6'000'000'000, at_micros(1))));
+    EXPECT_EQ(run_alone(this->store().find_upload("u_1"))->offset, 0u);
 }
 
 TYPED_TEST(MetaStoreContract, ExpiredUploadsAreListedOldestFirstAndDeleted) {
     for (auto [id, expires] : {std::pair{"u_late", 5'000}, {"u_early", 1'000}, {"u_future", 99'000}})
-        ASSERT_TRUE(run_task(this->store().insert_upload(make_upload(id, expires))));
-    auto expired = run_task(this->store().list_expired_uploads(at_micros(10'000), 10));
+        ASSERT_TRUE(run_alone(this->store().insert_upload(make_upload(id, expires))));
+    auto expired = run_alone(this->store().list_expired_uploads(at_micros(10'000), 10));
     ASSERT_TRUE(expired);
     EXPECT_EQ(*expired, (std::vector<std::string>{"u_early", "u_late"}));
-    EXPECT_EQ(run_task(this->store().list_expired_uploads(at_micros(10'000), 1))->size(), 1u);
-    ASSERT_TRUE(run_task(this->store().delete_upload("u_early")));
-    EXPECT_EQ(*run_task(this->store().list_expired_uploads(at_micros(10'000), 10)),
+    EXPECT_EQ(run_alone(this->store().list_expired_uploads(at_micros(10'000), 1))->size(), 1u);
+    ASSERT_TRUE(run_alone(this->store().delete_upload("u_early")));
+    EXPECT_EQ(*run_alone(this->store().list_expired_uploads(at_micros(10'000), 10)),
               (std::vector<std::string>{"u_late"}));
 }
 

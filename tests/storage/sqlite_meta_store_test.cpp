@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include "run_task.hpp"
+#include "core/run_alone.hpp"
 #include "storage/migrations/sqlite_migrations.hpp"
 #include "storage/sqlite_meta_store.hpp"
 #include "support/temp_dir.hpp"
@@ -76,17 +76,17 @@ TEST(SqliteMetaStore, MediaFromBeforeJobsExistedAreQueuedForTranscoding) {
     net::thread_pool pool(1);
     auto store = SqliteMetaStore::open(dir.path() / "onda.db", pool);
     ASSERT_TRUE(store) << store.error().message();
-    auto job = test::run_task((*store)->find_transcode_job("m_AAAAAAAAAAAAAAAAAAA1"));
+    auto job = run_alone((*store)->find_transcode_job("m_AAAAAAAAAAAAAAAAAAA1"));
     ASSERT_TRUE(job) << job.error().message();
     EXPECT_EQ(job->id, "j_AAAAAAAAAAAAAAAAAAA1");
     EXPECT_EQ(job->state, "queued");
     EXPECT_EQ(to_unix_micros(job->created_at), 42);
-    auto media = test::run_task((*store)->find_media("m_AAAAAAAAAAAAAAAAAAA1"));
+    auto media = run_alone((*store)->find_media("m_AAAAAAAAAAAAAAAAAAA1"));
     ASSERT_TRUE(media);
     EXPECT_EQ(media->transcode_state, "queued");
     EXPECT_TRUE(media->renditions.empty());
     EXPECT_FALSE(media->has_hls);
-    EXPECT_FALSE(test::run_task((*store)->find_transcode_job("m_AAAAAAAAAAAAAAAAAAA2")));
+    EXPECT_FALSE(run_alone((*store)->find_transcode_job("m_AAAAAAAAAAAAAAAAAAA2")));
 }
 
 TEST(SqliteMetaStore, DatabaseFromANewerOndaIsRefused) {

@@ -20,10 +20,6 @@ extern "C" {
 namespace onda::media {
 namespace {
 
-Error encoder_error(std::string_view what, int rc) {
-    return Error(Errc::internal, av_error(rc).message()).context(what);
-}
-
 // One block of MP3 frames: a fresh encoder over the block's samples and its margins.
 class Mp3BlockEncoder {
 public:
@@ -58,18 +54,18 @@ public:
                 frame->sample_rate = layout_.sample_rate;
                 frame->nb_samples = mp3_samples_per_frame;
                 av_channel_layout_default(&frame->ch_layout, layout_.channels);
-                if (int rc = av_frame_get_buffer(frame.get(), 0); rc < 0) return encoder_error("frame", rc);
+                if (int rc = av_frame_get_buffer(frame.get(), 0); rc < 0) return av_internal_error("frame", rc);
                 for (int c = 0; c < layout_.channels; ++c)
                     std::copy_n(samples_[static_cast<std::size_t>(c)].begin() + at, mp3_samples_per_frame,
                                 reinterpret_cast<float*>(frame->extended_data[c]));
                 frame->pts = at;
                 input = frame.get();
             }
-            if (int rc = avcodec_send_frame(encoder->get(), input); rc < 0) return encoder_error("mp3 encode", rc);
+            if (int rc = avcodec_send_frame(encoder->get(), input); rc < 0) return av_internal_error("mp3 encode", rc);
             for (;;) {
                 int rc = avcodec_receive_packet(encoder->get(), packet.get());
                 if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) break;
-                if (rc < 0) return encoder_error("mp3 encode", rc);
+                if (rc < 0) return av_internal_error("mp3 encode", rc);
                 auto taken = take(*packet);
                 av_packet_unref(packet.get());
                 if (!taken) return taken;
@@ -93,8 +89,8 @@ private:
         context->bit_rate = layout_.bit_rate;
         // Frames that borrow no bytes from earlier frames: each block stands alone.
         if (int rc = av_opt_set_int(context->priv_data, "reservoir", 0, 0); rc < 0)
-            return encoder_error("mp3 reservoir", rc);
-        if (int rc = avcodec_open2(context.get(), codec, nullptr); rc < 0) return encoder_error("mp3 encoder", rc);
+            return av_internal_error("mp3 reservoir", rc);
+        if (int rc = avcodec_open2(context.get(), codec, nullptr); rc < 0) return av_internal_error("mp3 encoder", rc);
         // The announced length counted on this delay; another libmp3lame would need another formula.
         if (context->initial_padding != mp3_total_delay)
             return Error(Errc::internal, fmt::format("libmp3lame delays by {} samples, not {}",

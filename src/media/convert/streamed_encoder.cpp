@@ -11,10 +11,6 @@ extern "C" {
 namespace onda::media {
 namespace {
 
-Error encoder_error(std::string_view what, int rc) {
-    return Error(Errc::internal, av_error(rc).message()).context(what);
-}
-
 struct FreeOutputContext {
     // The AVIOContext is the encoder's own (a custom one): it must not be closed as a file.
     void operator()(AVFormatContext* context) const {
@@ -109,7 +105,7 @@ Result<void> StreamedEncoder::open_outputs(ConversionPlan const& plan) {
 
     AVFormatContext* raw = nullptr;
     if (int rc = avformat_alloc_output_context2(&raw, nullptr, container, nullptr); rc < 0)
-        return encoder_error(container, rc);
+        return av_internal_error(container, rc);
     s.muxer.reset(raw);
     constexpr int io_buffer_bytes = 4096;
     IoBuffer buffer(static_cast<unsigned char*>(av_malloc(io_buffer_bytes)));
@@ -129,7 +125,7 @@ Result<void> StreamedEncoder::open_outputs(ConversionPlan const& plan) {
     if (plan.bit_rate > 0) s.encoder->bit_rate = plan.bit_rate;
     s.encoder->thread_count = 1;
     if (s.muxer->oformat->flags & AVFMT_GLOBALHEADER) s.encoder->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    if (int rc = avcodec_open2(s.encoder.get(), codec, nullptr); rc < 0) return encoder_error(name, rc);
+    if (int rc = avcodec_open2(s.encoder.get(), codec, nullptr); rc < 0) return av_internal_error(name, rc);
     bool const variable = codec->capabilities & AV_CODEC_CAP_VARIABLE_FRAME_SIZE;
     s.frame_samples = variable || s.encoder->frame_size <= 0 ? 4096 : s.encoder->frame_size;
     s.small_last_frame = variable || (codec->capabilities & AV_CODEC_CAP_SMALL_LAST_FRAME);
@@ -138,9 +134,9 @@ Result<void> StreamedEncoder::open_outputs(ConversionPlan const& plan) {
     AVStream* stream = avformat_new_stream(s.muxer.get(), nullptr);
     if (!stream) return Error(Errc::internal, "out of memory");
     if (int rc = avcodec_parameters_from_context(stream->codecpar, s.encoder.get()); rc < 0)
-        return encoder_error("stream parameters", rc);
+        return av_internal_error("stream parameters", rc);
     stream->time_base = s.encoder->time_base;
-    if (int rc = avformat_write_header(s.muxer.get(), nullptr); rc < 0) return encoder_error(container, rc);
+    if (int rc = avformat_write_header(s.muxer.get(), nullptr); rc < 0) return av_internal_error(container, rc);
     return flush_bytes();
 }
 
@@ -181,8 +177,8 @@ Result<void> StreamedEncoder::encode_pending(bool last) {
         frame.sample_rate = s.encoder->sample_rate;
         frame.nb_samples = samples;
         if (int rc = av_channel_layout_copy(&frame.ch_layout, &s.encoder->ch_layout); rc < 0)
-            return encoder_error("frame", rc);
-        if (int rc = av_frame_get_buffer(&frame, 0); rc < 0) return encoder_error("frame", rc);
+            return av_internal_error("frame", rc);
+        if (int rc = av_frame_get_buffer(&frame, 0); rc < 0) return av_internal_error("frame", rc);
         for (int i = 0; i < samples; ++i) {
             for (std::size_t c = 0; c < channels; ++c) {
                 float const value = i < used ? s.pending[c][taken + static_cast<std::size_t>(i)] : 0.0f;
@@ -205,17 +201,17 @@ Result<void> StreamedEncoder::encode_pending(bool last) {
 Result<void> StreamedEncoder::encode(AVFrame const* frame) {
     State& s = *state_;
     if (int rc = avcodec_send_frame(s.encoder.get(), frame); rc < 0 && rc != AVERROR_EOF)
-        return encoder_error("encode", rc);
+        return av_internal_error("encode", rc);
     for (;;) {
         int rc = avcodec_receive_packet(s.encoder.get(), s.packet.get());
         if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) return ok();
-        if (rc < 0) return encoder_error("encode", rc);
+        if (rc < 0) return av_internal_error("encode", rc);
         s.packet->stream_index = 0;
         av_packet_rescale_ts(s.packet.get(), s.encoder->time_base, s.muxer->streams[0]->time_base);
         rc = av_write_frame(s.muxer.get(), s.packet.get());
         av_packet_unref(s.packet.get());
         if (!s.sink_result) return s.sink_result;
-        if (rc < 0) return encoder_error("write", rc);
+        if (rc < 0) return av_internal_error("write", rc);
     }
 }
 
@@ -225,7 +221,7 @@ Result<void> StreamedEncoder::finish() {
     if (auto flushed = encode(nullptr); !flushed) return flushed;
     if (int rc = av_write_trailer(s.muxer.get()); rc < 0) {
         if (!s.sink_result) return s.sink_result;
-        return encoder_error("finish", rc);
+        return av_internal_error("finish", rc);
     }
     return flush_bytes();
 }

@@ -12,8 +12,6 @@ extern "C" {
 namespace onda::media {
 namespace {
 
-Error graph_error(std::string_view what, int rc) { return Error(Errc::internal, av_error(rc).message()).context(what); }
-
 // An AVFilterInOut entry naming pad 0 of `filter`, for avfilter_graph_parse_ptr.
 FilterInOut pad(std::string const& label, AVFilterContext* filter, FilterInOut next) {
     FilterInOut entry(avfilter_inout_alloc());
@@ -45,7 +43,7 @@ Result<FanOut> FanOut::build(char const* source_filter, std::string const& sourc
     if (int rc = avfilter_graph_create_filter(&fan.source_, avfilter_get_by_name(source_filter), "in",
                                               source_args.c_str(), nullptr, fan.graph_.get());
         rc < 0)
-        return graph_error("filter source", rc);
+        return av_internal_error("filter source", rc);
     FilterInOut sink_pads;
     for (std::size_t i = sinks; i-- > 0;) {
         AVFilterContext* sink = nullptr;
@@ -53,7 +51,7 @@ Result<FanOut> FanOut::build(char const* source_filter, std::string const& sourc
         if (int rc = avfilter_graph_create_filter(&sink, avfilter_get_by_name(sink_filter), name.c_str(), nullptr,
                                                   nullptr, fan.graph_.get());
             rc < 0)
-            return graph_error("filter sink", rc);
+            return av_internal_error("filter sink", rc);
         fan.sinks_.insert(fan.sinks_.begin(), sink);
         sink_pads = pad(name, sink, std::move(sink_pads));
         if (!sink_pads) return Error(Errc::internal, "out of memory");
@@ -66,9 +64,10 @@ Result<FanOut> FanOut::build(char const* source_filter, std::string const& sourc
     int rc = avfilter_graph_parse_ptr(fan.graph_.get(), description.c_str(), &inputs, &outputs, nullptr);
     FilterInOut left_inputs(inputs);
     FilterInOut left_outputs(outputs);
-    if (rc < 0) return graph_error("filter graph '" + description + "'", rc);
+    if (rc < 0) return av_internal_error("filter graph '" + description + "'", rc);
     if (left_inputs || left_outputs) return Error(Errc::internal, "filter graph '" + description + "' left pads open");
-    if (rc = avfilter_graph_config(fan.graph_.get(), nullptr); rc < 0) return graph_error("configure filter graph", rc);
+    if (rc = avfilter_graph_config(fan.graph_.get(), nullptr); rc < 0)
+        return av_internal_error("configure filter graph", rc);
     return fan;
 }
 
@@ -78,7 +77,7 @@ Result<FanOut> FanOut::audio(AVFrame const& first, AVRational time_base, std::st
     if (first.ch_layout.order == AV_CHANNEL_ORDER_UNSPEC)
         av_channel_layout_default(&layout, first.ch_layout.nb_channels);
     else if (int rc = av_channel_layout_copy(&layout, &first.ch_layout); rc < 0)
-        return graph_error("channel layout", rc);
+        return av_internal_error("channel layout", rc);
     char layout_name[128] = {};
     av_channel_layout_describe(&layout, layout_name, sizeof layout_name);
     av_channel_layout_uninit(&layout);
@@ -99,14 +98,14 @@ Result<FanOut> FanOut::video(AVFrame const& first, AVRational time_base, std::st
 
 Result<void> FanOut::push(AVFrame* frame) {
     if (int rc = av_buffersrc_add_frame_flags(source_, frame, AV_BUFFERSRC_FLAG_KEEP_REF); rc < 0)
-        return graph_error("filter", rc);
+        return av_internal_error("filter", rc);
     return ok();
 }
 
 Result<bool> FanOut::pull(std::size_t index, AVFrame& frame) {
     int rc = av_buffersink_get_frame(sinks_[index], &frame);
     if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) return false;
-    if (rc < 0) return graph_error("filter", rc);
+    if (rc < 0) return av_internal_error("filter", rc);
     return true;
 }
 

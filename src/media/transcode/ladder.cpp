@@ -16,6 +16,7 @@ extern "C" {
 
 #include "media/detail/input_file.hpp"
 #include "media/transcode/filter_graph.hpp"
+#include "media/transcode/ladder_report.hpp"
 #include "media/transcode/outputs.hpp"
 #include "media/transcode/plan.hpp"
 #include "media/transcode/playlist.hpp"
@@ -55,14 +56,6 @@ std::string video_branch(PlannedVideo const& plan) {
     return fmt::format("scale={}:{}:flags=bicubic,format=yuv420p,setsar=1", plan.width, plan.height);
 }
 
-std::string extension_of(std::string const& container) { return container; }  // mp3, ogg, flac
-
-char const* content_type_of(std::string const& container) {
-    if (container == "mp3") return "audio/mpeg";
-    if (container == "ogg") return "audio/ogg";
-    return "audio/flac";
-}
-
 bool is_lossless(AVCodecID id) {
     AVCodecDescriptor const* descriptor = avcodec_descriptor_get(id);
     return descriptor && (descriptor->props & AV_CODEC_PROP_LOSSLESS) && !(descriptor->props & AV_CODEC_PROP_LOSSY);
@@ -81,45 +74,6 @@ Result<CodecContext> open_decoder(AVStream const& stream, unsigned threads) {
     decoder->thread_count = static_cast<int>(threads);
     if (int rc = avcodec_open2(decoder.get(), codec, nullptr); rc < 0) return decode_error("open decoder", rc);
     return decoder;
-}
-
-Result<void> write_text(fs::path const& path, std::string const& text) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out) return Error(Errc::internal, "cannot write " + path.filename().string());
-    return ok();
-}
-
-// BANDWIDTH and AVERAGE-BANDWIDTH of a finished rendition, from its playlist and segment sizes.
-Result<std::pair<std::int64_t, std::int64_t>> measure_rendition(fs::path const& dir) {
-    std::ifstream in(dir / "index.m3u8", std::ios::binary);
-    std::string const text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto const segments = playlist_segments(text);
-    if (segments.empty()) return Error(Errc::unsupported_media, "a rendition came out with no segments");
-    double total_seconds = 0, peak = 0, total_bits = 0;
-    for (auto const& segment : segments) {
-        std::error_code ec;
-        auto const bytes = fs::file_size(dir / segment.uri, ec);
-        if (ec) return Error(Errc::internal, "segment " + segment.uri + ": " + ec.message());
-        double const bits = double(bytes) * 8;
-        total_bits += bits;
-        total_seconds += segment.duration;
-        // A short last segment carries the same headers in less time; it does not set the peak.
-        if (segment.duration >= 1.0 || segments.size() == 1)
-            peak = std::max(peak, bits / std::max(segment.duration, 0.001));
-    }
-    auto const average = static_cast<std::int64_t>(total_bits / std::max(total_seconds, 0.001));
-    return std::pair{std::max(static_cast<std::int64_t>(peak), average), average};
-}
-
-// Every file below `root`, relative to it, sorted.
-std::vector<fs::path> files_below(fs::path const& root) {
-    std::vector<fs::path> files;
-    for (auto const& entry : fs::recursive_directory_iterator(root))
-        if (entry.is_regular_file()) files.push_back(fs::relative(entry.path(), root));
-    std::ranges::sort(files);
-    return files;
 }
 
 class Ladder {
@@ -274,8 +228,7 @@ Result<void> Ladder::open_outputs() {
         if (ec) return Error(Errc::internal, "create " + dir.filename().string() + ": " + ec.message());
         auto muxer = planned.container == "hls"
                          ? add_muxer(Muxer::hls(dir, options_.segment_duration))
-                         : add_muxer(Muxer::file(dir / (planned.name + "." + extension_of(planned.container)),
-                                                 planned.container));
+                         : add_muxer(Muxer::file(out_ / progressive_file(planned), planned.container));
         if (!muxer) return muxer.error();
         auto track = EncodedTrack::audio(planned, (*muxer)->wants_global_header());
         if (!track) return track.error();
@@ -531,70 +484,19 @@ Result<void> Ladder::finish() {
 }
 
 Result<LadderResult> Ladder::describe() {
-    LadderResult result;
-    std::vector<Variant> variants;
+    LadderOutputs outputs{.thumbnail = thumbnail_written_, .waveform = peaks_.has_value()};
     for (auto const& output : video_outputs_) {
-        auto measured = measure_rendition(out_ / "hls" / output.plan.name);
-        if (!measured) return measured.error();
         AVCodecContext const& encoder = output.track->context();
         std::string codecs = avc_codec_string({encoder.extradata, static_cast<std::size_t>(encoder.extradata_size)});
         if (video_audio_) codecs += ",mp4a.40.2";
-        double const fps = encoder.framerate.num > 0 ? av_q2d(encoder.framerate) : 0.0;
-        variants.push_back({.uri = output.plan.name + "/index.m3u8",
-                            .peak_bit_rate = measured->first,
-                            .average_bit_rate = measured->second,
-                            .codecs = codecs,
-                            .width = output.plan.width,
-                            .height = output.plan.height,
-                            .frame_rate = fps});
-        boost::json::object rendition{{"name", output.plan.name},
-                                      {"codec", "h264"},
-                                      {"bit_rate", output.plan.bit_rate},
-                                      {"width", output.plan.width},
-                                      {"height", output.plan.height},
-                                      {"fps", fps},
-                                      {"container", "hls"},
-                                      {"bandwidth", measured->first}};
-        if (video_audio_) rendition["audio_codec"] = "aac";
-        result.renditions.push_back(std::move(rendition));
+        outputs.video.push_back({.plan = output.plan,
+                                 .codecs = std::move(codecs),
+                                 .fps = encoder.framerate.num > 0 ? av_q2d(encoder.framerate) : 0.0,
+                                 .with_audio = video_audio_ != nullptr});
     }
-    for (auto const& output : audio_outputs_) {
-        PlannedAudio const& plan = output.plan;
-        boost::json::object rendition{{"name", plan.name},         {"codec", plan.codec},
-                                      {"bit_rate", plan.bit_rate}, {"sample_rate", plan.sample_rate},
-                                      {"channels", plan.channels}, {"container", plan.container}};
-        if (plan.container == "hls") {
-            auto measured = measure_rendition(out_ / "hls" / plan.name);
-            if (!measured) return measured.error();
-            variants.push_back({.uri = plan.name + "/index.m3u8",
-                                .peak_bit_rate = measured->first,
-                                .average_bit_rate = measured->second,
-                                .codecs = "mp4a.40.2"});
-            rendition["bandwidth"] = measured->first;
-        } else {
-            auto const file = fs::path("files") / (plan.name + "." + extension_of(plan.container));
-            std::error_code ec;
-            auto const size = fs::file_size(out_ / file, ec);
-            if (ec) return Error(Errc::internal, file.string() + ": " + ec.message());
-            rendition["size"] = size;
-            // A lossless rendition has no set rate; its average tells clients what it costs.
-            double const seconds = peaks_ ? double(audio_samples_) / first_audio_->sample_rate : duration_;
-            if (plan.bit_rate == 0 && seconds > 0)
-                rendition["bit_rate"] = static_cast<std::int64_t>(double(size) * 8 / seconds);
-            rendition["content_type"] = content_type_of(plan.container);
-            rendition["file"] = file.string();
-        }
-        result.renditions.push_back(std::move(rendition));
-    }
-    if (!variants.empty()) {
-        if (auto written = write_text(out_ / "hls" / "master.m3u8", master_playlist(variants)); !written)
-            return written.error();
-        result.hls = true;
-    }
-    result.thumbnail = thumbnail_written_;
-    result.waveform = peaks_.has_value();
-    result.files = files_below(out_);
-    return result;
+    for (auto const& output : audio_outputs_) outputs.audio.push_back(output.plan);
+    outputs.audio_seconds = peaks_ ? double(audio_samples_) / first_audio_->sample_rate : duration_;
+    return report_ladder(out_, outputs);
 }
 
 Result<LadderResult> Ladder::run(fs::path const& source) {

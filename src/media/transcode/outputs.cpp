@@ -10,10 +10,6 @@ extern "C" {
 namespace onda::media {
 namespace {
 
-Error encoder_error(std::string_view what, int rc) {
-    return Error(Errc::internal, av_error(rc).message()).context(what);
-}
-
 // The AVDictionary libav functions take, freed whatever they leave in it.
 struct Dictionary {
     AVDictionary* entries = nullptr;
@@ -34,7 +30,7 @@ Result<std::unique_ptr<Muxer>> Muxer::hls(std::filesystem::path const& dir, std:
     auto const playlist = dir / "index.m3u8";
     AVFormatContext* raw = nullptr;
     if (int rc = avformat_alloc_output_context2(&raw, nullptr, "hls", playlist.c_str()); rc < 0)
-        return encoder_error("hls muxer", rc);
+        return av_internal_error("hls muxer", rc);
     OutputContext context(raw);
     std::vector<std::pair<std::string, std::string>> options{
         {"hls_time", std::to_string(segment.count())},
@@ -51,7 +47,7 @@ Result<std::unique_ptr<Muxer>> Muxer::hls(std::filesystem::path const& dir, std:
 Result<std::unique_ptr<Muxer>> Muxer::file(std::filesystem::path const& path, std::string const& format) {
     AVFormatContext* raw = nullptr;
     if (int rc = avformat_alloc_output_context2(&raw, nullptr, format.c_str(), path.c_str()); rc < 0)
-        return encoder_error(format + " muxer", rc);
+        return av_internal_error(format + " muxer", rc);
     OutputContext context(raw);
     return std::unique_ptr<Muxer>(new Muxer(std::move(context), path, {}));
 }
@@ -62,7 +58,7 @@ Result<int> Muxer::add_stream(AVCodecContext const& encoder) {
     AVStream* stream = avformat_new_stream(context_.get(), nullptr);
     if (!stream) return Error(Errc::internal, "out of memory");
     if (int rc = avcodec_parameters_from_context(stream->codecpar, &encoder); rc < 0)
-        return encoder_error("stream parameters", rc);
+        return av_internal_error("stream parameters", rc);
     stream->time_base = encoder.time_base;
     if (encoder.codec_type == AVMEDIA_TYPE_VIDEO) {
         stream->avg_frame_rate = encoder.framerate;
@@ -74,11 +70,11 @@ Result<int> Muxer::add_stream(AVCodecContext const& encoder) {
 Result<void> Muxer::start() {
     if (!(context_->oformat->flags & AVFMT_NOFILE))
         if (int rc = avio_open(&context_->pb, path_.c_str(), AVIO_FLAG_WRITE); rc < 0)
-            return encoder_error("open " + path_.filename().string(), rc);
+            return av_internal_error("open " + path_.filename().string(), rc);
     Dictionary options;
     for (auto const& [key, value] : options_) av_dict_set(&options.entries, key.c_str(), value.c_str(), 0);
     if (int rc = avformat_write_header(context_.get(), &options.entries); rc < 0)
-        return encoder_error("start " + path_.filename().string(), rc);
+        return av_internal_error("start " + path_.filename().string(), rc);
     started_ = true;
     return ok();
 }
@@ -87,7 +83,7 @@ Result<void> Muxer::write(AVPacket& packet, int stream, AVRational time_base) {
     packet.stream_index = stream;
     av_packet_rescale_ts(&packet, time_base, context_->streams[stream]->time_base);
     if (int rc = av_interleaved_write_frame(context_.get(), &packet); rc < 0)
-        return encoder_error("write " + path_.filename().string(), rc);
+        return av_internal_error("write " + path_.filename().string(), rc);
     return ok();
 }
 
@@ -95,7 +91,7 @@ Result<void> Muxer::finish() {
     if (!started_) return Error(Errc::internal, "finish before start");
     finished_ = true;
     if (int rc = av_write_trailer(context_.get()); rc < 0)
-        return encoder_error("finish " + path_.filename().string(), rc);
+        return av_internal_error("finish " + path_.filename().string(), rc);
     if (!(context_->oformat->flags & AVFMT_NOFILE)) avio_closep(&context_->pb);
     return ok();
 }
@@ -121,7 +117,8 @@ Result<std::unique_ptr<EncodedTrack>> EncodedTrack::audio(PlannedAudio const& pl
         context->bit_rate = plan.bit_rate;
     }
     if (global_header) context->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    if (int rc = avcodec_open2(context.get(), codec, nullptr); rc < 0) return encoder_error(plan.name + " encoder", rc);
+    if (int rc = avcodec_open2(context.get(), codec, nullptr); rc < 0)
+        return av_internal_error(plan.name + " encoder", rc);
     return std::unique_ptr<EncodedTrack>(new EncodedTrack(std::move(context)));
 }
 
@@ -153,7 +150,7 @@ Result<std::unique_ptr<EncodedTrack>> EncodedTrack::video(VideoSettings const& s
     av_dict_set(&options.entries, "forced-idr", "1", 0);
     av_dict_set(&options.entries, "x264-params", "scenecut=0:open-gop=0", 0);
     if (int rc = avcodec_open2(context.get(), codec, &options.entries); rc < 0)
-        return encoder_error(plan.name + " encoder", rc);
+        return av_internal_error(plan.name + " encoder", rc);
     return std::unique_ptr<EncodedTrack>(new EncodedTrack(std::move(context)));
 }
 
@@ -171,7 +168,7 @@ Result<void> EncodedTrack::feed_to(Muxer& muxer) {
 
 Result<void> EncodedTrack::encode(AVFrame const* frame) {
     if (int rc = avcodec_send_frame(context_.get(), frame); rc < 0 && rc != AVERROR_EOF)
-        return encoder_error(std::string("encode ") + context_->codec->name, rc);
+        return av_internal_error(std::string("encode ") + context_->codec->name, rc);
     return drain();
 }
 
@@ -179,7 +176,7 @@ Result<void> EncodedTrack::drain() {
     for (;;) {
         int rc = avcodec_receive_packet(context_.get(), packet_.get());
         if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) return ok();
-        if (rc < 0) return encoder_error(std::string("encode ") + context_->codec->name, rc);
+        if (rc < 0) return av_internal_error(std::string("encode ") + context_->codec->name, rc);
         // Every muxer but the last gets a new reference; the last takes the packet itself.
         for (std::size_t i = 0; i < targets_.size(); ++i) {
             auto [muxer, stream] = targets_[i];
