@@ -17,6 +17,7 @@
 #include "media/convert/convert.hpp"
 #include "media/probe.hpp"
 #include "media/transcode/ladder.hpp"
+#include "media/transcode/ladder_config.hpp"
 
 namespace onda::app {
 
@@ -76,14 +77,19 @@ int probe(std::filesystem::path const& file, Config const& config) {
     return 0;
 }
 
-int transcode(std::filesystem::path const& file, std::filesystem::path const& out_dir, Config const&) {
+int transcode(std::filesystem::path const& file, std::filesystem::path const& out_dir, Config const& config) {
+    auto options = media::ladder_options(config.transcode);
+    if (!options) {
+        print_error(options.error());
+        return 2;
+    }
     std::error_code ec;
     std::filesystem::create_directories(out_dir, ec);
     if (ec || !std::filesystem::is_empty(out_dir, ec)) {
         print_error(Error(Errc::invalid_argument, out_dir.string() + " must be an empty directory"));
         return 2;
     }
-    auto result = media::blocking::run_ladder(file, out_dir, media::LadderOptions{}, {});
+    auto result = media::blocking::run_ladder(file, out_dir, *options, {});
     if (!result) {
         print_error(result.error());
         return 1;

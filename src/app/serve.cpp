@@ -23,6 +23,7 @@
 #include "core/log.hpp"
 #include "http/server.hpp"
 #include "media/library.hpp"
+#include "media/transcode/ladder_config.hpp"
 #include "realtime/hub.hpp"
 #include "realtime/room.hpp"
 #include "realtime/socketio_server.hpp"
@@ -175,6 +176,8 @@ int serve(ServeOptions options) {
 
     auto listen = http::parse_listen_address(config.server.listen);
     if (!listen) return fail("server.listen", listen.error());
+    // The workers read the ladder's keys; a mistake there stops the server now, not every job later.
+    if (auto ladder = media::ladder_options(config.transcode); !ladder) return fail("config", ladder.error());
 
     net::thread_pool blocking_pool(std::max(1u, config.blocking.threads));
     auto meta = storage::SqliteMetaStore::open(data_dir / "onda.db", blocking_pool);

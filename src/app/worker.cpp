@@ -24,6 +24,7 @@
 #include "app/job_report.hpp"
 #include "core/log.hpp"
 #include "media/transcode/ladder.hpp"
+#include "media/transcode/ladder_config.hpp"
 #include "media/transcode_worker.hpp"
 #include "storage/local_blob_store.hpp"
 #include "storage/sqlite_meta_store.hpp"
@@ -117,9 +118,14 @@ int worker(WorkerOptions options) {
         return 1;
     }
 
-    media::LadderOptions const ladder;  // the ladder's defaults, until they have configuration keys
-    media::TranscodeFn transcode = [ladder](std::filesystem::path const& source, std::filesystem::path const& out_dir,
-                                            media::LadderProgress const& progress) {
+    auto ladder_options = media::ladder_options(config.transcode);
+    if (!ladder_options) {
+        log::error("worker {}: {}", id, ladder_options.error().message());
+        return 1;
+    }
+    media::TranscodeFn transcode = [ladder = std::move(*ladder_options)](std::filesystem::path const& source,
+                                                                         std::filesystem::path const& out_dir,
+                                                                         media::LadderProgress const& progress) {
         return media::blocking::run_ladder(source, out_dir, ladder, progress);
     };
     SystemClock clock;

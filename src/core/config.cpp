@@ -163,6 +163,14 @@ std::map<std::string, Setter, std::less<>> const& setters() {
              c.transcode.max_attempts = static_cast<unsigned>(*n);
              return ok();
          }},
+        {"transcode.audio_hls", text_setter([](Config& c) -> auto& { return c.transcode.audio_hls; })},
+        {"transcode.audio_files", text_setter([](Config& c) -> auto& { return c.transcode.audio_files; })},
+        {"transcode.video", text_setter([](Config& c) -> auto& { return c.transcode.video; })},
+        {"transcode.video_audio_bitrate",
+         text_setter([](Config& c) -> auto& { return c.transcode.video_audio_bitrate; })},
+        {"transcode.segment_duration",
+         positive_duration_setter([](Config& c) -> auto& { return c.transcode.segment_duration; })},
+        {"transcode.video_preset", text_setter([](Config& c) -> auto& { return c.transcode.video_preset; })},
         {"transcode.lease", positive_duration_setter([](Config& c) -> auto& { return c.transcode.lease; })},
         {"transcode.stall_timeout",
          positive_duration_setter([](Config& c) -> auto& { return c.transcode.stall_timeout; })},

@@ -85,6 +85,13 @@ struct TranscodeConfig {
     std::chrono::milliseconds stall_timeout{120'000};  // a transcode whose progress stays this long is a hang
     // On-the-fly conversions (`stream?format=`) running at once, each a child process; past it 503.
     unsigned max_live_conversions = 0;  // 0: two per core
+    // The ladder, as text; media::ladder_options reads (and checks) it when serve and worker start.
+    std::string audio_hls = "64k@22050, 128k@44100, 320k@48000";                // AAC HLS rungs: bitrate[@Hz]
+    std::string audio_files = "mp3:128k, mp3:192k, mp3:320k, opus:160k, flac";  // codec[:bitrate][@Hz]
+    std::string video = "1080p:5000k, 720p:2500k, 480p:1200k, 360p:800k";       // H.264: <height>p:bitrate
+    std::string video_audio_bitrate = "128k";  // the AAC track of every video rendition
+    std::chrono::milliseconds segment_duration{4'000};
+    std::string video_preset = "veryfast";  // libx264's speed/quality trade-off
 };
 
 struct Config {

@@ -192,6 +192,26 @@ TEST(Transcode, StoppingTheServerStopsItsWorkers) {
     for (pid_t pid : workers) EXPECT_TRUE(is_gone(pid)) << pid;
 }
 
+TEST(Transcode, TheConfiguredLadderIsTheOneMade) {
+    OndaProcess onda(with_workers({{"transcode.audio_hls", "96k@44100"}, {"transcode.audio_files", "mp3:160k"}}));
+    auto up = upload_raw(onda, onda.token("alice", "creator"), make_wav(1.0, 44100));
+    ASSERT_EQ(up.response.status, 201) << up.response.body;
+    ASSERT_TRUE(eventually([&] { return transcode_state(onda, up.id) == "done"; }, transcode_deadline)) << onda.log();
+    std::vector<std::string> names;
+    auto const media = media_object(onda, up.id);
+    for (auto const& rendition : media.at("renditions").as_array())
+        names.emplace_back(rendition.at("name").as_string());
+    std::ranges::sort(names);
+    EXPECT_EQ(names, (std::vector<std::string>{"aac-96", "mp3-160"}));
+}
+
+TEST(Transcode, AMistakeInTheLadderKeysStopsTheServerAtStart) {
+    TempDir dir;
+    auto result = run_command({ONDA_BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir", dir.path().string(),
+                               "--set", "transcode.video=720:2500k"});
+    EXPECT_EQ(result.status, 1);
+}
+
 TEST(Transcode, WithNoWorkersAJobStaysQueued) {
     OndaProcess onda(with_workers({{"transcode.workers", "0"}}));
     auto up = upload_raw(onda, onda.token("alice", "creator"), make_wav(0.5));

@@ -1,6 +1,6 @@
-// One pass over the source: demux, decode each stream once, fan the frames out through a filter
-// graph per stream to every encoder of the plan, mux. Then measure the HLS renditions and write
-// the master playlist, the waveform and the thumbnail.
+// One pass over the source: demux, decode each stream once, hand every decoded frame to each
+// encoder's lane (its own filter chain and thread, see lane.hpp), mux. Then measure the HLS
+// renditions and write the master playlist, the waveform and the thumbnail.
 #include "media/transcode/ladder.hpp"
 
 #include <algorithm>
@@ -15,7 +15,7 @@ extern "C" {
 }
 
 #include "media/detail/input_file.hpp"
-#include "media/transcode/filter_graph.hpp"
+#include "media/transcode/lane.hpp"
 #include "media/transcode/ladder_report.hpp"
 #include "media/transcode/outputs.hpp"
 #include "media/transcode/plan.hpp"
@@ -83,17 +83,11 @@ public:
           options_(options),
           progress_(progress),
           frame_(av_frame_alloc()),
-          filtered_(av_frame_alloc()),
           packet_(av_packet_alloc()) {}
 
     Result<LadderResult> run(fs::path const& source);
 
 private:
-    // What one sink of a fan-out feeds.
-    struct Consumer {
-        EncodedTrack* track = nullptr;  // else the waveform
-        double next_keyframe = 0;       // video: when the next forced keyframe is due (seconds)
-    };
     struct AudioOutput {
         PlannedAudio plan;
         std::unique_ptr<EncodedTrack> track;
@@ -111,7 +105,10 @@ private:
     Result<void> decode(AVStream const& stream, AVPacket const* packet);
     Result<void> take_audio(AVFrame& frame);
     Result<void> take_video(AVFrame& frame);
-    Result<void> drain(FanOut& fan, std::vector<Consumer>& consumers, bool video);
+    Result<void> start_audio_lanes(AVFrame const& first);
+    Result<void> start_video_lanes(AVFrame const& first);
+    static Result<void> hand_out(std::vector<std::unique_ptr<EncoderLane>>& lanes, AVFrame const& frame);
+    static Result<void> finish_lanes(std::vector<std::unique_ptr<EncoderLane>>& lanes);
     Result<void> finish();
     Result<LadderResult> describe();
     void report(double seconds);
@@ -135,10 +132,10 @@ private:
     std::unique_ptr<EncodedTrack> video_audio_;  // the AAC track every video rendition carries
     std::optional<PeakMeter> peaks_;
 
-    std::optional<FanOut> audio_fan_;
-    std::vector<Consumer> audio_consumers_;
-    std::optional<FanOut> video_fan_;
-    std::vector<Consumer> video_consumers_;
+    // Declared after the tracks and muxers they feed, so they stop first.
+    std::vector<std::unique_ptr<EncoderLane>> audio_lanes_;
+    std::vector<std::unique_ptr<EncoderLane>> video_lanes_;
+    bool video_started_ = false;
 
     // Audio: frames after the first are made to look like it (a decoder may change rate or layout
     // mid-stream, which a filter graph's source cannot take).
@@ -156,7 +153,6 @@ private:
 
     int reported_permille_ = -5;  // so that 0 is reported
     Frame frame_;
-    Frame filtered_;
     Packet packet_;
 };
 
@@ -279,35 +275,54 @@ void Ladder::report(double seconds) {
     progress_(permille / 1000.0);
 }
 
-Result<void> Ladder::drain(FanOut& fan, std::vector<Consumer>& consumers, bool video) {
-    for (std::size_t i = 0; i < consumers.size(); ++i) {
-        for (;;) {
-            auto pulled = fan.pull(i, *filtered_);
-            if (!pulled) return pulled.error();
-            if (!*pulled) break;
-            Consumer& consumer = consumers[i];
-            if (!consumer.track) {
-                peaks_->add(reinterpret_cast<float const* const*>(filtered_->extended_data),
-                            filtered_->ch_layout.nb_channels, filtered_->nb_samples);
-            } else {
-                AVRational const time_base = consumer.track->context().time_base;
-                filtered_->pts = av_rescale_q(filtered_->pts, fan.sink_time_base(i), time_base);
-                if (video) {
-                    // Keyframes at every segment boundary, the same in every rendition.
-                    double const at = double(filtered_->pts) * av_q2d(time_base);
-                    filtered_->pict_type = AV_PICTURE_TYPE_NONE;
-                    if (at + 0.001 >= consumer.next_keyframe) {
-                        filtered_->pict_type = AV_PICTURE_TYPE_I;
-                        auto const segment = double(options_.segment_duration.count());
-                        while (consumer.next_keyframe <= at + 0.001) consumer.next_keyframe += segment;
-                    }
-                }
-                if (auto encoded = consumer.track->encode(filtered_.get()); !encoded) return encoded;
-            }
-            av_frame_unref(filtered_.get());
-        }
+Result<void> Ladder::start_audio_lanes(AVFrame const& first) {
+    AVRational const time_base{1, first.sample_rate};
+    auto add = [&](std::string chain, EncodedTrack* track, PeakMeter* peaks) -> Result<void> {
+        // Audio frames are small; a deeper queue lets the decoder run ahead of a slow encoder.
+        auto lane = EncoderLane::start(first, time_base,
+                                       {.chain = std::move(chain), .track = track, .peaks = peaks, .queue_frames = 64});
+        if (!lane) return lane.error();
+        audio_lanes_.push_back(std::move(*lane));
+        return ok();
+    };
+    for (auto& output : audio_outputs_)
+        if (auto added = add(audio_branch(output.plan), output.track.get(), nullptr); !added) return added;
+    if (video_audio_)
+        if (auto added = add(audio_branch(*plan_.video_audio), video_audio_.get(), nullptr); !added) return added;
+    if (peaks_)
+        if (auto added = add("aformat=sample_fmts=fltp", nullptr, &*peaks_); !added) return added;
+    return ok();
+}
+
+Result<void> Ladder::start_video_lanes(AVFrame const& first) {
+    for (auto& output : video_outputs_) {
+        auto lane = EncoderLane::start(first, video_stream_->time_base,
+                                       {.chain = video_branch(output.plan),
+                                        .video = true,
+                                        .track = output.track.get(),
+                                        .keyframe_interval = options_.segment_duration});
+        if (!lane) return lane.error();
+        video_lanes_.push_back(std::move(*lane));
     }
     return ok();
+}
+
+Result<void> Ladder::hand_out(std::vector<std::unique_ptr<EncoderLane>>& lanes, AVFrame const& frame) {
+    for (auto& lane : lanes) {
+        if (lane->push(frame)) continue;
+        Result<void> failed = lane->finish();  // its error
+        lanes.clear();                         // the others stop without flushing
+        return failed;
+    }
+    return ok();
+}
+
+Result<void> Ladder::finish_lanes(std::vector<std::unique_ptr<EncoderLane>>& lanes) {
+    Result<void> result = ok();
+    for (auto& lane : lanes)
+        if (auto finished = lane->finish(); !finished && result) result = finished;
+    lanes.clear();
+    return result;
 }
 
 Result<void> Ladder::take_audio(AVFrame& decoded) {
@@ -315,27 +330,9 @@ Result<void> Ladder::take_audio(AVFrame& decoded) {
     if (!first_audio_) {
         first_audio_.reset(av_frame_clone(&decoded));
         if (!first_audio_) return Error(Errc::internal, "out of memory");
-        std::vector<std::string> branches;
-        for (auto& output : audio_outputs_) {
-            branches.push_back(audio_branch(output.plan));
-            audio_consumers_.push_back({.track = output.track.get()});
-        }
-        if (video_audio_) {
-            branches.push_back(audio_branch(*plan_.video_audio));
-            audio_consumers_.push_back({.track = video_audio_.get()});
-        }
-        if (peaks_) {
-            branches.push_back("aformat=sample_fmts=fltp");
-            audio_consumers_.push_back({});
-        }
-        if (branches.empty()) return ok();
+        if (auto started = start_audio_lanes(decoded); !started) return started;
+        if (audio_lanes_.empty()) return ok();
         AVRational const time_base{1, decoded.sample_rate};
-        auto fan = FanOut::audio(decoded, time_base, fan_out_description(branches, false), branches.size());
-        if (!fan) return fan.error();
-        audio_fan_ = std::move(*fan);
-        for (std::size_t i = 0; i < audio_consumers_.size(); ++i)
-            if (audio_consumers_[i].track && audio_consumers_[i].track->frame_size() > 0)
-                audio_fan_->set_frame_size(i, audio_consumers_[i].track->frame_size());
         // Audio that starts after the container does (a video's first seconds without sound)
         // keeps its place.
         std::int64_t const start = input_->context().start_time;
@@ -363,12 +360,12 @@ Result<void> Ladder::take_audio(AVFrame& decoded) {
         if (rc < 0) return decode_error("audio format change", rc);
         frame = normalized_.get();
     }
-    if (!audio_fan_ || frame->nb_samples <= 0) return ok();
+    if (audio_lanes_.empty() || frame->nb_samples <= 0) return ok();
     frame->pts = audio_samples_;
     audio_samples_ += frame->nb_samples;
-    if (auto pushed = audio_fan_->push(frame); !pushed) return pushed;
+    if (auto handed = hand_out(audio_lanes_, *frame); !handed) return handed;
     report(double(audio_samples_) / first_audio_->sample_rate);
-    return drain(*audio_fan_, audio_consumers_, false);
+    return ok();
 }
 
 Result<void> Ladder::take_video(AVFrame& frame) {
@@ -398,19 +395,13 @@ Result<void> Ladder::take_video(AVFrame& frame) {
             first_picture_.reset(av_frame_clone(&frame));
         }
     }
-    if (!video_fan_) {
-        std::vector<std::string> branches;
-        for (auto& output : video_outputs_) {
-            branches.push_back(video_branch(output.plan));
-            video_consumers_.push_back({.track = output.track.get()});
-        }
-        auto fan = FanOut::video(frame, time_base, fan_out_description(branches, true), branches.size());
-        if (!fan) return fan.error();
-        video_fan_ = std::move(*fan);
+    if (!video_started_) {
+        video_started_ = true;
+        if (auto started = start_video_lanes(frame); !started) return started;
     }
-    if (auto pushed = video_fan_->push(&frame); !pushed) return pushed;
+    if (auto handed = hand_out(video_lanes_, frame); !handed) return handed;
     report(seconds);
-    return drain(*video_fan_, video_consumers_, true);
+    return ok();
 }
 
 Result<void> Ladder::decode(AVStream const& stream, AVPacket const* packet) {
@@ -454,20 +445,9 @@ Result<void> Ladder::finish() {
     if (audio_stream_ && audio_samples_ == 0 && (!video_stream_ || video_audio_))
         return Error(Errc::unsupported_media, "no audio could be decoded");
     if (video_stream_ && video_frames_ == 0) return Error(Errc::unsupported_media, "no video frame could be decoded");
-    if (audio_fan_) {
-        if (auto pushed = audio_fan_->push(nullptr); !pushed) return pushed;
-        if (auto drained = drain(*audio_fan_, audio_consumers_, false); !drained) return drained;
-    }
-    if (video_fan_) {
-        if (auto pushed = video_fan_->push(nullptr); !pushed) return pushed;
-        if (auto drained = drain(*video_fan_, video_consumers_, true); !drained) return drained;
-    }
-    for (auto& output : audio_outputs_)
-        if (auto flushed = output.track->encode(nullptr); !flushed) return flushed;
-    for (auto& output : video_outputs_)
-        if (auto flushed = output.track->encode(nullptr); !flushed) return flushed;
-    if (video_audio_)
-        if (auto flushed = video_audio_->encode(nullptr); !flushed) return flushed;
+    // Each lane drains its chain and flushes its encoder; the muxers end once every lane has.
+    if (auto finished = finish_lanes(audio_lanes_); !finished) return finished;
+    if (auto finished = finish_lanes(video_lanes_); !finished) return finished;
     for (auto& muxer : muxers_)
         if (auto finished = muxer->finish(); !finished) return finished;
     if (!thumbnail_written_ && first_picture_) {
@@ -500,7 +480,7 @@ Result<LadderResult> Ladder::describe() {
 }
 
 Result<LadderResult> Ladder::run(fs::path const& source) {
-    if (!frame_ || !filtered_ || !packet_) return Error(Errc::internal, "out of memory");
+    if (!frame_ || !packet_) return Error(Errc::internal, "out of memory");
     if (auto opened = open_source(source); !opened) return opened.error();
     if (plan_.audio.empty() && plan_.video.empty())
         return Error(Errc::unsupported_media, "nothing in the file to transcode");

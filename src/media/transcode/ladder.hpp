@@ -1,5 +1,7 @@
 // Transcode ladders (DESIGN.md "Decode once, encode many"): one pass over a source file decodes it
-// once and feeds every encoder of the ladder through one libavfilter graph (split/scale/aresample).
+// once and feeds every encoder of the ladder; each encoder gets references to the decoded frames
+// (the split) and runs its own libavfilter chain (aresample/aformat or scale) on a thread of its
+// own, so the encoders of a ladder share the cores.
 // What comes out is written below an output directory, ready to be put into the BlobStore under
 // "media/{id}/" with the same relative paths:
 //

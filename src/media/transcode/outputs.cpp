@@ -80,6 +80,7 @@ Result<void> Muxer::start() {
 }
 
 Result<void> Muxer::write(AVPacket& packet, int stream, AVRational time_base) {
+    std::lock_guard lock(write_mutex_);
     packet.stream_index = stream;
     av_packet_rescale_ts(&packet, time_base, context_->streams[stream]->time_base);
     if (int rc = av_interleaved_write_frame(context_.get(), &packet); rc < 0)

@@ -1,10 +1,12 @@
 // The encoding end of a ladder: encoders and the muxers their packets go to. One encoder may feed
-// several muxers (the AAC track shared by every video rendition is encoded once).
+// several muxers (the AAC track shared by every video rendition is encoded once). An encoder is
+// used by one thread at a time (its lane's); a muxer takes packets from several.
 #pragma once
 
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,7 +30,8 @@ public:
     // Adds a stream carrying what `encoder` makes; returns its index. Before start().
     Result<int> add_stream(AVCodecContext const& encoder);
     Result<void> start();
-    // Takes the packet's data (the packet is left blank); timestamps in `time_base`.
+    // Takes the packet's data (the packet is left blank); timestamps in `time_base`. Encoders on
+    // several threads may write to one muxer (a video rendition and the shared audio track).
     Result<void> write(AVPacket& packet, int stream, AVRational time_base);
     Result<void> finish();
 
@@ -44,6 +47,7 @@ private:
     OutputContext context_;
     std::filesystem::path path_;
     std::vector<std::pair<std::string, std::string>> options_;
+    std::mutex write_mutex_;
     bool started_ = false;
     bool finished_ = false;
 };
