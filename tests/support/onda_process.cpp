@@ -2,7 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,19 +23,28 @@ std::string read_file(std::filesystem::path const& path) {
     return text.str();
 }
 
+// Starts `argv` with its output appended to the two files. The child gets SIGTERM when the test
+// process dies (a crashed or killed test must not leave servers and their workers running).
 pid_t spawn(std::vector<std::string> const& argv, std::filesystem::path const& stdout_file,
             std::filesystem::path const& stderr_file) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, stdout_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, stderr_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     std::vector<char*> args;
     for (auto const& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
-    pid_t pid = -1;
-    int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
+    pid_t const parent = ::getpid();
+    pid_t const pid = ::fork();
+    if (pid < 0) throw std::runtime_error("cannot start " + argv[0]);
+    if (pid == 0) {
+        // Only async-signal-safe calls between fork and exec.
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (::getppid() != parent) ::_exit(127);
+        int const out = ::open(stdout_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        int const err = ::open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (out < 0 || err < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) ::_exit(127);
+        ::close(out);
+        ::close(err);
+        ::execve(args[0], args.data(), environ);
+        ::_exit(127);
+    }
     return pid;
 }
 

@@ -277,27 +277,31 @@ void Ladder::report(double seconds) {
 
 Result<void> Ladder::start_audio_lanes(AVFrame const& first) {
     AVRational const time_base{1, first.sample_rate};
-    auto add = [&](std::string chain, EncodedTrack* track, PeakMeter* peaks) -> Result<void> {
+    auto add = [&](std::string name, std::string chain, EncodedTrack* track, PeakMeter* peaks) -> Result<void> {
         // Audio frames are small; a deeper queue lets the decoder run ahead of a slow encoder.
-        auto lane = EncoderLane::start(first, time_base,
-                                       {.chain = std::move(chain), .track = track, .peaks = peaks, .queue_frames = 64});
+        auto lane = EncoderLane::start(
+            first, time_base,
+            {.name = std::move(name), .chain = std::move(chain), .track = track, .peaks = peaks, .queue_frames = 64});
         if (!lane) return lane.error();
         audio_lanes_.push_back(std::move(*lane));
         return ok();
     };
     for (auto& output : audio_outputs_)
-        if (auto added = add(audio_branch(output.plan), output.track.get(), nullptr); !added) return added;
+        if (auto added = add(output.plan.name, audio_branch(output.plan), output.track.get(), nullptr); !added)
+            return added;
     if (video_audio_)
-        if (auto added = add(audio_branch(*plan_.video_audio), video_audio_.get(), nullptr); !added) return added;
+        if (auto added = add("aac", audio_branch(*plan_.video_audio), video_audio_.get(), nullptr); !added)
+            return added;
     if (peaks_)
-        if (auto added = add("aformat=sample_fmts=fltp", nullptr, &*peaks_); !added) return added;
+        if (auto added = add("waveform", "aformat=sample_fmts=fltp", nullptr, &*peaks_); !added) return added;
     return ok();
 }
 
 Result<void> Ladder::start_video_lanes(AVFrame const& first) {
     for (auto& output : video_outputs_) {
         auto lane = EncoderLane::start(first, video_stream_->time_base,
-                                       {.chain = video_branch(output.plan),
+                                       {.name = output.plan.name,
+                                        .chain = video_branch(output.plan),
                                         .video = true,
                                         .track = output.track.get(),
                                         .keyframe_interval = options_.segment_duration});

@@ -1,5 +1,8 @@
 #include "media/transcode/lane.hpp"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <utility>
 
 #include "media/transcode/outputs.hpp"
@@ -59,6 +62,13 @@ Result<void> EncoderLane::finish() {
 }
 
 void EncoderLane::run() {
+    // Linux takes at most 15 characters.
+    ::pthread_setname_np(::pthread_self(), settings_.name.substr(0, 15).c_str());
+    // Lanes are throughput work: the slowest one sets the ladder's pace, and under SCHED_BATCH the
+    // fast lanes, woken for every frame, no longer preempt it (measured: the AAC 320k lane of an
+    // audio ladder got 87 % of a core without it). Unprivileged; a refusal only costs speed.
+    sched_param const batch{};
+    ::pthread_setschedparam(::pthread_self(), SCHED_BATCH, &batch);
     Result<void> result = run_chain();
     std::lock_guard lock(mutex_);
     if (!result) {

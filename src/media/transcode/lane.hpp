@@ -29,6 +29,7 @@ class PeakMeter;
 class EncoderLane {
 public:
     struct Settings {
+        std::string name;   // the thread's name (top -H, perf): the rendition's, as "aac-128"
         std::string chain;  // libavfilter's text for this branch, e.g. "aresample=44100,aformat=…"
         bool video = false;
         EncodedTrack* track = nullptr;  // the encoder fed; else `peaks`
