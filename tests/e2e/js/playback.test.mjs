@@ -392,6 +392,20 @@ test('a new stream_track or a disconnect ends the running stream', { timeout: TI
   assert.ok(await eventually(async () => metricValue(await metrics(onda), 'onda_playback_streams') === 0, 5_000), 'the stream ended with its client');
 });
 
+test('the server stops cleanly in the middle of a stream', { timeout: TIMEOUT }, async (t) => {
+  const onda = await startOnda(t, SETTINGS);
+  const token = onda.token('alice', 'creator');
+  const track = await upload(t, onda, token, 10);
+  const laptop = device(t, onda, token, 'laptop');
+  await laptop.connected;
+  const gotOne = new Promise((resolve) => laptop.socket.once('audio_chunk', resolve));
+  assert.equal((await ack(laptop.socket, 'stream_track', { trackId: track.id, quality: '192k' })).ok, true);
+  await within(5_000, gotOne, 'a chunk');
+  // SIGTERM: sessions end, the stream and its conversion child with them; a sanitizer report or a
+  // hang would show in the exit status.
+  assert.equal(await onda.stop(), 0, onda.logTail());
+});
+
 // ---------------------------------------------------------------------------------------------
 // Bad input
 
