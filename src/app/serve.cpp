@@ -14,6 +14,7 @@
 #include "app/media_events.hpp"
 #include "app/media_progress.hpp"
 #include "app/ops.hpp"
+#include "app/playback_tracks.hpp"
 #include "app/worker_supervisor.hpp"
 #include "auth/device_limit.hpp"
 #include "auth/identity.hpp"
@@ -25,6 +26,7 @@
 #include "media/library.hpp"
 #include "media/transcode/ladder_config.hpp"
 #include "realtime/hub.hpp"
+#include "realtime/playback/playback_sync.hpp"
 #include "realtime/room.hpp"
 #include "realtime/socketio_server.hpp"
 #include "realtime/sse_door.hpp"
@@ -243,6 +245,10 @@ int serve(ServeOptions options) {
                                              .max_queued_bytes = config.realtime.send_queue_bytes},
                                   .connect_timeout = config.realtime.connect_timeout},
         hub, authenticator, devices, event_limiter, room_access, metrics);
+    // Playback sync and stream_track, on the Socket.IO server; the library answers for the tracks.
+    PlaybackTracks playback_tracks(library);
+    realtime::PlaybackSync playback(**meta, playback_tracks, clock, metrics);
+    playback.register_with(socketio);
     Ops ops(**meta, **blobs, blocking_pool, metrics);
 
     http::Router router;

@@ -283,6 +283,41 @@ Task<Result<void>> Library::check_readable(auth::Identity who, std::string id) {
     co_return check_owner_read(who, *record);
 }
 
+Task<Result<storage::MediaRecord>> Library::find_readable(auth::Identity who, std::string id) {
+    if (!is_valid_id(id, "m")) co_return Error(Errc::not_found, "no such media");
+    auto record = co_await meta_.find_media(id);
+    if (!record) co_return as_media_error(record.error());
+    if (auto allowed = check_owner_read(who, *record); !allowed) co_return allowed.error();
+    co_return record;
+}
+
+json::object Library::playback_urls(storage::MediaRecord const& record, std::int64_t mp3_bit_rate,
+                                    std::chrono::seconds expires_in) const {
+    std::string base = options_.public_url;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    std::string const stream_path = media_path(record.id) + "/stream";
+    // The query that lets a player in: none for public media, else a signature as presign makes one.
+    std::string stream_query;
+    std::string hls_query;
+    if (record.visibility != "public") {
+        std::int64_t const exp =
+            std::chrono::duration_cast<std::chrono::seconds>(auth_.clock().now().time_since_epoch() + expires_in)
+                .count();
+        stream_query =
+            "?exp=" + std::to_string(exp) + "&sig=" + auth::url_signature(auth_.secret(), stream_path, "", exp);
+        hls_query = "?exp=" + std::to_string(exp) + "&sig=" +
+                    auth::url_signature(auth_.secret(), hls_signed_path(record.id), hls_signed_rendition, exp);
+    }
+    std::string const mp3 = std::string(stream_query.empty() ? "?" : "&") +
+                            "format=mp3&bitrate=" + std::to_string(mp3_bit_rate / 1000) + "k";
+    json::object urls;
+    urls["stream"] = base + stream_path + stream_query;
+    urls["mp3"] = base + stream_path + stream_query + mp3;
+    urls["hls"] = record.has_hls ? json::value(base + hls_signed_path(record.id) + "/master.m3u8" + hls_query)
+                                 : json::value(nullptr);
+    return urls;
+}
+
 Task<Result<storage::MediaRecord>> Library::readable(Request& request, bool signed_ok) {
     std::string id(request.param("id"));
     // An id of any other shape (path traversal included) names nothing here.

@@ -32,8 +32,10 @@
 namespace onda::media {
 
 namespace detail {
+class ChildProcess;
 class WaitingChild;
-}
+}  // namespace detail
+struct ConversionPlan;
 
 // A file that has fully arrived in the spool, with what the uploader said about it.
 struct NewMedia {
@@ -89,6 +91,28 @@ public:
     // Whether `who` may read media `id` without a signed link (public, owner or admin): not_found,
     // unauthenticated or forbidden otherwise. For other modules' access checks (event rooms).
     Task<Result<void>> check_readable(auth::Identity who, std::string id);
+
+    // For Socket.IO playback (wired in app): the row of media `id` if `who` may read it without a
+    // signed link (as check_readable); links a player may load it from (playback_urls); and an
+    // MP3 conversion read as a stream (open_mp3, library_convert.cpp).
+    Task<Result<storage::MediaRecord>> find_readable(auth::Identity who, std::string id);
+    // {stream, mp3 (converted at `mp3_bit_rate` bits/s), hls (when the ladder is ready)}: paths
+    // below public_url (relative when none is set), signed for `expires_in` when the media is private.
+    boost::json::object playback_urls(storage::MediaRecord const& record, std::int64_t mp3_bit_rate,
+                                      std::chrono::seconds expires_in) const;
+    // The media converted to constant-bit-rate MP3 at `bit_rate`, from frame `first_frame` of the
+    // conversion on (0 is the Info frame; mp3_layout.hpp), in a child process like
+    // `stream?format=mp3`. Counts as a running conversion until `bytes` is destroyed. The stream's
+    // next() runs on the executor this was awaited on.
+    struct Mp3Stream {
+        int frame_bytes = 0;
+        int sample_rate = 0;
+        std::int64_t audio_frames = 0;  // after the Info frame (mp3_layout.hpp)
+        double duration = 0;            // of the media, seconds
+        std::unique_ptr<http::BodyStream> bytes;
+    };
+    Task<Result<Mp3Stream>> open_mp3(auth::Identity who, std::string id, std::int64_t bit_rate,
+                                     std::int64_t first_frame);
 
     // Registers the /v1/media routes (but POST, which belongs to uploads) and the /podcast/audio
     // compatibility routes.
@@ -165,6 +189,11 @@ private:
     // whichever thread starts a conversion takes it and starts the next.
     std::atomic<detail::WaitingChild*> waiting_child_{nullptr};
     void keep_a_child_waiting();
+    // A conversion child for `plan` from byte `first` of its output, reading the media from
+    // `source_fd`, on `executor`: the waiting one when there is one, else a new one.
+    Result<std::unique_ptr<detail::ChildProcess>> start_converter(net::any_io_executor executor,
+                                                                  ConversionPlan const& plan, std::uint64_t first,
+                                                                  int source_fd, std::string const& what);
 };
 
 // The BlobStore key of a media object's original bytes.

@@ -22,6 +22,7 @@
 #include "http/delivery.hpp"
 #include "media/detail/delivery_policy.hpp"
 #include "media/convert/convert.hpp"
+#include "media/convert/mp3_layout.hpp"
 #include "media/convert/plan.hpp"
 #include "media/detail/child_process.hpp"
 #include "media/library.hpp"
@@ -189,6 +190,70 @@ void Library::keep_a_child_waiting() {
     if (waiting_child_.compare_exchange_strong(none, started->get(), std::memory_order_acq_rel)) started->release();
 }
 
+Result<std::unique_ptr<detail::ChildProcess>> Library::start_converter(net::any_io_executor executor,
+                                                                       ConversionPlan const& plan, std::uint64_t first,
+                                                                       int source_fd, std::string const& what) {
+    std::unique_ptr<detail::ChildProcess> child;
+    if (std::unique_ptr<detail::WaitingChild> waiting{waiting_child_.exchange(nullptr, std::memory_order_acq_rel)}) {
+        auto handed = waiting->hand_over(encode_job(plan, first), source_fd);
+        if (handed)
+            child = detail::ChildProcess::adopt(executor, *handed);
+        else
+            log::warn("{}: {}", what, handed.error().message());
+    }
+    if (!child) {
+        std::vector<std::string> argv = options_.converter;
+        for (auto& argument : convert_arguments(plan, first)) argv.push_back(std::move(argument));
+        argv.insert(argv.end(), {"--parent-pid", std::to_string(::getpid()), "/dev/stdin"});
+        auto spawned = detail::ChildProcess::spawn(executor, argv, source_fd);
+        if (!spawned) return spawned.error().context("start a conversion");
+        child = std::move(*spawned);
+    }
+    log::debug("{} from byte {}: child {}", what, first, child->pid());
+    keep_a_child_waiting();  // for the next conversion, while this one runs
+    return child;
+}
+
+Task<Result<Library::Mp3Stream>> Library::open_mp3(auth::Identity who, std::string id, std::int64_t bit_rate,
+                                                   std::int64_t first_frame) {
+    if (!is_valid_id(id, "m")) co_return Error(Errc::not_found, "no such media");
+    auto media = co_await open_media(std::move(id), caches_.size());  // no thread's cache: any thread may ask
+    if (!media) co_return media.error();
+    auto const& record = (*media)->record;
+    if (auto allowed = check_owner_read(who, record); !allowed) co_return allowed.error();
+    ConvertSource const source{.duration = record.duration,
+                               .sample_rate = json_int(record.audio, "sample_rate"),
+                               .channels = json_int(record.audio, "channels")};
+    auto plan = plan_conversion(ConvertFormat::mp3, bit_rate, source);
+    if (!plan) co_return plan.error();
+    if (options_.converter.empty()) co_return Error(Errc::unavailable, "this server does not convert media");
+    int const source_fd = (*media)->reader->native_handle();
+    if (source_fd < 0) co_return Error(Errc::internal, "this store cannot serve bytes directly");
+    Mp3Layout const layout{.sample_rate = plan->sample_rate,
+                           .bit_rate = plan->bit_rate,
+                           .channels = plan->channels,
+                           .samples = plan->samples};
+    std::uint64_t const length = layout.length();
+    if (first_frame < 0 || first_frame > layout.audio_frames())
+        co_return Error(Errc::out_of_range,
+                        fmt::format("no frame {}: the conversion has {}", first_frame, layout.audio_frames() + 1));
+    std::uint64_t const first_byte = static_cast<std::uint64_t>(first_frame) * layout.frame_bytes();
+    auto slot = ConversionSlot::take(live_conversions_, options_.max_live_conversions);
+    if (!slot) co_return Error(Errc::resource_exhausted, "too many conversions are running; try again shortly");
+    auto const executor = co_await net::this_coro::executor;
+    std::string const what = fmt::format("media={} {} (socket.io)", record.id, plan->name());
+    auto child = start_converter(executor, *plan, first_byte, source_fd, what);
+    if (!child) co_return child.error();
+    ConversionStream::Settings settings{
+        .limit = length - first_byte, .to_the_end = true, .stall = options_.conversion_stall_timeout, .what = what};
+    co_return Mp3Stream{
+        .frame_bytes = layout.frame_bytes(),
+        .sample_rate = layout.sample_rate,
+        .audio_frames = layout.audio_frames(),
+        .duration = record.duration,
+        .bytes = std::make_unique<ConversionStream>(std::move(*child), std::move(*slot), std::move(settings))};
+}
+
 Task<Response> Library::deliver_conversion(Request& request, std::shared_ptr<OpenMedia const> media,
                                            std::string format_text, bool as_attachment) {
     auto const& record = media->record;
@@ -252,31 +317,14 @@ Task<Response> Library::deliver_conversion(Request& request, std::shared_ptr<Ope
     // Called once, synchronously, by this function or by http::deliver below (so the references hold).
     auto start = [&](std::uint64_t first, std::optional<std::uint64_t> limit,
                      bool to_the_end) -> Result<std::unique_ptr<http::BodyStream>> {
-        std::vector<std::string> argv = options_.converter;
-        for (auto& argument : convert_arguments(*plan, first)) argv.push_back(std::move(argument));
-        argv.insert(argv.end(), {"--parent-pid", std::to_string(::getpid()), "/dev/stdin"});
-        std::unique_ptr<detail::ChildProcess> child;
-        if (std::unique_ptr<detail::WaitingChild> waiting{
-                waiting_child_.exchange(nullptr, std::memory_order_acq_rel)}) {
-            auto handed = waiting->hand_over(encode_job(*plan, first), source_fd);
-            if (handed)
-                child = detail::ChildProcess::adopt(executor, *handed);
-            else
-                log::warn("{}: {}", what, handed.error().message());
-        }
-        if (!child) {
-            auto spawned = detail::ChildProcess::spawn(executor, argv, source_fd);
-            if (!spawned) return spawned.error().context("start a conversion");
-            child = std::move(*spawned);
-        }
-        log::debug("{} from byte {}: child {}", what, first, child->pid());
-        keep_a_child_waiting();  // for the next conversion, while this one runs
+        auto child = start_converter(executor, *plan, first, source_fd, what);
+        if (!child) return child.error();
         ConversionStream::Settings settings{
             .limit = limit, .to_the_end = to_the_end, .stall = options_.conversion_stall_timeout, .what = what};
         if (keepable && first == 0 && to_the_end)
             if (auto spool = storage::SpoolFile::create(options_.conversion_spool))
                 settings.keep = Keeper{.blobs = &blobs_, .pool = &pool_, .key = kept_key, .file = std::move(*spool)};
-        return std::make_unique<ConversionStream>(std::move(child), std::move(*slot), std::move(settings));
+        return std::make_unique<ConversionStream>(std::move(*child), std::move(*slot), std::move(settings));
     };
 
     if (auto const length = plan->length()) {

@@ -148,6 +148,25 @@ struct TranscodeOutput {
     bool has_waveform = false;
 };
 
+// One user's playback state (realtime's playback sync): what plays on their devices, where, how
+// loud and at which quality, and their queue. `position` is where playback was at `updated_at`;
+// readers extrapolate while `playing`. Every change bumps `version`, which orders writes that may
+// arrive out of order (two devices of one user on two server threads).
+struct PlaybackRecord {
+    std::string user;      // `sub`
+    std::string track_id;  // a media id; empty before anything was played
+    bool playing = false;
+    double position = 0;  // seconds into the track at updated_at
+    double volume = 1;    // 0..1
+    std::string quality;  // e.g. "192k"
+    double duration = 0;  // of the track, seconds; 0 when unknown
+    std::vector<std::string> queue;
+    std::uint64_t queue_index = 0;  // the entry of `queue` playing now
+    std::string device;             // the device that made the last change
+    SystemTime updated_at;
+    std::uint64_t version = 0;
+};
+
 class MetaStore {
 public:
     virtual ~MetaStore() = default;
@@ -201,6 +220,12 @@ public:
     // Requeues (or fails, see JobRelease) the running jobs leased to release.owner and returns them
     // as they are now.
     virtual Task<Result<std::vector<JobRecord>>> release_jobs(JobRelease release) = 0;
+
+    // The user's playback state; nullopt when none was ever saved.
+    virtual Task<Result<std::optional<PlaybackRecord>>> find_playback(std::string user) = 0;
+    // Keeps `record` as the user's state unless the stored one has the same or a newer version
+    // (then nothing changes and the answer is false).
+    virtual Task<Result<bool>> save_playback(PlaybackRecord record) = 0;
 
     virtual Task<Result<void>> ping() = 0;
 };

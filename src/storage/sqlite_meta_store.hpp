@@ -48,6 +48,8 @@ public:
     Task<Result<void>> complete_job(JobLease lease, TranscodeOutput output, SystemTime now) override;
     Task<Result<void>> fail_job(JobLease lease, std::string reason, SystemTime now) override;
     Task<Result<std::vector<JobRecord>>> release_jobs(JobRelease release) override;
+    Task<Result<std::optional<PlaybackRecord>>> find_playback(std::string user) override;
+    Task<Result<bool>> save_playback(PlaybackRecord record) override;
     Task<Result<void>> ping() override;
 
 private:

@@ -89,6 +89,27 @@ TEST(SqliteMetaStore, MediaFromBeforeJobsExistedAreQueuedForTranscoding) {
     EXPECT_FALSE(run_alone((*store)->find_transcode_job("m_AAAAAAAAAAAAAAAAAAA2")));
 }
 
+TEST(SqliteMetaStore, ADatabaseFromBeforePlaybackStateGetsItsTable) {
+    test::TempDir dir;
+    {  // a database at schema version 3
+        RawDatabase raw(dir.path() / "onda.db");
+        auto steps = migrations::sqlite_steps();
+        for (std::size_t i = 0; i < 3; ++i) raw.exec(std::string(steps[i]).c_str());
+        raw.exec("PRAGMA user_version = 3");
+    }
+    net::thread_pool pool(1);
+    auto store = SqliteMetaStore::open(dir.path() / "onda.db", pool);
+    ASSERT_TRUE(store) << store.error().message();
+    auto none = run_alone((*store)->find_playback("alice"));
+    ASSERT_TRUE(none) << none.error().message();
+    EXPECT_FALSE(*none);
+    PlaybackRecord state{.user = "alice", .track_id = "m_x", .quality = "192k", .version = 1};
+    EXPECT_TRUE(run_alone((*store)->save_playback(state)).value());
+    RawDatabase raw(dir.path() / "onda.db");
+    EXPECT_EQ(raw.scalar("PRAGMA user_version"), "4");
+    EXPECT_EQ(raw.scalar("SELECT track_id FROM playback WHERE user = 'alice'"), "m_x");
+}
+
 TEST(SqliteMetaStore, DatabaseFromANewerOndaIsRefused) {
     test::TempDir dir;
     net::thread_pool pool(1);

@@ -91,7 +91,27 @@ UPDATE media SET transcode_state = 'queued', transcode_progress = 0
     WHERE state = 'ready' AND transcode_state = 'none';
 )sql";
 
-constexpr std::array<std::string_view, 3> steps = {create_media, create_uploads, create_jobs};
+// Step 4: each user's playback state (meta_store.hpp PlaybackRecord), one row per user, so it
+// survives a restart. queue holds a JSON array of media ids; times are Unix microseconds. `version`
+// orders the writes: a write older than the row is ignored.
+constexpr std::string_view create_playback = R"sql(
+CREATE TABLE playback (
+    user        TEXT PRIMARY KEY NOT NULL,
+    track_id    TEXT NOT NULL,
+    playing     INTEGER NOT NULL CHECK (playing IN (0, 1)),
+    position    REAL NOT NULL,
+    volume      REAL NOT NULL,
+    quality     TEXT NOT NULL,
+    duration    REAL NOT NULL,
+    queue       TEXT NOT NULL,
+    queue_index INTEGER NOT NULL CHECK (queue_index >= 0),
+    device      TEXT NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    version     INTEGER NOT NULL CHECK (version >= 0)
+) STRICT;
+)sql";
+
+constexpr std::array<std::string_view, 4> steps = {create_media, create_uploads, create_jobs, create_playback};
 
 Result<std::size_t> user_version(sqlite3* db) {
     auto stmt = Statement::prepare(db, "PRAGMA user_version");
