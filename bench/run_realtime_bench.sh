@@ -16,10 +16,11 @@
 #      socketio_load against it, stops it; then the same with the peer (`node server.mjs`);
 #   4. socketio_load (see its header): CLIENTS WebSocket clients in room `user:bench`, RSS per idle
 #      connection, then a `burst` phase (MESSAGES messages, PUBLISHERS publishers each sending the next
-#      as soon as the previous is answered: deliveries/s) and a `paced` phase (MESSAGES at RATE/s:
-#      delivery latency p50/p99 at a steady load);
+#      as soon as the previous is answered: deliveries/s) and a `paced` phase (PACED_MESSAGES at RATE/s:
+#      delivery latency p50/p99 at a steady load, 10 s by default);
 #   5. prints a table and the onda/peer ratios; the summary is also written to RESULTS.
-# Knobs (environment): CLIENTS (10000), MESSAGES (1000), PUBLISHERS (4), RATE (20), THREADS (onda's, 2),
+# Knobs (environment): CLIENTS (10000), MESSAGES (1000, burst), PACED_MESSAGES (200), PUBLISHERS (4), RATE (20),
+# THREADS (onda's, 2),
 # LOAD_THREADS (2), SIDES ("onda peer"), ONDA_BUILD_DIR (build/bench), SKIP_BUILD=1, KEEP_TMP=1, EXTRA
 # (more `--set key=value` for onda), RESULTS (build/bench/realtime_bench_results.txt).
 set -euo pipefail
@@ -27,6 +28,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CLIENTS=${CLIENTS:-10000}
 MESSAGES=${MESSAGES:-1000}
+PACED_MESSAGES=${PACED_MESSAGES:-200}
 PUBLISHERS=${PUBLISHERS:-4}
 RATE=${RATE:-20}
 THREADS=${THREADS:-2}
@@ -117,12 +119,12 @@ run_side() {  # run_side SIDE
     port=$(wait_port_file "$TMP/peer.ready" "$SERVER_PID") || die "the peer did not start: $(tail -n5 "$TMP/peer.log")"
   fi
   sleep 1
-  log "$side: $CLIENTS clients, $MESSAGES messages per phase from $PUBLISHERS publishers (paced at $RATE/s)"
+  log "$side: $CLIENTS clients; burst $MESSAGES messages from $PUBLISHERS publishers; paced $PACED_MESSAGES at $RATE/s"
   before=$(cpu_ticks "$SERVER_PID")
   started=$(date +%s.%N)
   OUT[$side]=$("$LOAD" --port "$port" --target "$side" "${token[@]}" --clients "$CLIENTS" --messages "$MESSAGES" \
-    --publishers "$PUBLISHERS" --rate "$RATE" --threads "$LOAD_THREADS" --server-pid "$SERVER_PID" \
-    2> >(tee -a "$TMP/load.err" >&2)) || die "socketio_load against $side failed; server log: $(tail -n5 "$TMP/$side.log")"
+    --paced-messages "$PACED_MESSAGES" --publishers "$PUBLISHERS" --rate "$RATE" --threads "$LOAD_THREADS" \
+    --server-pid "$SERVER_PID" 2> >(tee -a "$TMP/load.err" >&2)) || die "socketio_load against $side failed; server log: $(tail -n5 "$TMP/$side.log")"
   ended=$(date +%s.%N)
   after=$(cpu_ticks "$SERVER_PID")
   CPU[$side]=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v a="$started" -v b="$ended" \
@@ -140,8 +142,8 @@ PEER_VERSION=$(cd "$PEER_DIR" && node -p 'require("./node_modules/socket.io/pack
 {
   echo "realtime broadcast: onda vs socket.io $PEER_VERSION (node $(node -v)), $(date -u +%Y-%m-%dT%H:%MZ)," \
     "$(nproc) cores, loopback, one server at a time"
-  echo "$CLIENTS WebSocket clients in one room; $MESSAGES messages per phase from $PUBLISHERS publishers" \
-    "(burst: each as soon as the previous is answered; paced: $RATE/s); onda threads $THREADS, load threads $LOAD_THREADS"
+  echo "$CLIENTS WebSocket clients in one room; $PUBLISHERS publishers; burst: $MESSAGES messages, each as soon as" \
+    "the previous is answered; paced: $PACED_MESSAGES at $RATE/s; onda threads $THREADS, load threads $LOAD_THREADS"
   echo "load average before: $LOAD_BEFORE; after: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
   printf '%-5s %9s %7s %11s %13s %13s %12s %12s %12s %9s\n' server connected dropped "KiB/conn" \

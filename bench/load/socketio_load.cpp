@@ -2,7 +2,8 @@
 // bench/run_realtime_bench.sh (issue 5). The clients speak Engine.IO v4 over WebSocket only
 // (`GET /socket.io/?EIO=4&transport=websocket`), so no HTTP long-polling is measured.
 //
-//   socketio_load --port P --target onda --token T [--clients 10000] [--messages 1000] [--rate 100]
+//   socketio_load --port P --target onda --token T [--clients 10000] [--messages 1000]
+//                 [--paced-messages 200] [--rate 20] [--publishers 4] [--threads 2] [--server-pid PID]
 //   socketio_load --port P --target peer [...]
 //
 // The room and the publisher. Every client ends up in room `user:bench`:
@@ -26,7 +27,8 @@
 //   3. `burst`: --messages messages from --publishers publishers, each sending its next request when
 //      the previous one is answered (as fast as the server takes them): deliveries/s =
 //      deliveries / (last delivery - first send);
-//   4. `paced`: --messages messages at --rate messages/s in total: delivery latency at a steady load.
+//   4. `paced`: --paced-messages messages (default: --messages) at --rate messages/s in total: delivery
+//      latency at a steady load.
 // Each phase waits until every client has every message, or until nothing arrived for --drain seconds.
 // Prints one JSON object: the RSS figures, and per phase deliveries, expected, seconds,
 // deliveries_per_s, publish_per_s, p50_ms, p99_ms, max_ms, plus clients connected, failed and
@@ -101,9 +103,10 @@ struct Options {
     Target target = Target::onda;
     std::string token;  // onda: a token of user `bench`
     std::size_t clients = 10'000;
-    std::size_t messages = 1'000;  // per phase
+    std::size_t messages = 1'000;    // in the burst phase
+    std::size_t paced_messages = 0;  // in the paced phase; 0: as many as `messages`
     std::size_t publishers = 4;
-    double rate = 100;  // messages/s in the paced phase
+    double rate = 20;  // messages/s in the paced phase
     std::size_t threads = 2;
     std::size_t connect_concurrency = 256;
     double settle_seconds = 3;
@@ -461,6 +464,11 @@ bhttp::request<bhttp::string_body> make_request(Run const& run, bhttp::verb verb
     return request;
 }
 
+std::size_t phase_messages(Options const& options, std::size_t phase) {
+    bool const paced = options.phases[phase] == "paced";
+    return paced && options.paced_messages > 0 ? options.paced_messages : options.messages;
+}
+
 // onda: one tus upload per stream, of messages + 1 bytes so it never completes (nothing is probed).
 void create_streams(Run& run) {
     net::io_context io;
@@ -470,8 +478,8 @@ void create_streams(Run& run) {
         for (std::size_t k = 0; k < run.options.publishers; ++k) {
             Stream stream;
             stream.phase = phase;
-            stream.messages = run.options.messages / run.options.publishers +
-                              (k < run.options.messages % run.options.publishers ? 1 : 0);
+            std::size_t const total = phase_messages(run.options, phase);
+            stream.messages = total / run.options.publishers + (k < total % run.options.publishers ? 1 : 0);
             stream.sent_ns = std::make_unique<std::atomic<std::int64_t>[]>(stream.messages + 1);
             if (http) {
                 auto request = make_request(run, bhttp::verb::post, "/v1/uploads");
@@ -605,6 +613,8 @@ Options parse_options(int argc, char** argv) {
             number(o.clients);
         else if (flag == "--messages")
             number(o.messages);
+        else if (flag == "--paced-messages")
+            number(o.paced_messages);
         else if (flag == "--publishers")
             number(o.publishers);
         else if (flag == "--rate")
@@ -700,7 +710,8 @@ int main(int argc, char** argv) {
         PhaseCounters counters;
         std::uint64_t const before = total_deliveries(run);
         std::uint64_t const live = run.connected.load() - run.dropped.load();
-        std::uint64_t const expected = live * run.options.messages;
+        std::size_t const messages = phase_messages(run.options, phase);
+        std::uint64_t const expected = live * messages;
         publish_phase(run, phase, paced ? run.options.rate : 0, counters);
         double const publish_seconds = static_cast<double>(now_ns() - counters.first_send_ns) / 1e9;
         wait_deliveries(run, before + expected);
@@ -714,10 +725,10 @@ int main(int argc, char** argv) {
         std::snprintf(line, sizeof line,
                       R"({"phase":"%s","messages":%zu,"deliveries":%llu,"expected":%llu,"seconds":%.3f,)"
                       R"("deliveries_per_s":%.0f,"publish_per_s":%.1f,"p50_ms":%.2f,"p99_ms":%.2f,"max_ms":%.2f})",
-                      run.options.phases[phase].c_str(), run.options.messages,
-                      static_cast<unsigned long long>(deliveries), static_cast<unsigned long long>(expected), seconds,
+                      run.options.phases[phase].c_str(), messages, static_cast<unsigned long long>(deliveries),
+                      static_cast<unsigned long long>(expected), seconds,
                       seconds > 0 ? static_cast<double>(deliveries) / seconds : 0.0,
-                      static_cast<double>(run.options.messages) / publish_seconds, latency.quantile_ms(0.5),
+                      static_cast<double>(messages) / publish_seconds, latency.quantile_ms(0.5),
                       latency.quantile_ms(0.99), latency.quantile_ms(1.0));
         std::fprintf(stderr, "socketio_load: %s\n", line);
         if (!phases_json.empty()) phases_json += ",";
