@@ -3,9 +3,10 @@
 namespace onda::realtime {
 
 HistoryLimit const& HistoryLimits::of(std::string_view room) const {
-    auto const colon = room.find(':');
-    auto it = by_kind.find(room.substr(0, colon));
-    return it == by_kind.end() ? fallback : it->second;
+    auto const kind = room.substr(0, room.find(':'));
+    for (auto const& [name, limit] : by_kind)
+        if (name == kind) return limit;
+    return fallback;
 }
 
 void RoomHistory::drop_front() {

@@ -16,7 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <map>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,7 +35,7 @@ struct HistoryLimit {
 // default for kinds not listed.
 struct HistoryLimits {
     HistoryLimit fallback;
-    std::map<std::string, HistoryLimit, std::less<>> by_kind;
+    std::vector<std::pair<std::string, HistoryLimit>> by_kind;  // a handful: a scan is enough
 
     HistoryLimit const& of(std::string_view room) const;
 };

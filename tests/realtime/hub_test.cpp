@@ -189,7 +189,9 @@ TEST_F(HubTest, MalformedOrFutureIdsReset) {
 }
 
 TEST_F(HubTest, AnIdOlderThanTheKeptHistoryResets) {
-    Hub hub({.history = {.fallback = {.size = 3}}}, clock_, &metrics_);
+    HubOptions options;  // named: GCC 12 misjudges a braced one holding a map as uninitialised
+    options.history.fallback.size = 3;
+    Hub hub(options, clock_, &metrics_);
     for (int i = 0; i < 5; ++i) hub.publish("chat:a", "n", {});     // keeps 3, 4, 5
     auto too_old = subscribe(hub, {"chat:a"}, hub.epoch() + "-1");  // 2 is gone
     EXPECT_EQ(too_old->start(), Subscriber::Start::reset);
@@ -201,7 +203,9 @@ TEST_F(HubTest, AnIdOlderThanTheKeptHistoryResets) {
 }
 
 TEST_F(HubTest, OneRoomTooOldResetsTheWholeSubscription) {
-    Hub hub({.history = {.fallback = {.size = 1}}}, clock_, &metrics_);
+    HubOptions options;  // named: GCC 12 misjudges a braced one holding a map as uninitialised
+    options.history.fallback.size = 1;
+    Hub hub(options, clock_, &metrics_);
     hub.publish("chat:a", "n", {});  // 1
     hub.publish("chat:a", "n", {});  // 2: a keeps only 2
     hub.publish("chat:b", "n", {});  // 3
