@@ -103,8 +103,9 @@ Task<Result<boost::json::object>> ingest_upload(media::Library& library,
 realtime::HistoryLimits history_limits(RealtimeConfig const& config) {
     realtime::HistoryLimits limits{.fallback = {.size = config.history_size, .max_age = config.history_max_age}};
     for (auto const& [kind, set] : config.history_by_kind)
-        limits.by_kind.emplace_back(kind, realtime::HistoryLimit{.size = set.size.value_or(config.history_size),
-                                                                 .max_age = set.max_age.value_or(config.history_max_age)});
+        limits.by_kind.emplace_back(kind,
+                                    realtime::HistoryLimit{.size = set.size.value_or(config.history_size),
+                                                           .max_age = set.max_age.value_or(config.history_max_age)});
     return limits;
 }
 
