@@ -101,6 +101,17 @@ Task<Result<boost::json::object>> ingest_upload(media::Library& library,
     co_return library.to_json(*record);
 }
 
+// The hub's history limits from config: realtime.history_size / history_max_age for every room kind,
+// and realtime.history.<kind>.* where set.
+realtime::HistoryLimits history_limits(RealtimeConfig const& config) {
+    realtime::HistoryLimits limits{.fallback = {.size = config.history_size, .max_age = config.history_max_age}};
+    for (auto const& [kind, set] : config.history_by_kind)
+        limits.by_kind.emplace_back(kind,
+                                    realtime::HistoryLimit{.size = set.size.value_or(config.history_size),
+                                                           .max_age = set.max_age.value_or(config.history_max_age)});
+    return limits;
+}
+
 // Who may read the event rooms whose ids belong to other modules (realtime does not know them):
 // media:{id} as the media itself; upload:{uid} its uploader (and admins); tts:{session} only admins
 // until TTS sessions exist to say whose they are.
@@ -213,7 +224,7 @@ int serve(ServeOptions options) {
     if (auto recovered = run_alone(library.recover()); !recovered) return fail("recover", recovered.error());
 
     // Before the server: streams on its threads hold subscribers, which must leave before the hub goes.
-    realtime::Hub hub(realtime::HubOptions{.history_size = config.realtime.history_size}, clock, &metrics);
+    realtime::Hub hub(realtime::HubOptions{.history = history_limits(config.realtime)}, clock, &metrics);
     MediaProgress media_progress(**meta, hub);
     MediaEvents media_events(library, **meta, hub, config.realtime.sse_keepalive);
 

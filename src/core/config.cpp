@@ -103,8 +103,27 @@ Setter size_setter(Field field) {
     };
 }
 
+// realtime.history.<kind>.size and .max_age, one pair per room kind.
+void add_history_setters(std::map<std::string, Setter, std::less<>>& table) {
+    for (std::string kind : {"user", "upload", "media", "chat", "stream", "tts"}) {
+        table.emplace("realtime.history." + kind + ".size", [kind](Config& c, std::string_view v) -> Result<void> {
+            auto n = parse_unsigned(v);
+            if (!n) return n.error();
+            c.realtime.history_by_kind[kind].size = static_cast<std::size_t>(*n);
+            return ok();
+        });
+        table.emplace("realtime.history." + kind + ".max_age", [kind](Config& c, std::string_view v) -> Result<void> {
+            auto d = parse_duration(v);
+            if (!d) return d.error();
+            c.realtime.history_by_kind[kind].max_age = *d;
+            return ok();
+        });
+    }
+}
+
 std::map<std::string, Setter, std::less<>> const& setters() {
-    static std::map<std::string, Setter, std::less<>> const table = {
+    static std::map<std::string, Setter, std::less<>> const table = [] {
+        std::map<std::string, Setter, std::less<>> keys = {
         {"server.listen", text_setter([](Config& c) -> auto& { return c.server.listen; })},
         {"server.threads", number_setter([](Config& c) -> auto& { return c.server.threads; })},
         {"server.public_url", text_setter([](Config& c) -> auto& { return c.server.public_url; })},
@@ -148,6 +167,7 @@ std::map<std::string, Setter, std::less<>> const& setters() {
         {"transcode.max_live_conversions",
          number_setter([](Config& c) -> auto& { return c.transcode.max_live_conversions; })},
         {"realtime.history_size", number_setter([](Config& c) -> auto& { return c.realtime.history_size; })},
+        {"realtime.history_max_age", duration_setter([](Config& c) -> auto& { return c.realtime.history_max_age; })},
         {"realtime.sse_keepalive", [](Config& c, std::string_view v) -> Result<void> {
              auto d = parse_duration(v);
              if (!d) return d.error();
@@ -184,7 +204,10 @@ std::map<std::string, Setter, std::less<>> const& setters() {
         {"realtime.events_per_minute", number_setter([](Config& c) -> auto& { return c.realtime.events_per_minute; })},
         {"realtime.send_queue_frames", number_setter([](Config& c) -> auto& { return c.realtime.send_queue_frames; })},
         {"realtime.send_queue_bytes", size_setter([](Config& c) -> auto& { return c.realtime.send_queue_bytes; })},
-    };
+        };
+        add_history_setters(keys);
+        return keys;
+    }();
     return table;
 }
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,8 +64,19 @@ struct BlockingConfig {
     unsigned threads = 4;
 };
 
+// How much history one kind of room keeps (`realtime.history.<kind>.size` / `.max_age`); what is
+// not set falls back to realtime.history_size / history_max_age.
+struct RoomHistoryConfig {
+    std::optional<std::size_t> size;                   // events
+    std::optional<std::chrono::milliseconds> max_age;  // 0: no age limit
+};
+
 struct RealtimeConfig {
-    std::size_t history_size = 100;                   // events kept per room for SSE resume (Last-Event-ID)
+    std::size_t history_size = 100;                      // events kept per room for SSE resume (Last-Event-ID)
+    std::chrono::milliseconds history_max_age{300'000};  // older events are dropped; 0: no age limit
+    // Per room kind (user, upload, media, chat, stream, tts). Chat: the last 100 messages of 5 minutes.
+    std::map<std::string, RoomHistoryConfig, std::less<>> history_by_kind{
+        {"chat", RoomHistoryConfig{.size = 100, .max_age = std::chrono::minutes(5)}}};
     std::chrono::milliseconds sse_keepalive{15'000};  // longest silence on an event stream before a comment
     // Socket.IO (Engine.IO handshake values, API.md "Realtime" limits).
     std::chrono::milliseconds ping_interval{25'000};    // a ping to each client this often

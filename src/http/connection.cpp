@@ -11,6 +11,8 @@
 
 #include <array>
 #include <ctime>
+#include <memory>
+#include <optional>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -157,6 +159,9 @@ public:
             if (!co_await wait_for_request()) break;
             if (!co_await exchange()) break;
         }
+        // After exchange() has returned, so the request and its frame are gone while the WebSocket
+        // lives (for hours, 10,000 at a time: every KiB counts).
+        if (upgrade_) co_await run_websocket();
         error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
         stream_.close();
@@ -218,8 +223,20 @@ private:
         Response response = co_await answer(request);
         response.set_header("X-Request-Id", request.id());
         if (auto* upgrade = std::get_if<std::shared_ptr<WebSocketUpgrade>>(&response.body())) {
-            // From here on the connection belongs to the WebSocket; it ends with the session.
-            co_await run_websocket(parser, response, **upgrade);
+            // From here on the connection belongs to the WebSocket (run() starts it); it ends with the
+            // session. An upgrade request has no body, and the client sends nothing before the 101:
+            // bytes already buffered would be lost to the WebSocket, so such a request is refused.
+            if (!parser.is_done() || buffer_.size() > 0) {
+                co_await write_error(Error(Errc::invalid_argument, "data before the WebSocket handshake completed"));
+                co_return false;
+            }
+            if (worker_.stopping) {
+                co_await write_error(Error(Errc::unavailable, "the server is shutting down"));
+                co_return false;
+            }
+            auto session = *upgrade;
+            upgrade_.emplace(
+                PendingUpgrade{detail::handshake_fields(parser.get()), std::move(response), std::move(session)});
             co_return false;
         }
 
@@ -244,20 +261,14 @@ private:
         co_return error_response(Error(Errc::internal, "internal error"));
     }
 
-    Task<> run_websocket(Parser& parser, Response const& response, WebSocketUpgrade& upgrade) {
-        // An upgrade request has no body, and the client sends nothing before the 101: bytes already
-        // buffered would be lost to the WebSocket, so such a request is refused rather than misread.
-        if (!parser.is_done() || buffer_.size() > 0) {
-            co_await write_error(Error(Errc::invalid_argument, "data before the WebSocket handshake completed"));
-            co_return;
-        }
-        if (worker_.stopping) {
-            co_await write_error(Error(Errc::unavailable, "the server is shutting down"));
-            co_return;
-        }
-        stream_.expires_never();  // the WebSocket keeps its own handshake and idle timeouts
-        entry_->upgraded = true;  // shutdown cancels its pending read, which ends the session
-        co_await detail::serve_websocket(stream_, parser.get(), response, upgrade, peer_);
+    Task<> run_websocket() {
+        PendingUpgrade pending = std::move(*upgrade_);
+        upgrade_.reset();
+        buffer_ = beast::flat_buffer();  // empty (checked above): the WebSocket reads with its own
+        stream_.expires_never();         // the WebSocket keeps its own handshake and idle timeouts
+        entry_->upgraded = true;         // shutdown cancels its pending read, which ends the session
+        co_await detail::serve_websocket(stream_, std::move(pending.request), std::move(pending.response),
+                                         std::move(pending.session), peer_);
     }
 
     Task<bool> drain(ParserBody& body) {
@@ -463,6 +474,13 @@ private:
     net::steady_timer timer_;  // idle waits and stalled sends
     std::string peer_;
     std::list<ConnectionEntry>::iterator entry_;
+    // An upgrade the last exchange accepted: what the handshake needs, kept until run() starts it.
+    struct PendingUpgrade {
+        detail::UpgradeRequest request;  // the handshake's own header fields only
+        Response response;               // its headers go on the 101
+        std::shared_ptr<WebSocketUpgrade> session;
+    };
+    std::optional<PendingUpgrade> upgrade_;
 };
 
 }  // namespace

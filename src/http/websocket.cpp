@@ -1,5 +1,8 @@
 #include "http/websocket.hpp"
 
+#include <vector>
+
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -17,9 +20,6 @@ namespace {
 namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
 using error_code = boost::system::error_code;
-
-// The largest read buffer an idle WebSocket keeps; one big message must not pin its memory.
-constexpr std::size_t idle_read_buffer_bytes = 16 * 1024;
 
 // A token of a comma-separated header value, case-insensitively (RFC 9110 §5.6.1).
 bool has_token(std::string_view list, std::string_view token) {
@@ -70,17 +70,56 @@ public:
     }
 
     Task<Result<WebSocketMessage>> read() override {
-        if (buffer_.capacity() > idle_read_buffer_bytes) buffer_.shrink_to_fit();
         auto [ec, n] = co_await ws_.async_read(buffer_, use_result);
         if (ec) co_return read_error(ec);
         WebSocketMessage message{.data = beast::buffers_to_string(buffer_.data()), .binary = ws_.got_binary()};
-        buffer_.consume(buffer_.size());
+        // Copied out: the buffer is freed, so a WebSocket idling between messages (most of them,
+        // most of the time) holds none.
+        buffer_.clear();
+        buffer_.shrink_to_fit();
         co_return message;
     }
 
     Task<Result<void>> write(std::string_view data, bool binary) override {
         ws_.binary(binary);
         auto [ec, n] = co_await ws_.async_write(net::buffer(data.data(), data.size()), use_result);
+        if (ec) co_return read_error(ec);
+        co_return ok();
+    }
+
+    Task<Result<void>> write_all(std::span<OutgoingMessage const> messages) override {
+        if (messages.empty()) co_return ok();
+        if (messages.size() == 1) {
+            Task<Result<void>> one = write(messages.front().data, messages.front().binary);
+            co_return co_await std::move(one);
+        }
+        // RFC 6455 §5.2: FIN and the opcode, then the length in 7, 7+16 or 7+64 bits; no mask from
+        // a server. At most 10 header bytes per message.
+        constexpr std::size_t max_header = 10;
+        std::vector<unsigned char> headers(messages.size() * max_header);
+        std::vector<net::const_buffer> buffers;
+        buffers.reserve(messages.size() * 2);
+        for (std::size_t i = 0; i < messages.size(); ++i) {
+            auto const& message = messages[i];
+            unsigned char* header = headers.data() + i * max_header;
+            std::size_t used = 0;
+            header[used++] = static_cast<unsigned char>(0x80 | (message.binary ? 0x2 : 0x1));
+            std::uint64_t const size = message.data.size();
+            if (size < 126) {
+                header[used++] = static_cast<unsigned char>(size);
+            } else if (size <= 0xffff) {
+                header[used++] = 126;
+                header[used++] = static_cast<unsigned char>(size >> 8);
+                header[used++] = static_cast<unsigned char>(size & 0xff);
+            } else {
+                header[used++] = 127;
+                for (int shift = 56; shift >= 0; shift -= 8)
+                    header[used++] = static_cast<unsigned char>((size >> shift) & 0xff);
+            }
+            buffers.emplace_back(header, used);
+            buffers.emplace_back(message.data.data(), message.data.size());
+        }
+        auto [ec, n] = co_await net::async_write(ws_.next_layer(), buffers, use_result);
         if (ec) co_return read_error(ec);
         co_return ok();
     }
@@ -122,14 +161,26 @@ Response accept_websocket(WebSocketSession session, WebSocketOptions options) {
 
 namespace detail {
 
-Task<> serve_websocket(beast::tcp_stream& stream, UpgradeRequest const& request, Response const& response,
-                       WebSocketUpgrade& upgrade, std::string const& peer) {
-    BeastWebSocket ws(stream, upgrade.options, peer);
-    if (auto accepted = co_await ws.accept(request, response); !accepted) {
+UpgradeRequest handshake_fields(UpgradeRequest const& request) {
+    UpgradeRequest kept(request.method(), request.target(), request.version());
+    for (auto field : {beast::http::field::host, beast::http::field::upgrade, beast::http::field::connection,
+                       beast::http::field::sec_websocket_key, beast::http::field::sec_websocket_version,
+                       beast::http::field::sec_websocket_protocol, beast::http::field::sec_websocket_extensions})
+        for (auto [it, end] = request.equal_range(field); it != end; ++it) kept.insert(field, it->value());
+    return kept;
+}
+
+Task<> serve_websocket(beast::tcp_stream& stream, UpgradeRequest request, Response response,
+                       std::shared_ptr<WebSocketUpgrade> upgrade, std::string const& peer) {
+    BeastWebSocket ws(stream, upgrade->options, peer);
+    auto accepted = co_await ws.accept(request, response);
+    request = UpgradeRequest();  // the session may last hours: keep none of the request
+    response = Response(101);
+    if (!accepted) {
         log::debug("peer={} {}", peer, accepted.error().message());
         co_return;
     }
-    co_await upgrade.session(ws);
+    co_await upgrade->session(ws);
 }
 
 }  // namespace detail

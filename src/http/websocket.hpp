@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,12 @@ namespace onda::http {
 
 struct WebSocketMessage {
     std::string data;
+    bool binary = false;
+};
+
+// One message to send; `data` must stay alive until the write completes.
+struct OutgoingMessage {
+    std::string_view data;
     bool binary = false;
 };
 
@@ -51,6 +58,14 @@ public:
 
     // Sends one message; `data` must stay alive until the write completes.
     virtual Task<Result<void>> write(std::string_view data, bool binary) = 0;
+
+    // Sends `messages` in order, one WebSocket message each, with one gathered write: what a
+    // connection queued while it was busy goes out in one syscall instead of one per message
+    // (DESIGN.md "Merged writes"). Errors as write(). The frames are built here (RFC 6455 §5.2:
+    // unfragmented, unmasked, no extension) and written beside the WebSocket layer, which must not
+    // write meanwhile: it writes on its own only to answer a peer's ping or close, which Socket.IO
+    // and SSE-like peers do not send while data flows (browsers never send pings).
+    virtual Task<Result<void>> write_all(std::span<OutgoingMessage const> messages) = 0;
 
     // Sends a close frame (RFC 6455 §7.4 `code`). A pending read then ends once the peer answers.
     virtual Task<Result<void>> close(std::uint16_t code, std::string_view reason) = 0;

@@ -80,9 +80,17 @@ std::string EngineIoSession::handshake() const {
 }
 
 bool EngineIoSession::send(OutFrame frame) {
-    std::vector<OutFrame> frames;
-    frames.push_back(std::move(frame));
-    return send(std::move(frames));
+    // The hub's path, once per event and socket: no vector of one.
+    if (closed_) return false;
+    std::size_t const bytes = frame.bytes->size();
+    if (queue_.size() + 1 > options_.max_queued_frames || queued_bytes_ + bytes > options_.max_queued_bytes) {
+        close(CloseReason::slow_consumer);
+        return false;
+    }
+    queue_.push_back(std::move(frame));
+    queued_bytes_ += bytes;
+    wake();
+    return true;
 }
 
 bool EngineIoSession::send(std::vector<OutFrame> frames) {

@@ -4,7 +4,25 @@
 
 #include <fmt/format.h>
 
+#include "http/sse.hpp"
+#include "realtime/engineio_packet.hpp"
+#include "realtime/socketio_packet.hpp"
+
 namespace onda::realtime {
+
+std::string const& Event::socketio_frame() const {
+    std::call_once(socketio_once_, [this] {
+        socketio_.reserve(name.size() + data.size() + 8);
+        socketio_.push_back(static_cast<char>(EngineType::message));
+        append_event(socketio_, name, data);
+    });
+    return socketio_;
+}
+
+std::string const& Event::sse_text() const {
+    std::call_once(sse_once_, [this] { sse_ = http::format_sse_event({.name = name, .id = id, .data = data}); });
+    return sse_;
+}
 
 std::optional<EventPosition> parse_event_id(std::string_view id) {
     auto const dash = id.find('-');

@@ -1,24 +1,41 @@
-// One published event as every door sees it: serialised once by the hub, then shared, immutable,
-// by every room history and subscriber queue that holds it.
+// One published event as every door sees it: made once by the hub, then shared, immutable, by every
+// room history, thread and subscriber that holds it.
+//
+// Encodings are made lazily, once per door format, by the first thread that asks, and shared from
+// then on: a publish to a room of 10,000 Socket.IO clients serialises one `42["name",{…}]` frame, and
+// an SSE-only room never builds it.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "core/clock.hpp"
+
 namespace onda::realtime {
 
 struct Event {
-    std::uint64_t seq = 0;  // the hub-wide sequence number (see Hub)
-    std::string id;         // "<epoch>-<seq>": the SSE `id:`, a client's Last-Event-ID
+    std::uint64_t seq = 0;     // the hub-wide sequence number (see Hub): orders events across rooms
+    std::uint64_t offset = 0;  // the room's own sequence number, from 1: monotonic within the room
+    std::string id;            // "<epoch>-<seq>": the SSE `id:`, a client's Last-Event-ID
     std::string room;
     std::string name;  // e.g. "upload_progress"
     std::string data;  // the JSON payload, serialised
-    // The Engine.IO text packet a Socket.IO client receives: 42["<name>",<data>]. Built once here,
-    // shared by every socket in the room.
-    std::string socketio;
+    SystemTime published_at{};
+
+    // The Engine.IO text packet a Socket.IO client receives: 4 + 2["<name>",<data>]. Any thread.
+    std::string const& socketio_frame() const;
+    // The SSE lines `event:`, `id:`, `data:` and the blank line that ends them. Any thread.
+    std::string const& sse_text() const;
+
+private:
+    mutable std::once_flag socketio_once_;
+    mutable std::string socketio_;
+    mutable std::once_flag sse_once_;
+    mutable std::string sse_;
 };
 
 using EventPtr = std::shared_ptr<Event const>;

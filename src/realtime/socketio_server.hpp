@@ -16,7 +16,7 @@
 // is; no token is an anonymous, read-only viewer. Refusals are CONNECT_ERROR {"message": M, "data":
 // {"code","message"}} with M `invalid_token` or `device_limit` (a user's devices past max_devices,
 // counted by `auth.deviceId`). Every client of user U is in room `user:U`. Events: the built-in
-// `join` / `leave` ({room}; ack {ok, room, history:[{id,event,data}], viewers} / {ok}) and whatever
+// `join` / `leave` ({room}; ack {ok, room, history:[{id,offset,event,data}], viewers} / {ok}) and whatever
 // modules register with on(). Each user's (or anonymous address's) events are rate limited; a
 // refused event is acked {ok:false, error:{code:"rate_limited"}}, and a client that keeps sending
 // past max_refused_events refusals in a row is disconnected (flood). An unknown event is acked

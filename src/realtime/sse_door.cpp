@@ -34,8 +34,7 @@ public:
             co_return chunk;
         }
         std::string text;
-        for (auto const& event : batch.events)
-            http::append_sse_event(text, {.name = event->name, .id = event->id, .data = event->data});
+        for (auto const& event : batch.events) text += event->sse_text();  // encoded once per event
         chunk = std::move(text);
         co_return chunk;
     }

@@ -1,89 +1,88 @@
 #include "realtime/subscriber.hpp"
 
-#include <boost/asio/post.hpp>
-
 #include "realtime/hub.hpp"
 
 namespace onda::realtime {
 
-Subscriber::Subscriber(Hub& hub, net::any_io_executor executor, std::vector<std::string> rooms, std::size_t max_backlog)
-    : hub_(hub), executor_(std::move(executor)), rooms_(std::move(rooms)), limit_(max_backlog), timer_(executor_) {}
+Subscriber::Subscriber(Hub& hub, net::any_io_executor executor, std::vector<std::string> rooms, std::size_t max_backlog,
+                       std::string member)
+    : hub_(hub),
+      executor_(std::move(executor)),
+      rooms_(std::move(rooms)),
+      member_(std::move(member)),
+      limit_(max_backlog) {}
 
 Subscriber::~Subscriber() {
     hub_.leave(*this);
-    std::lock_guard lock(mutex_);
     hub_.metrics_.queued->add(-static_cast<std::int64_t>(queue_.size()));
 }
 
-Subscriber::End Subscriber::end_reason() const {
-    std::lock_guard lock(mutex_);
-    return end_;
-}
-
-void Subscriber::offer(EventPtr event) {
-    std::lock_guard lock(mutex_);
-    if (end_ != End::none) return;
+void Subscriber::offer(EventPtr const& event) {
+    if (end_reason() != End::none) return;
+    if (sink_) return sink_->on_event(event);  // last: the sink may release this subscriber
     if (queue_.size() >= limit_) {
         // Too slow: cut loose rather than grow. Dropping the queue frees its memory now; the client
         // resumes from the room histories when it reconnects.
-        end_ = End::overflow;
+        end_.store(End::overflow, std::memory_order_release);
         hub_.metrics_.overflows->add();
         hub_.metrics_.queued->add(-static_cast<std::int64_t>(queue_.size()));
         queue_.clear();
         queue_.shrink_to_fit();
-        wake_locked();
+        wake();
         return;
     }
-    queue_.push_back(std::move(event));
+    queue_.push_back(event);
     hub_.metrics_.queued->add(1);
-    wake_locked();
+    wake();
 }
 
 void Subscriber::end(End why) {
-    std::lock_guard lock(mutex_);
-    if (end_ != End::none) return;
-    end_ = why;
-    wake_locked();
-}
-
-void Subscriber::wake_locked() {
-    if (!waiting_ || wake_posted_) return;
-    wake_posted_ = true;
-    // A weak pointer: a wake-up that arrives after the subscriber is gone does nothing. (Called
-    // with the hub's lock held, so the subscriber cannot finish leaving meanwhile.)
-    net::post(executor_, [weak = weak_from_this()] {
-        if (auto self = weak.lock()) self->on_wake();
-    });
-}
-
-void Subscriber::on_wake() {
-    {
-        std::lock_guard lock(mutex_);
-        wake_posted_ = false;
+    if (end_reason() != End::none) return;
+    end_.store(why, std::memory_order_release);
+    if (sink_) {
+        if (why == End::closed) sink_->on_end(why);  // last: the sink may release this subscriber
+        return;
     }
-    timer_.cancel();  // ends a pending wait in next(); without one it does nothing
+    wake();
+}
+
+void Subscriber::wake() {
+    if (waiting_ && timer_) timer_->cancel();  // ends the wait in next(); it looks again
+}
+
+void Subscriber::set_sink(Sink* sink) {
+    sink_ = sink;
+    if (!sink_) return;
+    auto queued = std::move(queue_);
+    queue_.clear();
+    hub_.metrics_.queued->add(-static_cast<std::int64_t>(queued.size()));
+    auto const self = shared_from_this();  // the sink may release it while handling these
+    for (auto const& event : queued) {
+        if (sink_ != sink) return;
+        sink->on_event(event);
+    }
+    if (end_reason() == End::closed && sink_ == sink) sink->on_end(End::closed);
 }
 
 Task<Subscriber::Batch> Subscriber::next(std::chrono::steady_clock::time_point deadline) {
     for (;;) {
-        {
-            std::lock_guard lock(mutex_);
-            waiting_ = false;
-            Batch batch;
-            if (!queue_.empty()) {
-                hub_.metrics_.queued->add(-static_cast<std::int64_t>(queue_.size()));
-                batch.events.swap(queue_);
-            } else if (end_ != End::none) {
-                batch.ended = true;
-            } else if (std::chrono::steady_clock::now() < deadline) {
-                waiting_ = true;
-            }
-            if (!waiting_) co_return batch;
+        waiting_ = false;
+        Batch batch;
+        if (!queue_.empty()) {
+            hub_.metrics_.queued->add(-static_cast<std::int64_t>(queue_.size()));
+            batch.events.swap(queue_);
+            co_return batch;
         }
-        // Ends at the deadline, or earlier when on_wake() cancels it; either way look again (a
-        // wake-up meant for an earlier wait can end this one early, which the loop absorbs).
-        timer_.expires_at(deadline);
-        co_await timer_.async_wait(use_result);
+        if (end_reason() != End::none) {
+            batch.ended = true;
+            co_return batch;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) co_return batch;
+        if (!timer_) timer_.emplace(executor_);
+        waiting_ = true;
+        // Ends at the deadline, or earlier when an offer or the end cancels it; either way look again.
+        timer_->expires_at(deadline);
+        co_await timer_->async_wait(use_result);
     }
 }
 

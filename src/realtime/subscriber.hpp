@@ -1,21 +1,23 @@
-// A subscriber: one client's view of the hub, whatever door it came through (SSE now, Socket.IO
-// later). It holds a bounded queue of events for its rooms and a way to wait for them on its own
-// executor. Made by Hub::subscribe; leaving the rooms happens in the destructor.
+// A subscriber: one client's view of the hub, whatever door it came through. Made by
+// Hub::subscribe; leaves its rooms in its destructor. Events reach it in one of two ways:
+//   - a queue that next() empties (the SSE door): at most `max_backlog` events wait beyond what the
+//     subscription replayed at its start; one more ends the subscriber (End::overflow) and drops its
+//     queue (STYLE.md "realtime outbox"); the client reconnects with its Last-Event-ID;
+//   - a Sink (the Socket.IO door) that is handed each event as it arrives and queues it in the
+//     connection's own bounded send queue.
 //
-// Threads: the hub offers events from any thread (under its lock); next() and the destructor run
-// on the subscriber's executor, which must be single-threaded (an io_context run by one thread, as
-// every server thread is, or a strand). A waiting next() is woken by a post to that executor: the
-// timer it waits on is only ever touched there.
-//
-// Backpressure (STYLE.md "realtime outbox"): at most `max_backlog` events wait beyond what the
-// subscription replayed at its start; one more ends the subscriber (`End::overflow`) and drops its
-// queue. The client reconnects with its Last-Event-ID and resumes from the room histories.
+// Threads: a subscriber belongs to the thread that runs its executor (a single-threaded io_context,
+// as every server thread is). The hub delivers there: a publish posts the event once to each thread
+// with subscribers in the room, and that thread's shard offers it to its subscribers, so nothing here
+// is locked. Make it, use it and release it on that thread (or while no thread runs the executor);
+// end_reason() alone may be read from anywhere.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,9 @@
 namespace onda::realtime {
 
 class Hub;
+namespace detail {
+class HubShard;
+}
 
 class Subscriber : public std::enable_shared_from_this<Subscriber> {
 public:
@@ -46,16 +51,29 @@ public:
         bool ended = false;
     };
 
-    ~Subscriber();  // leaves its rooms; on the subscriber's executor
+    // Takes events as they arrive, on the subscriber's thread. on_end is called once, when the hub
+    // closes (End::closed); a sink is never told about overflow (it bounds its own queue) or stop().
+    class Sink {
+    public:
+        virtual ~Sink() = default;
+        virtual void on_event(EventPtr const& event) = 0;
+        virtual void on_end(End why) = 0;
+    };
+
+    ~Subscriber();  // leaves its rooms
     Subscriber(Subscriber const&) = delete;
     Subscriber& operator=(Subscriber const&) = delete;
 
     // Waits until events are queued, the subscriber ends, or `deadline`; takes everything queued.
-    // One next() at a time.
+    // One next() at a time; not with a sink.
     Task<Batch> next(std::chrono::steady_clock::time_point deadline);
 
+    // From now on events go to `sink` (which must outlive the subscriber or be reset with nullptr),
+    // starting with what is queued. A subscriber ended already tells the sink at once.
+    void set_sink(Sink* sink);
+
     // Ends the subscription from the door's side (its client left): a waiting next() returns
-    // `ended` at once. On the subscriber's executor.
+    // `ended` at once.
     void stop() { end(End::stopped); }
 
     Start start() const { return start_; }
@@ -63,31 +81,36 @@ public:
     // Last-Event-ID misses nothing published afterwards.
     std::string const& position() const { return position_; }
     std::vector<std::string> const& rooms() const { return rooms_; }
-    End end_reason() const;
+    // Who this is for presence (a user id), or "" for an anonymous client.
+    std::string const& member() const { return member_; }
+    End end_reason() const { return end_.load(std::memory_order_acquire); }
 
 private:
     friend class Hub;
-    Subscriber(Hub& hub, net::any_io_executor executor, std::vector<std::string> rooms, std::size_t max_backlog);
+    friend class detail::HubShard;
+    Subscriber(Hub& hub, net::any_io_executor executor, std::vector<std::string> rooms, std::size_t max_backlog,
+               std::string member);
 
-    // Called by the hub with its lock held, from any thread.
-    void offer(EventPtr event);
+    // On the subscriber's thread, from its shard. Touches nothing after handing the event to a sink
+    // (the sink may release the subscriber).
+    void offer(EventPtr const& event);
     void end(End why);
-    void wake_locked();  // with mutex_ held: posts a wake-up if next() is waiting
-    void on_wake();      // on the executor
+    void wake();
 
     Hub& hub_;
     net::any_io_executor executor_;
-    std::vector<std::string> rooms_;  // sorted, distinct
-    std::size_t limit_;               // max_backlog plus what was replayed at the start
+    std::shared_ptr<detail::HubShard> shard_;  // this thread's; set by the hub
+    std::vector<std::string> rooms_;           // sorted, distinct
+    std::string member_;
+    std::size_t limit_;  // max_backlog plus what was replayed at the start
     Start start_ = Start::fresh;
     std::string position_;
-    net::steady_timer timer_;  // executor only
 
-    mutable std::mutex mutex_;  // guards what follows
     std::vector<EventPtr> queue_;
-    End end_ = End::none;
+    Sink* sink_ = nullptr;
+    std::optional<net::steady_timer> timer_;  // made by the first next() that waits
     bool waiting_ = false;
-    bool wake_posted_ = false;
+    std::atomic<End> end_{End::none};
 };
 
 }  // namespace onda::realtime

@@ -108,6 +108,24 @@ TEST(Config, RealtimeKeysHaveDefaultsAndParse) {
     EXPECT_FALSE(set_config_value(config, "realtime.history_size", "lots"));
 }
 
+TEST(Config, HistoryLimitsAreSetPerRoomKindAndChatHasItsOwnDefaults) {
+    Config config;
+    EXPECT_EQ(config.realtime.history_max_age, std::chrono::minutes(5));
+    EXPECT_EQ(config.realtime.history_by_kind.at("chat").size, 100u);
+    EXPECT_EQ(config.realtime.history_by_kind.at("chat").max_age, std::chrono::minutes(5));
+    ASSERT_TRUE(set_config_value(config, "realtime.history.chat.size", "20"));
+    ASSERT_TRUE(set_config_value(config, "realtime.history.user.max_age", "1h"));
+    ASSERT_TRUE(set_config_value(config, "realtime.history_max_age", "0"));
+    EXPECT_EQ(config.realtime.history_by_kind.at("chat").size, 20u);
+    EXPECT_EQ(config.realtime.history_by_kind.at("user").max_age, std::chrono::hours(1));
+    EXPECT_FALSE(config.realtime.history_by_kind.at("user").size);  // falls back to history_size
+    EXPECT_EQ(config.realtime.history_max_age, std::chrono::milliseconds(0));
+    EXPECT_FALSE(set_config_value(config, "realtime.history.chat.size", "many"));
+    EXPECT_FALSE(set_config_value(config, "realtime.history.lobby.size", "5"));  // no such room kind
+    ASSERT_TRUE(apply_config_env(config, {{"ONDA_REALTIME_HISTORY_TTS_SIZE", "7"}}));
+    EXPECT_EQ(config.realtime.history_by_kind.at("tts").size, 7u);
+}
+
 TEST(Config, SocketIoKeysHaveTheContractsDefaultsAndParse) {
     Config config;
     EXPECT_EQ(config.realtime.ping_interval, std::chrono::seconds(25));

@@ -35,6 +35,10 @@ protected:
     std::shared_ptr<Subscriber> subscribe(Hub& hub, std::vector<std::string> rooms, std::string last_id = {}) {
         return io_.call([&] { return hub.subscribe(io_.executor(), rooms, last_id); });
     }
+    // Waits until what was posted to the io thread so far has run (the hub delivers there).
+    void settle() {
+        io_.call([] { return 0; });
+    }
     void release(std::shared_ptr<Subscriber>& subscriber) {
         io_.call([&] {
             subscriber.reset();
@@ -185,7 +189,9 @@ TEST_F(HubTest, MalformedOrFutureIdsReset) {
 }
 
 TEST_F(HubTest, AnIdOlderThanTheKeptHistoryResets) {
-    Hub hub({.history_size = 3}, clock_, &metrics_);
+    HubOptions options;  // named: GCC 12 misjudges a braced one holding a map as uninitialised
+    options.history.fallback.size = 3;
+    Hub hub(options, clock_, &metrics_);
     for (int i = 0; i < 5; ++i) hub.publish("chat:a", "n", {});     // keeps 3, 4, 5
     auto too_old = subscribe(hub, {"chat:a"}, hub.epoch() + "-1");  // 2 is gone
     EXPECT_EQ(too_old->start(), Subscriber::Start::reset);
@@ -197,7 +203,9 @@ TEST_F(HubTest, AnIdOlderThanTheKeptHistoryResets) {
 }
 
 TEST_F(HubTest, OneRoomTooOldResetsTheWholeSubscription) {
-    Hub hub({.history_size = 1}, clock_, &metrics_);
+    HubOptions options;  // named: GCC 12 misjudges a braced one holding a map as uninitialised
+    options.history.fallback.size = 1;
+    Hub hub(options, clock_, &metrics_);
     hub.publish("chat:a", "n", {});  // 1
     hub.publish("chat:a", "n", {});  // 2: a keeps only 2
     hub.publish("chat:b", "n", {});  // 3
@@ -241,6 +249,7 @@ TEST_F(HubTest, OverflowEndsTheSlowSubscriberOnly) {
     for (int i = 0; i < 4; ++i) hub.publish("chat:a", "n", {});
     EXPECT_EQ(take(fast).events.size(), 4u);
     hub.publish("chat:a", "n", {});  // the fifth waiting event for `slow`
+    settle();
     EXPECT_EQ(slow->end_reason(), Subscriber::End::overflow);
     auto batch = take(slow);
     EXPECT_TRUE(batch.ended);
@@ -263,6 +272,7 @@ TEST_F(HubTest, TheReplayDoesNotCountAgainstTheBacklog) {
     auto subscriber = subscribe(hub, {"chat:a"}, hub.epoch() + "-0");
     hub.publish("chat:a", "n", {});
     hub.publish("chat:a", "n", {});
+    settle();
     EXPECT_EQ(subscriber->end_reason(), Subscriber::End::none);
     EXPECT_EQ(take(subscriber).events.size(), 7u);
     release(subscriber);
@@ -311,6 +321,7 @@ TEST_F(HubTest, SubscribersLeaveTheirRoomsWhenReleased) {
     EXPECT_EQ(subscriber->rooms(), (std::vector<std::string>{"chat:a", "chat:b"}));
     hub.publish("chat:a", "n", {});
     hub.publish("chat:b", "n", {});
+    settle();
     EXPECT_EQ(subscribers.value(), 1);
     EXPECT_EQ(queued.value(), 2);
     release(subscriber);

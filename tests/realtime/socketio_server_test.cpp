@@ -334,6 +334,23 @@ TEST_F(SocketIoServerTest, LeavingARoomStopsItsEvents) {
     EXPECT_EQ(client.next(), R"(42["chat_message",{"n":2}])");
 }
 
+TEST_F(SocketIoServerTest, ASlowConsumerIsDisconnectedWithoutHoldingUpTheOthers) {
+    options_.engine.max_queued_frames = 8;
+    use(make_server());
+    auto [slow, slow_answer] = connect();
+    auto [fast, fast_answer] = connect();
+    ack_of(slow.exchange(R"(420["join",{"room":"chat:s1"}])"), "0");
+    ack_of(fast.exchange(R"(420["join",{"room":"chat:s1"}])"), "0");
+    for (int i = 0; i < 20; ++i) {
+        hub_.publish("chat:s1", "chat_message", {{"n", i}});
+        EXPECT_EQ(fast.next(), R"(42["chat_message",{"n":)" + std::to_string(i) + "}]");
+    }
+    // `slow` never polled: the ninth event overflowed its queue and ended its session.
+    EXPECT_EQ(slow.get().status, 400u);  // Session ID unknown
+    EXPECT_EQ(metrics_.counter("onda_socketio_disconnects_total", "", {{"reason", "slow_consumer"}}).value(), 1u);
+    EXPECT_EQ(hub_.presence("chat:s1").subscribers, 1u);
+}
+
 Task<> store(std::vector<std::string>& seen, ClientEvent event, Ack ack) {
     auto bytes = event.attachment(event.arg(0).at("data"));
     seen.push_back(bytes ? std::string(*bytes) : "none");

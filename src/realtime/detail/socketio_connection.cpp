@@ -34,10 +34,6 @@ Task<> run_hook(ClientHook const& hook,
 
 Task<> run_dispatcher(std::shared_ptr<SocketIoConnection> self) { co_await self->dispatch(); }
 
-Task<> run_pump(std::shared_ptr<SocketIoConnection> self, std::shared_ptr<Subscriber> subscriber) {
-    co_await self->pump(std::move(subscriber));
-}
-
 SocketIoConnection::SocketIoConnection(SocketIoShared& shared, std::string sid, Transport transport,
                                        net::any_io_executor executor, Opening opening)
     : shared_(shared),
@@ -55,7 +51,18 @@ SocketIoConnection::~SocketIoConnection() = default;
 void SocketIoConnection::start() {
     auto const& executor = engine_.executor();
     spawn(executor, run_heartbeat(shared_from_this()), "socket.io heartbeat");
+    dispatching_ = true;  // until the CONNECT, it also keeps the connect deadline
     spawn(executor, run_dispatcher(shared_from_this()), "socket.io dispatcher");
+}
+
+void SocketIoConnection::wake_dispatcher() {
+    if (dispatching_) {
+        dispatch_wake_.cancel();
+        return;
+    }
+    if (engine_.is_closed()) return;
+    dispatching_ = true;
+    spawn(engine_.executor(), run_dispatcher(shared_from_this()), "socket.io dispatcher");
 }
 
 void SocketIoConnection::upgraded() {
@@ -164,13 +171,13 @@ void SocketIoConnection::connect(SocketPacket const& packet) {
 
     std::vector<std::string> rooms;
     if (!user_room_.empty()) rooms.push_back(user_room_);
-    subscriber_ = shared_.hub.subscribe(engine_.executor(), std::move(rooms));
-    spawn(engine_.executor(), run_pump(shared_from_this(), subscriber_), "socket.io hub pump");
+    subscriber_ = shared_.hub.subscribe(engine_.executor(), std::move(rooms), {}, identity_.user);
+    subscriber_->set_sink(this);
 
     SocketPacket accepted{.type = SocketType::connect, .data = boost::json::object{{"sid", socket_id_}}};
     send_packet(accepted);
     hooks_due_ = !shared_.connect_hooks.empty();
-    dispatch_wake_.cancel();
+    wake_dispatcher();
     log_.debug("connected device={}", device_);
 }
 
@@ -202,7 +209,7 @@ void SocketIoConnection::accept_event(SocketPacket packet, std::vector<std::stri
                       .args = boost::json::array(args.begin() + 1, args.end()),
                       .attachments = std::move(attachments)};
     inbound_.push_back(Inbound{std::move(event), packet.id});
-    dispatch_wake_.cancel();
+    wake_dispatcher();
 }
 
 void SocketIoConnection::leave_namespace() {
@@ -211,8 +218,10 @@ void SocketIoConnection::leave_namespace() {
     hooks_due_ = false;
     inbound_.clear();  // events of a client that left are not handled
     if (subscriber_) {
-        subscriber_->stop();  // its pump ends and releases it
-        subscriber_.reset();
+        // Released here: it leaves its rooms. (This may run inside the hub's delivery to it: the
+        // subscriber touches nothing after handing over an event.)
+        auto leaving = std::move(subscriber_);
+        leaving->set_sink(nullptr);
     }
     lease_.release();
     if (auto self = weak_from_this().lock())
@@ -278,6 +287,12 @@ Ack SocketIoConnection::make_ack(std::optional<std::uint64_t> id) {
 }
 
 Task<> SocketIoConnection::dispatch() {
+    // Runs while there is work (and, before the CONNECT, until its deadline), then ends: an idle
+    // connection keeps no dispatcher frame or timer wait. wake_dispatcher() starts it again.
+    struct Done {
+        bool& dispatching;
+        ~Done() { dispatching = false; }
+    } done{dispatching_};
     for (;;) {
         if (engine_.is_closed()) co_return;
         if (hooks_due_) {
@@ -290,18 +305,18 @@ Task<> SocketIoConnection::dispatch() {
         }
         if (!inbound_.empty()) {
             Inbound next = std::move(inbound_.front());
-            inbound_.pop_front();
+            inbound_.erase(inbound_.begin());
             Task<> work = handle(std::move(next));
             co_await std::move(work);
             continue;
         }
-        auto const now = std::chrono::steady_clock::now();
-        if (!ever_connected_ && now >= connect_deadline_) {
+        if (ever_connected_) co_return;  // idle
+        if (std::chrono::steady_clock::now() >= connect_deadline_) {
             fail(CloseReason::server_disconnect, "no CONNECT in time");
             co_return;
         }
-        dispatch_wake_.expires_at(ever_connected_ ? now + std::chrono::hours(1) : connect_deadline_);
-        co_await dispatch_wake_.async_wait(use_result);  // cancelled when an event arrives or the session closes
+        dispatch_wake_.expires_at(connect_deadline_);
+        co_await dispatch_wake_.async_wait(use_result);  // cancelled when a packet arrives or the session closes
     }
 }
 
@@ -332,27 +347,14 @@ Task<> SocketIoConnection::handle(Inbound inbound) {
     }
 }
 
-Task<> SocketIoConnection::pump(std::shared_ptr<Subscriber> subscriber) {
-    for (;;) {
-        auto const deadline = std::chrono::steady_clock::now() + std::chrono::hours(1);
-        Subscriber::Batch batch = co_await subscriber->next(deadline);
-        if (batch.ended) {
-            if (subscriber != subscriber_) co_return;  // left (or reconnected) meanwhile: nothing to do
-            switch (subscriber->end_reason()) {
-            case Subscriber::End::overflow: fail(CloseReason::slow_consumer, "fell behind its rooms' events"); break;
-            case Subscriber::End::closed: fail(CloseReason::server_shutdown, "the hub closed"); break;
-            case Subscriber::End::stopped:
-            case Subscriber::End::none: break;
-            }
-            co_return;
-        }
-        std::vector<OutFrame> frames;
-        frames.reserve(batch.events.size());
-        // Each frame is the event's own encoding, shared with every other socket in the room.
-        for (auto const& event : batch.events)
-            frames.push_back(OutFrame{std::shared_ptr<std::string const>(event, &event->socketio), false});
-        if (!frames.empty() && !engine_.send(std::move(frames))) co_return;
-    }
+void SocketIoConnection::on_event(EventPtr const& event) {
+    // The event's own encoding, shared with every other socket in the room. An overflow closes the
+    // session (slow_consumer), which releases the subscriber.
+    engine_.send(OutFrame{std::shared_ptr<std::string const>(event, &event->socketio_frame()), false});
+}
+
+void SocketIoConnection::on_end(Subscriber::End why) {
+    if (why == Subscriber::End::closed) fail(CloseReason::server_shutdown, "the hub closed");
 }
 
 }  // namespace onda::realtime::detail

@@ -1,15 +1,16 @@
 // One Socket.IO client: an Engine.IO session and, on top, namespace "/" (socketio_server.hpp says
 // what the client sees). Turns message packets into Socket.IO packets (gathering binary
 // attachments), answers CONNECT (token, device limit), rate-limits events and runs their handlers
-// one at a time in arrival order, and forwards the hub events of its rooms.
+// one at a time in arrival order, and forwards the hub events of its rooms: it is its subscriber's
+// Sink, so the hub's thread shard hands each event straight to the Engine.IO send queue (one shared
+// frame, no copy), and the WebSocket writer sends what queued up with one write.
 //
 // Lifetime and threads: made with std::make_shared and start()ed on its owner thread; its own tasks
-// (heartbeat, dispatcher, hub pump) and the transports' calls each hold a shared_ptr, so it lives
-// while anything uses it. Every member runs on the owner thread.
+// (heartbeat, and the dispatcher while events wait) and the transports' calls each hold a
+// shared_ptr, so it lives while anything uses it. Every member runs on the owner thread.
 #pragma once
 
 #include <chrono>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +37,7 @@ struct Opening {
 
 class SocketIoConnection final : public SocketIoClient,
                                  public EngineIoSession::Listener,
+                                 public Subscriber::Sink,
                                  public std::enable_shared_from_this<SocketIoConnection> {
 public:
     // `shared` must outlive the connection.
@@ -75,6 +77,10 @@ private:
     void on_message(EnginePacket packet) override;
     void on_close(CloseReason reason) override;
 
+    // Subscriber::Sink
+    void on_event(EventPtr const& event) override;
+    void on_end(Subscriber::End why) override;
+
     void on_packet(SocketPacket packet, std::vector<std::string> attachments);
     void connect(SocketPacket const& packet);
     void refuse(Error const& error);
@@ -87,10 +93,9 @@ private:
     Ack make_ack(std::optional<std::uint64_t> id);
 
     friend Task<> run_dispatcher(std::shared_ptr<SocketIoConnection> self);
-    friend Task<> run_pump(std::shared_ptr<SocketIoConnection> self, std::shared_ptr<Subscriber> subscriber);
     Task<> dispatch();
+    void wake_dispatcher();  // starts the dispatcher, or wakes it
     Task<> handle(Inbound inbound);
-    Task<> pump(std::shared_ptr<Subscriber> subscriber);
 
     SocketIoShared& shared_;
     Opening opening_;
@@ -111,8 +116,9 @@ private:
     std::vector<std::string> partial_attachments_;
     std::size_t partial_bytes_ = 0;
 
-    std::deque<Inbound> inbound_;
-    bool hooks_due_ = false;  // connect hooks run before the first event is handled
+    std::vector<Inbound> inbound_;  // at most max_pending_events; a vector holds no memory while empty
+    bool hooks_due_ = false;        // connect hooks run before the first event is handled
+    bool dispatching_ = false;      // the dispatcher task is running
     std::size_t refused_in_a_row_ = 0;
     net::steady_timer dispatch_wake_;
     std::chrono::steady_clock::time_point connect_deadline_;

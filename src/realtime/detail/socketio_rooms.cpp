@@ -26,7 +26,8 @@ boost::json::array history_of(std::vector<EventPtr> const& events) {
     for (auto const& event : events) {
         boost::system::error_code ec;
         auto data = boost::json::parse(event->data, ec);  // the hub serialised it, so it parses
-        history.push_back(boost::json::object{{"id", event->id}, {"event", event->name}, {"data", std::move(data)}});
+        history.push_back(boost::json::object{
+            {"id", event->id}, {"offset", event->offset}, {"event", event->name}, {"data", std::move(data)}});
     }
     return history;
 }

@@ -1,5 +1,5 @@
 // The built-in events `join` and `leave` ({room}): a client follows hub rooms it may read
-// (realtime/room_access.hpp). Acks: join {ok:true, room, history:[{id, event, data}], viewers} where
+// (realtime/room_access.hpp). Acks: join {ok:true, room, history:[{id, offset, event, data}], viewers} where
 // history is what the room kept (oldest first) and viewers counts its subscribers now, this client
 // included; leave {ok:true, room}; either {ok:false, error:{code, message}}.
 #pragma once

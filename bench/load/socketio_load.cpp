@@ -1,0 +1,760 @@
+// socketio_load: many Socket.IO v4 clients in one process and one publisher, for
+// bench/run_realtime_bench.sh (issue 5). The clients speak Engine.IO v4 over WebSocket only
+// (`GET /socket.io/?EIO=4&transport=websocket`), so no HTTP long-polling is measured.
+//
+//   socketio_load --port P --target onda --token T [--clients 10000] [--messages 1000]
+//                 [--paced-messages 200] [--rate 20] [--publishers 4] [--threads 2] [--server-pid PID]
+//   socketio_load --port P --target peer [...]
+//
+// The room and the publisher. Every client ends up in room `user:bench`:
+//   onda: the clients CONNECT with `auth: {token: T, deviceId: "d<i>"}`, T a token of user `bench`,
+//         so onda puts each in that user's room (API.md: "Every socket of user U is in room user:U");
+//         the server needs realtime.max_devices=0 and realtime.events_per_minute=0 (one user, one
+//         address, 10,000 devices). The publisher is a tus upload by the same user: each 1-byte PATCH
+//         makes onda publish `upload_progress` {uploadId, uploadedSize, …} to `user:bench` (API.md
+//         "Resumable uploads"), a real route through the hub. (onda's own chat is not the subject.)
+//   peer: bench/peers/socketio-peer: clients CONNECT with `auth: {sub: "bench"}` and the peer joins
+//         them to `user:bench`; the publisher POSTs /publish?room=user:bench&event=upload_progress with
+//         a body of the same shape, which the peer broadcasts with io.to(room).emit.
+// Each message is known by (uploadId, uploadedSize). The publisher notes the steady-clock time just
+// before it sends a message's request; a client's delivery latency is its receive time minus that
+// (one process, one clock).
+//
+// Phases, in order:
+//   1. RSS of --server-pid before any client (VmRSS from /proc/PID/status);
+//   2. connect --clients clients (--connect-concurrency at a time), wait --settle seconds, RSS again:
+//      (RSS with clients - RSS before) / clients is the memory per idle connection;
+//   3. `burst`: --messages messages from --publishers publishers, each sending its next request when
+//      the previous one is answered (as fast as the server takes them): deliveries/s =
+//      deliveries / (last delivery - first send);
+//   4. `paced`: --paced-messages messages (default: --messages) at --rate messages/s in total: delivery
+//      latency at a steady load.
+// Each phase waits until every client has every message, or until nothing arrived for --drain seconds.
+// Prints one JSON object: the RSS figures, and per phase deliveries, expected, seconds,
+// deliveries_per_s, publish_per_s, p50_ms, p99_ms, max_ms, plus clients connected, failed and
+// dropped (closed by the server), and `repeats`: events whose uploadedSize a client had already seen
+// (not counted as deliveries; onda sends one per upload: its first PATCH reports size 1 both at its
+// 250 ms progress tick and at its end). Deliveries arrive in order or the repeats would show it.
+//
+// How the clients read: each waits for readability (async_wait) and then reads into its thread's one
+// 256 KiB buffer until the socket is empty; only an incomplete frame is kept per client. So reading
+// costs one syscall per wake-up however many messages the server merged, and 10,000 clients do not
+// hold 10,000 buffers.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "cli.hpp"
+
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
+using error_code = boost::system::error_code;
+using onda::bench::parse_number;
+constexpr auto use_result = net::as_tuple(net::use_awaitable);
+
+[[noreturn]] void fail(std::string const& why) { onda::bench::exit_usage_error("socketio_load", why); }
+
+std::int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch()).count();
+}
+
+enum class Target { onda, peer };
+
+struct Options {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 0;
+    Target target = Target::onda;
+    std::string token;  // onda: a token of user `bench`
+    std::size_t clients = 10'000;
+    std::size_t messages = 1'000;    // in the burst phase
+    std::size_t paced_messages = 0;  // in the paced phase; 0: as many as `messages`
+    std::size_t publishers = 4;
+    double rate = 20;  // messages/s in the paced phase
+    std::size_t threads = 2;
+    std::size_t connect_concurrency = 256;
+    double settle_seconds = 3;
+    double drain_seconds = 10;
+    int server_pid = 0;
+    std::vector<std::string> phases{"burst", "paced"};
+};
+
+// --- what the server runs on ----------------------------------------------------------------------
+
+long rss_kib(int pid) {
+    if (pid <= 0) return 0;
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.starts_with("VmRSS:")) return std::strtol(line.c_str() + 6, nullptr, 10);
+    return 0;
+}
+
+// --- latency --------------------------------------------------------------------------------------
+
+// Counts per 10 µs up to 30 s (past that: the last bucket). One per thread and phase, added up at the end.
+class Histogram {
+public:
+    static constexpr std::int64_t bucket_ns = 10'000;
+    static constexpr std::size_t buckets = 3'000'000;
+    Histogram() : counts_(buckets, 0) {}
+    void add(std::int64_t ns) {
+        auto const i = static_cast<std::size_t>(std::max<std::int64_t>(0, ns) / bucket_ns);
+        ++counts_[std::min(i, buckets - 1)];
+        ++total_;
+    }
+    void merge(Histogram const& other) {
+        for (std::size_t i = 0; i < buckets; ++i) counts_[i] += other.counts_[i];
+        total_ += other.total_;
+    }
+    // The latency at quantile q (0..1), in ms: the upper edge of the bucket that holds it.
+    double quantile_ms(double q) const {
+        if (total_ == 0) return 0;
+        auto const rank = static_cast<std::uint64_t>(q * static_cast<double>(total_ - 1)) + 1;
+        std::uint64_t seen = 0;
+        for (std::size_t i = 0; i < buckets; ++i) {
+            seen += counts_[i];
+            if (seen >= rank) return static_cast<double>((i + 1) * bucket_ns) / 1e6;
+        }
+        return static_cast<double>(buckets * bucket_ns) / 1e6;
+    }
+
+private:
+    std::vector<std::uint64_t> counts_;
+    std::uint64_t total_ = 0;
+};
+
+// --- messages -------------------------------------------------------------------------------------
+
+// One publisher stream of one phase: an upload (onda) or a name (peer), whose messages are numbered
+// 1..messages by uploadedSize.
+struct Stream {
+    std::string upload_id;
+    std::string path;  // onda: /v1/uploads/<id>
+    std::size_t phase = 0;
+    std::size_t messages = 0;
+    std::unique_ptr<std::atomic<std::int64_t>[]> sent_ns;  // [n]: when message n's request went out
+};
+
+struct PhaseCounters {
+    std::atomic<std::int64_t> first_send_ns{0};
+    std::atomic<std::int64_t> last_delivery_ns{0};
+};
+
+struct Run;
+
+// A thread's share of the clients, and what they saw.
+struct Worker {
+    net::io_context io{1};
+    std::vector<char> read_buffer = std::vector<char>(256 * 1024);
+    std::vector<Histogram> latency;  // per phase
+    alignas(64) std::atomic<std::uint64_t> deliveries{0};
+    std::atomic<std::uint64_t> repeats{0};
+    std::atomic<std::int64_t> last_delivery_ns{0};
+};
+
+struct Run {
+    Options options;
+    tcp::endpoint endpoint;
+    std::vector<Stream> streams;
+    std::map<std::string, std::size_t, std::less<>> stream_of;  // by upload id; read-only while clients run
+    std::vector<std::unique_ptr<Worker>> workers;
+    std::atomic<std::size_t> connected{0};
+    std::atomic<std::size_t> failed{0};
+    std::atomic<std::size_t> dropped{0};
+    std::atomic<std::size_t> connecting{0};
+    std::string first_error;
+    std::atomic<bool> stopping{false};
+};
+
+// `"key":` followed by a number, inside `text`; nullopt when absent.
+std::optional<std::uint64_t> number_field(std::string_view text, std::string_view quoted_key) {
+    auto const at = text.find(quoted_key);
+    if (at == std::string_view::npos) return std::nullopt;
+    auto rest = text.substr(at + quoted_key.size());
+    while (!rest.empty() && (rest.front() == ':' || rest.front() == ' ')) rest.remove_prefix(1);
+    std::size_t digits = 0;
+    while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') ++digits;
+    return parse_number<std::uint64_t>(rest.substr(0, digits));
+}
+
+std::optional<std::string_view> string_field(std::string_view text, std::string_view quoted_key) {
+    auto const at = text.find(quoted_key);
+    if (at == std::string_view::npos) return std::nullopt;
+    auto rest = text.substr(at + quoted_key.size());
+    auto const open = rest.find('"');
+    if (open == std::string_view::npos) return std::nullopt;
+    auto const close = rest.find('"', open + 1);
+    if (close == std::string_view::npos) return std::nullopt;
+    return rest.substr(open + 1, close - open - 1);
+}
+
+// --- one client -----------------------------------------------------------------------------------
+
+// A WebSocket frame from the client (RFC 6455 §5.2): FIN, opcode, masked payload.
+std::string client_frame(std::string_view payload, std::uint8_t opcode = 0x1) {
+    std::string frame;
+    frame.push_back(static_cast<char>(0x80 | opcode));
+    if (payload.size() < 126) {
+        frame.push_back(static_cast<char>(0x80 | payload.size()));
+    } else {
+        frame.push_back(static_cast<char>(0x80 | 126));
+        frame.push_back(static_cast<char>(payload.size() >> 8));
+        frame.push_back(static_cast<char>(payload.size() & 0xff));
+    }
+    std::array<std::uint8_t, 4> const key{0x37, 0xfa, 0x21, 0x3d};
+    for (auto b : key) frame.push_back(static_cast<char>(b));
+    for (std::size_t i = 0; i < payload.size(); ++i)
+        frame.push_back(static_cast<char>(static_cast<std::uint8_t>(payload[i]) ^ key[i % 4]));
+    return frame;
+}
+
+class Client {
+public:
+    Client(Run& run, Worker& worker, std::size_t index)
+        : run_(run), worker_(worker), index_(index), socket_(worker.io), last_seen_(run.streams.size(), 0) {}
+
+    net::awaitable<void> run() {
+        bool counted = false;
+        try {
+            co_await open();
+            run_.connected.fetch_add(1);
+            counted = true;
+            run_.connecting.fetch_sub(1);
+            co_await read_loop();
+        } catch (std::exception const& e) {
+            if (!counted) {
+                run_.connecting.fetch_sub(1);
+                if (run_.failed.fetch_add(1) == 0) run_.first_error = e.what();
+            }
+        }
+        if (counted && !run_.stopping) run_.dropped.fetch_add(1);
+    }
+
+    void close() {
+        error_code ignored;
+        socket_.close(ignored);
+    }
+
+private:
+    net::awaitable<void> open() {
+        co_await socket_.async_connect(run_.endpoint, net::use_awaitable);
+        socket_.set_option(tcp::no_delay(true));
+        std::string request = "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + run_.options.host +
+                              "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        co_await net::async_write(socket_, net::buffer(request), net::use_awaitable);
+        net::streambuf head;
+        auto const n = co_await net::async_read_until(socket_, head, "\r\n\r\n", net::use_awaitable);
+        std::string const text(net::buffers_begin(head.data()), net::buffers_begin(head.data()) + n);
+        if (!text.starts_with("HTTP/1.1 101")) throw std::runtime_error("no 101: " + text.substr(0, text.find('\r')));
+        head.consume(n);
+        // Bytes past the head are the first frames (the open packet); keep them for the reader.
+        carry_.assign(net::buffers_begin(head.data()), net::buffers_end(head.data()));
+        socket_.non_blocking(true);
+        while (!connected_) {
+            bool const parsed = consume_frames();
+            co_await flush();
+            if (!parsed && !connected_) co_await read_some();
+        }
+    }
+
+    net::awaitable<void> flush() {
+        while (!pending_.empty()) {
+            std::string out;
+            out.swap(pending_);
+            co_await net::async_write(socket_, net::buffer(out), net::use_awaitable);
+        }
+    }
+
+    net::awaitable<void> read_some() {
+        co_await socket_.async_wait(tcp::socket::wait_read, net::use_awaitable);
+        for (;;) {
+            error_code ec;
+            std::size_t const n = socket_.read_some(net::buffer(worker_.read_buffer), ec);
+            if (ec == net::error::would_block || ec == net::error::try_again) break;
+            if (ec) throw boost::system::system_error(ec);
+            carry_.append(worker_.read_buffer.data(), n);
+            if (n < worker_.read_buffer.size()) break;
+        }
+    }
+
+    net::awaitable<void> read_loop() {
+        for (;;) {
+            consume_frames();
+            co_await flush();
+            co_await read_some();
+        }
+    }
+
+    // Parses the whole frames in carry_, keeps the rest; false when nothing whole was there.
+    bool consume_frames() {
+        std::size_t at = 0;
+        bool any = false;
+        for (;;) {
+            std::string_view const rest(carry_.data() + at, carry_.size() - at);
+            if (rest.size() < 2) break;
+            auto const b0 = static_cast<std::uint8_t>(rest[0]);
+            auto const b1 = static_cast<std::uint8_t>(rest[1]);
+            std::uint64_t length = b1 & 0x7f;
+            std::size_t header = 2;
+            if (length == 126) {
+                if (rest.size() < 4) break;
+                length = (static_cast<std::uint64_t>(static_cast<std::uint8_t>(rest[2])) << 8) |
+                         static_cast<std::uint8_t>(rest[3]);
+                header = 4;
+            } else if (length == 127) {
+                if (rest.size() < 10) break;
+                length = 0;
+                for (int i = 2; i < 10; ++i) length = (length << 8) | static_cast<std::uint8_t>(rest[i]);
+                header = 10;
+            }
+            if (b1 & 0x80) throw std::runtime_error("a masked frame from the server");
+            if (rest.size() < header + length) break;
+            on_frame(b0 & 0x0f, (b0 & 0x80) != 0, rest.substr(header, length));
+            at += header + length;
+            any = true;
+        }
+        carry_.erase(0, at);
+        if (carry_.capacity() > 4096 && carry_.size() < 1024) carry_.shrink_to_fit();
+        return any;
+    }
+
+    void on_frame(std::uint8_t opcode, bool fin, std::string_view payload) {
+        switch (opcode) {
+        case 0x0:  // a continuation
+            message_.append(payload);
+            if (fin) {
+                on_message(message_);
+                message_.clear();
+            }
+            return;
+        case 0x1:
+        case 0x2:
+            if (fin) return on_message(payload);
+            message_.assign(payload);
+            return;
+        case 0x8: throw std::runtime_error("the server closed the WebSocket");
+        case 0x9: pending_ += client_frame(payload, 0xA); return;
+        default: return;
+        }
+    }
+
+    // One Engine.IO packet: 0 open, 2 ping, 4 message (+ Socket.IO 0 CONNECT, 2 EVENT, 4 CONNECT_ERROR).
+    void on_message(std::string_view packet) {
+        if (packet.empty()) return;
+        switch (packet[0]) {
+        case '0': {
+            std::string auth =
+                run_.options.target == Target::onda
+                    ? R"({"token":")" + run_.options.token + R"(","deviceId":"d)" + std::to_string(index_) + R"("})"
+                    : std::string(R"({"sub":"bench"})");
+            pending_ += client_frame("40" + auth);
+            return;
+        }
+        case '2': pending_ += client_frame("3"); return;
+        case '1': throw std::runtime_error("the server closed the session");
+        case '4': break;
+        default: return;
+        }
+        if (packet.size() < 2) return;
+        if (packet[1] == '0') {
+            connected_ = true;
+            return;
+        }
+        if (packet[1] == '4') throw std::runtime_error("connect_error: " + std::string(packet.substr(0, 200)));
+        if (packet[1] == '1') throw std::runtime_error("disconnected by the server");
+        if (packet[1] == '2' && packet.starts_with(R"(42["upload_progress",)")) on_progress(packet);
+    }
+
+    void on_progress(std::string_view packet) {
+        auto const now = now_ns();
+        auto const id = string_field(packet, R"("uploadId")");
+        auto const n = number_field(packet, R"("uploadedSize")");
+        if (!id || !n || *n == 0) return;  // a creation's first event (uploadedSize 0) is no message
+        auto it = run_.stream_of.find(*id);
+        if (it == run_.stream_of.end()) return;
+        Stream& stream = run_.streams[it->second];
+        if (*n > stream.messages) return;
+        std::uint32_t& last = last_seen_[it->second];
+        if (*n <= last) {
+            worker_.repeats.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+        last = static_cast<std::uint32_t>(*n);
+        auto const sent = stream.sent_ns[*n].load(std::memory_order_acquire);
+        worker_.latency[stream.phase].add(sent > 0 ? now - sent : 0);
+        worker_.deliveries.fetch_add(1, std::memory_order_relaxed);
+        worker_.last_delivery_ns.store(now, std::memory_order_relaxed);
+    }
+
+    Run& run_;
+    Worker& worker_;
+    std::size_t index_;
+    tcp::socket socket_;
+    std::string carry_;    // an incomplete frame
+    std::string message_;  // a fragmented message so far
+    std::string pending_;  // frames to send (pongs, the CONNECT)
+    bool connected_ = false;
+    std::vector<std::uint32_t> last_seen_;  // per stream: the highest uploadedSize delivered
+};
+
+// --- the publisher --------------------------------------------------------------------------------
+
+// A keep-alive HTTP/1.1 connection, used from one thread, blocking.
+class HttpClient {
+public:
+    HttpClient(net::io_context& io, tcp::endpoint endpoint) : stream_(io) { stream_.connect(endpoint); }
+    bhttp::response<bhttp::string_body> send(bhttp::request<bhttp::string_body>& request) {
+        request.prepare_payload();
+        bhttp::write(stream_, request);
+        bhttp::response<bhttp::string_body> response;
+        bhttp::read(stream_, buffer_, response);
+        return response;
+    }
+
+private:
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+};
+
+bhttp::request<bhttp::string_body> make_request(Run const& run, bhttp::verb verb, std::string target) {
+    bhttp::request<bhttp::string_body> request(verb, target, 11);
+    request.set(bhttp::field::host, run.options.host);
+    if (run.options.target == Target::onda) {
+        request.set(bhttp::field::authorization, "Bearer " + run.options.token);
+        request.set("Tus-Resumable", "1.0.0");
+    }
+    return request;
+}
+
+std::size_t phase_messages(Options const& options, std::size_t phase) {
+    bool const paced = options.phases[phase] == "paced";
+    return paced && options.paced_messages > 0 ? options.paced_messages : options.messages;
+}
+
+// onda: one tus upload per stream, of messages + 1 bytes so it never completes (nothing is probed).
+void create_streams(Run& run) {
+    net::io_context io;
+    std::optional<HttpClient> http;
+    if (run.options.target == Target::onda) http.emplace(io, run.endpoint);
+    for (std::size_t phase = 0; phase < run.options.phases.size(); ++phase) {
+        for (std::size_t k = 0; k < run.options.publishers; ++k) {
+            Stream stream;
+            stream.phase = phase;
+            std::size_t const total = phase_messages(run.options, phase);
+            stream.messages = total / run.options.publishers + (k < total % run.options.publishers ? 1 : 0);
+            stream.sent_ns = std::make_unique<std::atomic<std::int64_t>[]>(stream.messages + 1);
+            if (http) {
+                auto request = make_request(run, bhttp::verb::post, "/v1/uploads");
+                request.set("Upload-Length", std::to_string(stream.messages + 1));
+                request.set("Upload-Metadata", "filename YmVuY2guYmlu");  // bench.bin
+                auto response = http->send(request);
+                if (response.result_int() != 201)
+                    fail("POST /v1/uploads answered " + std::to_string(response.result_int()) + ": " + response.body());
+                std::string location(response[bhttp::field::location]);
+                auto const slash = location.rfind('/');
+                stream.upload_id = location.substr(slash + 1);
+                stream.path = "/v1/uploads/" + stream.upload_id;
+            } else {
+                stream.upload_id = "p" + std::to_string(run.streams.size());
+            }
+            run.stream_of.emplace(stream.upload_id, run.streams.size());
+            run.streams.push_back(std::move(stream));
+        }
+    }
+}
+
+void delete_streams(Run& run) {
+    if (run.options.target != Target::onda) return;
+    net::io_context io;
+    HttpClient http(io, run.endpoint);
+    for (auto const& stream : run.streams) {
+        auto request = make_request(run, bhttp::verb::delete_, stream.path);
+        http.send(request);
+    }
+}
+
+// Sends message n of `stream`: a 1-byte PATCH at offset n - 1 (onda), or a POST /publish (peer).
+void publish_one(Run& run, HttpClient& http, Stream& stream, std::size_t n) {
+    bhttp::request<bhttp::string_body> request;
+    if (run.options.target == Target::onda) {
+        request = make_request(run, bhttp::verb::patch, stream.path);
+        request.set("Upload-Offset", std::to_string(n - 1));
+        request.set(bhttp::field::content_type, "application/offset+octet-stream");
+        request.body() = "x";
+    } else {
+        request = make_request(run, bhttp::verb::post, "/publish?room=user:bench&event=upload_progress");
+        request.set(bhttp::field::content_type, "application/json");
+        // The shape and size of onda's upload_progress.
+        request.body() = R"({"uploadId":")" + stream.upload_id + R"(","fileName":"bench.bin","totalSize":)" +
+                         std::to_string(stream.messages + 1) + R"(,"uploadedSize":)" + std::to_string(n) +
+                         R"(,"percentage":50.0,"speed":0,"estimatedTime":null,"status":"uploading"})";
+    }
+    stream.sent_ns[n].store(now_ns(), std::memory_order_release);
+    auto response = http.send(request);
+    if (response.result_int() != 204)
+        fail("publishing answered " + std::to_string(response.result_int()) + ": " + response.body());
+}
+
+// The phase's streams, one thread each; `rate` 0: each sends as soon as its previous one is answered.
+void publish_phase(Run& run, std::size_t phase, double rate, PhaseCounters& counters) {
+    std::vector<std::thread> threads;
+    auto const start = SteadyClock::now();
+    counters.first_send_ns = now_ns();
+    std::size_t const k_count = run.options.publishers;
+    for (std::size_t k = 0; k < k_count; ++k) {
+        Stream& stream = run.streams[phase * k_count + k];
+        threads.emplace_back([&run, &stream, rate, start, k, k_count] {
+            net::io_context io;
+            HttpClient http(io, run.endpoint);
+            for (std::size_t n = 1; n <= stream.messages; ++n) {
+                if (rate > 0) {
+                    // Message n of stream k is the (n - 1) * K + k-th of the phase, evenly spaced.
+                    auto const index = static_cast<double>((n - 1) * k_count + k);
+                    std::this_thread::sleep_until(start + std::chrono::duration_cast<SteadyClock::duration>(
+                                                              std::chrono::duration<double>(index / rate)));
+                }
+                publish_one(run, http, stream, n);
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+}
+
+std::uint64_t total_deliveries(Run const& run) {
+    std::uint64_t total = 0;
+    for (auto const& worker : run.workers) total += worker->deliveries.load(std::memory_order_relaxed);
+    return total;
+}
+
+// Until `expected` deliveries in all, or nothing new for drain_seconds.
+void wait_deliveries(Run const& run, std::uint64_t expected) {
+    auto last_progress = SteadyClock::now();
+    std::uint64_t last = total_deliveries(run);
+    while (last < expected) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        auto const now_total = total_deliveries(run);
+        if (now_total != last) {
+            last = now_total;
+            last_progress = SteadyClock::now();
+        } else if (SteadyClock::now() - last_progress > std::chrono::duration<double>(run.options.drain_seconds)) {
+            return;
+        }
+    }
+}
+
+// --- the run --------------------------------------------------------------------------------------
+
+void raise_open_file_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+}
+
+Options parse_options(int argc, char** argv) {
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view const flag = argv[i];
+        if (i + 1 >= argc) fail("missing value after " + std::string(flag));
+        std::string_view const value = argv[++i];
+        auto number = [&]<class N>(N& out) {
+            auto parsed = parse_number<N>(value);
+            if (!parsed) fail("bad number for " + std::string(flag) + ": " + std::string(value));
+            out = *parsed;
+        };
+        if (flag == "--host")
+            o.host = value;
+        else if (flag == "--port")
+            number(o.port);
+        else if (flag == "--target") {
+            if (value != "onda" && value != "peer") fail("--target is onda or peer");
+            o.target = value == "onda" ? Target::onda : Target::peer;
+        } else if (flag == "--token")
+            o.token = value;
+        else if (flag == "--clients")
+            number(o.clients);
+        else if (flag == "--messages")
+            number(o.messages);
+        else if (flag == "--paced-messages")
+            number(o.paced_messages);
+        else if (flag == "--publishers")
+            number(o.publishers);
+        else if (flag == "--rate")
+            number(o.rate);
+        else if (flag == "--threads")
+            number(o.threads);
+        else if (flag == "--connect-concurrency")
+            number(o.connect_concurrency);
+        else if (flag == "--settle")
+            number(o.settle_seconds);
+        else if (flag == "--drain")
+            number(o.drain_seconds);
+        else if (flag == "--server-pid")
+            number(o.server_pid);
+        else if (flag == "--phases") {
+            o.phases.clear();
+            std::string_view rest = value;
+            while (!rest.empty()) {
+                auto const comma = rest.find(',');
+                auto const phase = rest.substr(0, comma);
+                if (phase != "burst" && phase != "paced") fail("--phases: burst and/or paced");
+                o.phases.emplace_back(phase);
+                rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+            }
+        } else
+            fail("unknown flag " + std::string(flag));
+    }
+    if (o.port == 0) fail("--port is required");
+    if (o.target == Target::onda && o.token.empty()) fail("--target onda needs --token (a token of user bench)");
+    if (o.clients == 0 || o.threads == 0 || o.publishers == 0 || o.messages < o.publishers)
+        fail("--clients, --threads, --publishers must be positive and --messages at least --publishers");
+    if (o.rate <= 0) fail("--rate must be positive");
+    return o;
+}
+
+// Starts clients on their threads, at most connect_concurrency connecting at a time.
+void connect_clients(Run& run, std::vector<std::unique_ptr<Client>>& clients) {
+    for (std::size_t i = 0; i < run.options.clients; ++i) {
+        while (run.connecting.load() >= run.options.connect_concurrency)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        Worker& worker = *run.workers[i % run.workers.size()];
+        clients.push_back(std::make_unique<Client>(run, worker, i));
+        run.connecting.fetch_add(1);
+        Client& client = *clients.back();
+        net::co_spawn(
+            worker.io, [&client]() { return client.run(); }, net::detached);
+    }
+    while (run.connecting.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Run run;
+    run.options = parse_options(argc, argv);
+    raise_open_file_limit();
+    error_code ec;
+    run.endpoint = tcp::endpoint(net::ip::make_address(run.options.host, ec), run.options.port);
+    if (ec) fail("bad --host " + run.options.host + ": " + ec.message());
+    std::size_t const phase_count = run.options.phases.size();
+
+    create_streams(run);  // before the clients: the uploads' creation events are not messages
+    for (std::size_t t = 0; t < run.options.threads; ++t) {
+        auto worker = std::make_unique<Worker>();
+        worker->latency.resize(phase_count);
+        run.workers.push_back(std::move(worker));
+    }
+    std::vector<std::thread> threads;
+    std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
+    for (auto& worker : run.workers) {
+        guards.push_back(net::make_work_guard(worker->io));
+        threads.emplace_back([&io = worker->io] { io.run(); });
+    }
+
+    long const rss_before = rss_kib(run.options.server_pid);
+    auto const connect_start = SteadyClock::now();
+    std::vector<std::unique_ptr<Client>> clients;
+    connect_clients(run, clients);
+    double const connect_seconds = std::chrono::duration<double>(SteadyClock::now() - connect_start).count();
+    std::this_thread::sleep_for(std::chrono::duration<double>(run.options.settle_seconds));
+    long const rss_clients = rss_kib(run.options.server_pid);
+    std::size_t const connected = run.connected.load();
+    std::fprintf(stderr, "socketio_load: %zu clients connected in %.1f s (%zu failed%s%s)\n", connected,
+                 connect_seconds, run.failed.load(), run.failed ? ": " : "", run.first_error.c_str());
+
+    if (connected == 0) {
+        std::fprintf(stderr, "socketio_load: no client connected\n");
+        return 1;
+    }
+    std::string phases_json;
+    for (std::size_t phase = 0; phase < phase_count; ++phase) {
+        bool const paced = run.options.phases[phase] == "paced";
+        PhaseCounters counters;
+        std::uint64_t const before = total_deliveries(run);
+        std::uint64_t const live = run.connected.load() - run.dropped.load();
+        std::size_t const messages = phase_messages(run.options, phase);
+        std::uint64_t const expected = live * messages;
+        publish_phase(run, phase, paced ? run.options.rate : 0, counters);
+        double const publish_seconds = static_cast<double>(now_ns() - counters.first_send_ns) / 1e9;
+        wait_deliveries(run, before + expected);
+        std::int64_t last_delivery = 0;
+        for (auto const& worker : run.workers) last_delivery = std::max(last_delivery, worker->last_delivery_ns.load());
+        std::uint64_t const deliveries = total_deliveries(run) - before;
+        double const seconds = static_cast<double>(last_delivery - counters.first_send_ns) / 1e9;
+        Histogram latency;
+        for (auto const& worker : run.workers) latency.merge(worker->latency[phase]);
+        char line[512];
+        std::snprintf(line, sizeof line,
+                      R"({"phase":"%s","messages":%zu,"deliveries":%llu,"expected":%llu,"seconds":%.3f,)"
+                      R"("deliveries_per_s":%.0f,"publish_per_s":%.1f,"p50_ms":%.2f,"p99_ms":%.2f,"max_ms":%.2f})",
+                      run.options.phases[phase].c_str(), messages, static_cast<unsigned long long>(deliveries),
+                      static_cast<unsigned long long>(expected), seconds,
+                      seconds > 0 ? static_cast<double>(deliveries) / seconds : 0.0,
+                      static_cast<double>(messages) / publish_seconds, latency.quantile_ms(0.5),
+                      latency.quantile_ms(0.99), latency.quantile_ms(1.0));
+        std::fprintf(stderr, "socketio_load: %s\n", line);
+        if (!phases_json.empty()) phases_json += ",";
+        phases_json += line;
+    }
+    long const rss_after = rss_kib(run.options.server_pid);
+    std::uint64_t repeats = 0;
+    for (auto const& worker : run.workers) repeats += worker->repeats.load();
+
+    run.stopping = true;
+    for (std::size_t t = 0; t < run.workers.size(); ++t)
+        net::post(run.workers[t]->io, [&clients, t, &run] {
+            for (std::size_t i = t; i < clients.size(); i += run.workers.size()) clients[i]->close();
+        });
+    guards.clear();
+    for (auto& thread : threads) thread.join();
+    delete_streams(run);
+
+    double const per_connection =
+        connected > 0 ? static_cast<double>(rss_clients - rss_before) * 1024.0 / static_cast<double>(connected) : 0.0;
+    std::printf(R"({"target":"%s","clients":%zu,"connected":%zu,"failed":%zu,"dropped":%zu,"repeats":%llu,)"
+                R"("connect_seconds":%.1f,"rss_before_kib":%ld,"rss_clients_kib":%ld,"rss_after_kib":%ld,)"
+                R"("rss_per_connection_bytes":%.0f,"phases":[%s]})"
+                "\n",
+                run.options.target == Target::onda ? "onda" : "peer", run.options.clients, connected, run.failed.load(),
+                run.dropped.load(), static_cast<unsigned long long>(repeats), connect_seconds, rss_before, rss_clients,
+                rss_after, per_connection, phases_json.c_str());
+    return 0;
+}
