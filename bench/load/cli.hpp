@@ -1,5 +1,5 @@
-// What the load tools (http_load, tus_upload) share on their command lines: a refusal of bad
-// arguments, and numbers and sizes read from flag values.
+// What the load tools (http_load, tus_upload, socketio_load) share on their command lines: a refusal
+// of bad arguments, numbers and sizes read from flag values, and the open-file limit.
 #pragma once
 
 #include <charconv>
@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include <sys/resource.h>
+
 namespace onda::bench {
 
 // Prints "<tool>: <why>" and exits with status 2, the usual status for a command used wrongly, so a
@@ -17,6 +19,14 @@ namespace onda::bench {
 [[noreturn]] inline void exit_usage_error(char const* tool, std::string const& why) {
     std::fprintf(stderr, "%s: %s\n", tool, why.c_str());
     std::exit(2);
+}
+
+// Lets this process hold as many sockets as its hard limit allows (10,000 connections need it).
+inline void raise_open_file_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
 }
 
 // The whole of `text` as a decimal number; nullopt for anything else.

@@ -452,14 +452,6 @@ void run_idle(Options const& options, tcp::endpoint endpoint) {
     std::fflush(stdout);
 }
 
-// Lets this process hold as many sockets as its hard limit allows (10,000 idle connections need it).
-void raise_open_file_limit() {
-    rlimit limit{};
-    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
-    limit.rlim_cur = limit.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &limit);
-}
-
 Options parse_options(int argc, char** argv) {
     Options o;
     for (int i = 1; i < argc; ++i) {
@@ -509,7 +501,7 @@ Options parse_options(int argc, char** argv) {
 
 int main(int argc, char** argv) {
     Options const options = parse_options(argc, argv);
-    raise_open_file_limit();
+    onda::bench::raise_open_file_limit();
     boost::system::error_code ec;
     tcp::endpoint const endpoint(net::ip::make_address(options.host, ec), options.port);
     if (ec) fail("bad --host " + options.host + ": " + ec.message());

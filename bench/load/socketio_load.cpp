@@ -582,13 +582,6 @@ void wait_deliveries(Run const& run, std::uint64_t expected) {
 
 // --- the run --------------------------------------------------------------------------------------
 
-void raise_open_file_limit() {
-    rlimit limit{};
-    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
-    limit.rlim_cur = limit.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &limit);
-}
-
 Options parse_options(int argc, char** argv) {
     Options o;
     for (int i = 1; i < argc; ++i) {
@@ -670,7 +663,7 @@ void connect_clients(Run& run, std::vector<std::unique_ptr<Client>>& clients) {
 int main(int argc, char** argv) {
     Run run;
     run.options = parse_options(argc, argv);
-    raise_open_file_limit();
+    onda::bench::raise_open_file_limit();
     error_code ec;
     run.endpoint = tcp::endpoint(net::ip::make_address(run.options.host, ec), run.options.port);
     if (ec) fail("bad --host " + run.options.host + ": " + ec.message());

@@ -12,6 +12,10 @@
 
 namespace onda::app {
 
+// The exit code of a worker whose transcode stalled (sysexits' EX_TEMPFAIL: try again); its
+// supervisor tells it from a crash by it.
+inline constexpr int stalled_exit_code = 75;
+
 // Lines longer than this are not reports (a reader drops them).
 inline constexpr std::size_t max_job_report_bytes = 16 * 1024;
 

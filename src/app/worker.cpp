@@ -32,9 +32,6 @@
 namespace onda::app {
 namespace {
 
-// The exit code of a worker whose transcode stalled (sysexits' EX_TEMPFAIL: try again).
-constexpr int stalled_exit_code = 75;
-
 // Ends the process now, without unwinding: a transcode may still be running on another thread, and
 // nothing it holds needs an orderly end (the database is in WAL mode, scratch files are removed at
 // the next start).

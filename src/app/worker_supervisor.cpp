@@ -24,9 +24,6 @@ namespace {
 
 using Steady = std::chrono::steady_clock;
 
-// The exit code `onda worker` uses when a transcode stalled (app/worker.cpp).
-constexpr int stalled_exit_code = 75;
-
 // Reads one child's reports until its end of the pipe closes (it exited). `on_event` outlives the
 // context this runs on; the pipe is this coroutine's own.
 Task<> read_reports(net::posix::stream_descriptor pipe, JobEventHandler const& on_event, std::string worker) {

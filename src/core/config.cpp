@@ -10,6 +10,21 @@
 #include <toml++/toml.h>
 
 namespace onda {
+
+std::vector<std::string> split_list(std::string_view text) {
+    std::vector<std::string> items;
+    while (!text.empty()) {
+        auto comma = text.find(',');
+        auto item = text.substr(0, comma);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        if (!item.empty()) items.emplace_back(item);
+        if (comma == std::string_view::npos) break;
+        text.remove_prefix(comma + 1);
+    }
+    return items;
+}
+
 namespace {
 
 using Setter = std::function<Result<void>(Config&, std::string_view)>;
@@ -20,20 +35,6 @@ Result<std::uint64_t> parse_unsigned(std::string_view text) {
     if (ec != std::errc{} || end != text.data() + text.size() || text.empty())
         return Error(Errc::invalid_argument, "not a whole number: '" + std::string(text) + "'");
     return value;
-}
-
-std::vector<std::string> split_list(std::string_view text) {
-    std::vector<std::string> items;
-    while (!text.empty()) {
-        auto comma = text.find(',');
-        auto item = text.substr(0, comma);
-        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-        if (!item.empty()) items.emplace_back(item);
-        if (comma == std::string_view::npos) break;
-        text.remove_prefix(comma + 1);
-    }
-    return items;
 }
 
 template <class Field>

@@ -123,6 +123,9 @@ struct Config {
 // Sets one key from its text form; invalid_argument for an unknown key or a bad value.
 Result<void> set_config_value(Config& config, std::string_view key, std::string_view value);
 
+// The items of a comma-separated list, trimmed of spaces and tabs; empty items are dropped.
+std::vector<std::string> split_list(std::string_view text);
+
 // Applies a TOML file. Unknown keys are errors, so typos do not pass silently.
 Result<void> apply_config_file(Config& config, std::filesystem::path const& file);
 

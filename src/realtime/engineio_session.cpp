@@ -68,7 +68,7 @@ EngineIoSession::EngineIoSession(std::string sid, Transport transport, EngineOpt
 
 std::string EngineIoSession::handshake() const {
     boost::json::array upgrades;
-    if (transport_ == Transport::polling && !upgraded_) upgrades.emplace_back("websocket");
+    if (transport_ == Transport::polling) upgrades.emplace_back("websocket");
     boost::json::object open{
         {"sid", sid_},
         {"upgrades", std::move(upgrades)},
@@ -228,7 +228,6 @@ Result<void> EngineIoSession::complete_upgrade() {
     if (closed_) return Error(Errc::cancelled, "the session is closed");
     if (!probing_) return Error(Errc::invalid_argument, "upgrade without a probe");
     probing_ = false;
-    upgraded_ = true;
     transport_ = Transport::websocket;
     if (polling_waiting_) {
         noop_owed_ = true;

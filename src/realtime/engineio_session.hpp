@@ -98,12 +98,7 @@ public:
     std::string const& sid() const { return sid_; }
     Transport transport() const { return transport_; }
     bool is_closed() const { return closed_; }
-    CloseReason close_reason() const { return close_reason_; }
     net::any_io_executor const& executor() const { return executor_; }
-
-    // The open packet: 0{"sid":…,"upgrades":[…],"pingInterval":…,"pingTimeout":…,"maxPayload":…}.
-    // It is queued at construction, so a transport's first pull sends it.
-    std::string handshake() const;
 
     // Queues frames, in order, all or none. False when the session is closed, or when they overflow
     // the queue (which closes it: slow_consumer).
@@ -143,6 +138,9 @@ public:
     std::size_t queued_bytes() const { return queued_bytes_; }
 
 private:
+    // The open packet: 0{"sid":…,"upgrades":[…],"pingInterval":…,"pingTimeout":…,"maxPayload":…}.
+    // It is queued at construction, so a transport's first pull sends it.
+    std::string handshake() const;
     void wake();
     bool has_noop_for(Transport via) const;
 
@@ -157,7 +155,6 @@ private:
     bool closed_ = false;
     CloseReason close_reason_ = CloseReason::client_closed;
     bool probing_ = false;
-    bool upgraded_ = false;   // once: the session moved from polling to a WebSocket
     bool noop_owed_ = false;  // a held polling GET must end now (probe or upgrade)
     bool awaiting_pong_ = false;
     bool polling_waiting_ = false;

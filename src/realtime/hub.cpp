@@ -49,7 +49,7 @@ Hub::Hub(HubOptions options, Clock const& clock, MetricsRegistry* metrics, Broke
 
 Hub::~Hub() {
     std::lock_guard lock(mutex_);
-    ONDA_ASSERT(subscribers_.empty(), "subscribers leave the hub before it is destroyed");
+    ONDA_ASSERT(subscribers_ == 0, "subscribers leave the hub before it is destroyed");
     metrics_.rooms->add(-static_cast<std::int64_t>(rooms_.size()));
 }
 
@@ -166,7 +166,7 @@ std::shared_ptr<Subscriber> Hub::subscribe(net::any_io_executor executor, std::v
                 subscriber->queue_ = std::move(backlog);  // no one else sees the subscriber yet
             }
         }
-        subscribers_.insert(subscriber.get());
+        ++subscribers_;
         metrics_.subscribers->add(1);
         if (closed_) {
             subscriber->end_ = Subscriber::End::closed;
@@ -183,7 +183,7 @@ std::shared_ptr<Subscriber> Hub::subscribe(net::any_io_executor executor, std::v
 void Hub::leave(Subscriber& subscriber) {
     {
         std::lock_guard lock(mutex_);
-        subscribers_.erase(&subscriber);
+        --subscribers_;
         metrics_.subscribers->add(-1);
         auto const now = clock_.now();
         for (auto const& name : subscriber.rooms_) {

@@ -41,7 +41,6 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -160,7 +159,7 @@ private:
     mutable std::mutex mutex_;  // guards what follows
     std::map<std::string, Room, std::less<>> rooms_;
     std::vector<std::shared_ptr<detail::HubShard>> shards_;
-    std::unordered_set<Subscriber*> subscribers_;
+    std::size_t subscribers_ = 0;  // alive; none may be left when the hub goes
     std::uint64_t seq_ = 0;
     std::uint64_t forgotten_ = 0;  // every event of a room not in rooms_ has seq <= forgotten_
     bool closed_ = false;

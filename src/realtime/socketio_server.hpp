@@ -97,11 +97,6 @@ public:
     void close();
 
 private:
-    Task<http::Response> handshake(http::Request& request, Transport transport);
-    Task<http::Response> poll(http::Request& request, std::string sid);
-    Task<http::Response> post(http::Request& request, std::string sid);
-    Task<http::Response> upgrade(http::Request& request, std::string sid);
-
     std::unique_ptr<detail::SocketIoShared> shared_;
     std::atomic<bool> closed_{false};
 };

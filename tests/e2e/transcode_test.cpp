@@ -207,8 +207,9 @@ TEST(Transcode, TheConfiguredLadderIsTheOneMade) {
 
 TEST(Transcode, AMistakeInTheLadderKeysStopsTheServerAtStart) {
     TempDir dir;
-    auto result = run_command({ONDA_BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir", dir.path().string(),
-                               "--set", "transcode.video=720:2500k"});
+    // Bounded: a server that took the key would run until `timeout` ends it (status 124).
+    auto result = run_command({"/usr/bin/timeout", "15", ONDA_BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir",
+                               dir.path().string(), "--set", "transcode.video=720:2500k"});
     EXPECT_EQ(result.status, 1);
 }
 

@@ -13,7 +13,7 @@ std::string error_of(TranscodeConfig const& config) {
     return options ? std::string() : options.error().message();
 }
 
-TEST(LadderConfig, the_default_keys_are_the_default_ladder) {
+TEST(LadderConfig, TheDefaultKeysAreTheDefaultLadder) {
     auto options = ladder_options(TranscodeConfig{});
     ASSERT_TRUE(options) << options.error().message();
     LadderOptions const defaults;
@@ -42,7 +42,7 @@ TEST(LadderConfig, the_default_keys_are_the_default_ladder) {
     EXPECT_EQ(options->video_preset, defaults.video_preset);
 }
 
-TEST(LadderConfig, reads_another_ladder) {
+TEST(LadderConfig, ReadsAnotherLadder) {
     TranscodeConfig config;
     config.audio_hls = "96k";
     config.audio_files = " mp3:256k@44100 ,opus:64k@24000,, flac";
@@ -70,7 +70,7 @@ TEST(LadderConfig, reads_another_ladder) {
     EXPECT_EQ(options->video_preset, "faster");
 }
 
-TEST(LadderConfig, mistakes_name_their_key) {
+TEST(LadderConfig, MistakesNameTheirKey) {
     struct Case {
         void (*set)(TranscodeConfig&);
         char const* expected;

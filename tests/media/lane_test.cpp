@@ -11,6 +11,7 @@ extern "C" {
 #include "media/transcode/lane.hpp"
 #include "media/transcode/outputs.hpp"
 #include "media/transcode/waveform.hpp"
+#include "support/temp_dir.hpp"
 
 namespace onda::media {
 namespace {
@@ -55,7 +56,7 @@ Mp3Output mp3_output(std::filesystem::path const& path, int sample_rate) {
     return {std::move(*muxer), std::move(*track)};
 }
 
-TEST(EncoderLane, measures_every_frame_it_is_given) {
+TEST(EncoderLane, MeasuresEveryFrameItIsGiven) {
     PeakMeter peaks(rate, 10);
     Frame first = tone(0);
     auto lane = EncoderLane::start(*first, AVRational{1, rate},
@@ -69,9 +70,9 @@ TEST(EncoderLane, measures_every_frame_it_is_given) {
     EXPECT_NE(json.find("0.5"), std::string::npos) << json;
 }
 
-TEST(EncoderLane, encodes_into_its_muxer) {
-    auto const dir = std::filesystem::temp_directory_path() / ("lane-test-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
+TEST(EncoderLane, EncodesIntoItsMuxer) {
+    test::TempDir const temp;
+    auto const& dir = temp.path();
     {
         auto output = mp3_output(dir / "out.mp3", 44'100);
         ASSERT_TRUE(output.track);
@@ -89,10 +90,9 @@ TEST(EncoderLane, encodes_into_its_muxer) {
     auto const size = std::filesystem::file_size(dir / "out.mp3");
     EXPECT_GT(size, 28'000U);
     EXPECT_LT(size, 36'000U);
-    std::filesystem::remove_all(dir);
 }
 
-TEST(EncoderLane, a_lane_whose_output_fails_stops_with_the_reason) {
+TEST(EncoderLane, ALaneWhoseOutputFailsStopsWithTheReason) {
     // A full disk: the muxer's writes fail once its buffer is flushed.
     auto output = mp3_output("/dev/full", rate);
     ASSERT_TRUE(output.track);
@@ -109,7 +109,7 @@ TEST(EncoderLane, a_lane_whose_output_fails_stops_with_the_reason) {
     EXPECT_NE(finished.error().message().find("write"), std::string::npos) << finished.error().message();
 }
 
-TEST(EncoderLane, a_lane_dropped_with_frames_queued_stops) {
+TEST(EncoderLane, ALaneDroppedWithFramesQueuedStops) {
     PeakMeter peaks(rate, 10);
     Frame first = tone(0);
     auto lane = EncoderLane::start(*first, AVRational{1, rate},
@@ -120,7 +120,7 @@ TEST(EncoderLane, a_lane_dropped_with_frames_queued_stops) {
     lane->reset();  // no finish(): the destructor stops the thread without flushing, and returns
 }
 
-TEST(EncoderLane, a_chain_libavfilter_cannot_build_is_an_error_at_start) {
+TEST(EncoderLane, AChainLibavfilterCannotBuildIsAnErrorAtStart) {
     PeakMeter peaks(rate, 10);
     Frame first = tone(0);
     auto lane = EncoderLane::start(*first, AVRational{1, rate}, {.chain = "no_such_filter=1", .peaks = &peaks});

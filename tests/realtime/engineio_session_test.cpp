@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "io_thread.hpp"
+#include "support/eventually.hpp"
 
 namespace onda::realtime {
 namespace {
@@ -76,12 +77,7 @@ protected:
     // Waits (bounded) until `fn()` on the io thread is true.
     template <class Fn>
     bool eventually(Fn fn, std::chrono::milliseconds limit = 2s) {
-        auto const deadline = Clock::now() + limit;
-        while (Clock::now() < deadline) {
-            if (io_.call(fn)) return true;
-            std::this_thread::sleep_for(5ms);
-        }
-        return false;
+        return onda::test::eventually([&] { return io_.call(fn); }, limit);
     }
 
     EngineOptions options_{.ping_interval = 25s, .ping_timeout = 20s, .max_payload = 1000};

@@ -123,74 +123,68 @@ private:
     auth::Identity identity_;
 };
 
-void run_stream(net::io_context& context, std::shared_ptr<TrackStream> stream,
-                std::shared_ptr<RecordingClient> client) {
-    auto done = net::co_spawn(context, TrackStream::run(std::move(stream), std::move(client)), net::use_future);
-    context.run();
-    done.get();
-}
+// A 128k stream of track m_t to a recording client, on one io_context run by run().
+class TrackStreamRun : public ::testing::Test {
+protected:
+    TrackStreamRun() { client_->executor_ = context_.get_executor(); }
 
-TEST(TrackStreamRun, SendsEveryChunkInOrderThenTheEnd) {
-    net::io_context context;
-    FrameCatalog catalog;
-    auto client = std::make_shared<RecordingClient>();
-    client->executor_ = context.get_executor();
-    auto stream = std::make_shared<TrackStream>(context.get_executor(), catalog, auth::Identity{}, "m_t", "128k",
-                                                catalog.make(128'000, 0), TrackStream::Metrics{});
-    run_stream(context, stream, client);
+    void run() {
+        auto done = net::co_spawn(context_, TrackStream::run(stream_, client_), net::use_future);
+        context_.run();
+        done.get();
+    }
 
-    ASSERT_EQ(client->emitted.size(), 4u);
+    net::io_context context_;
+    FrameCatalog catalog_;
+    std::shared_ptr<RecordingClient> client_ = std::make_shared<RecordingClient>();
+    std::shared_ptr<TrackStream> stream_ =
+        std::make_shared<TrackStream>(context_.get_executor(), catalog_, auth::Identity{}, "m_t", "128k",
+                                      catalog_.make(128'000, 0), TrackStream::Metrics{});
+};
+
+TEST_F(TrackStreamRun, SendsEveryChunkInOrderThenTheEnd) {
+    run();
+
+    ASSERT_EQ(client_->emitted.size(), 4u);
     for (std::int64_t seq = 0; seq < 3; ++seq) {
-        auto const& chunk = client->emitted[static_cast<std::size_t>(seq)];
+        auto const& chunk = client_->emitted[static_cast<std::size_t>(seq)];
         EXPECT_EQ(chunk.event, "audio_chunk");
         EXPECT_EQ(chunk.data.at("seq").to_number<std::int64_t>(), seq);
         EXPECT_EQ(chunk.data.at("timestamp").to_number<std::int64_t>(), seq * 960);
         EXPECT_TRUE(placeholder_index(chunk.data.at("data")));
         ASSERT_EQ(chunk.attachments.size(), 1u);
     }
-    EXPECT_EQ(client->emitted[0].attachments[0].size(), 41u * 384);
-    EXPECT_EQ(client->emitted[0].attachments[0][0], 'a');            // the Info frame, frame 0
-    EXPECT_EQ(client->emitted[1].attachments[0][0], 'a' + 41 % 26);  // frame 41 starts chunk 1
-    EXPECT_EQ(client->emitted[2].attachments[0].size(), 20u * 384);
-    EXPECT_EQ(client->emitted[3].event, "audio_end");
-    EXPECT_EQ(client->emitted[3].data.at("chunks").to_number<int>(), 3);
+    EXPECT_EQ(client_->emitted[0].attachments[0].size(), 41u * 384);
+    EXPECT_EQ(client_->emitted[0].attachments[0][0], 'a');            // the Info frame, frame 0
+    EXPECT_EQ(client_->emitted[1].attachments[0][0], 'a' + 41 % 26);  // frame 41 starts chunk 1
+    EXPECT_EQ(client_->emitted[2].attachments[0].size(), 20u * 384);
+    EXPECT_EQ(client_->emitted[3].event, "audio_end");
+    EXPECT_EQ(client_->emitted[3].data.at("chunks").to_number<int>(), 3);
 }
 
-TEST(TrackStreamRun, AQualitySwitchRestartsTheConversionAtTheNextChunk) {
-    net::io_context context;
-    FrameCatalog catalog;
-    auto client = std::make_shared<RecordingClient>();
-    client->executor_ = context.get_executor();
-    auto stream = std::make_shared<TrackStream>(context.get_executor(), catalog, auth::Identity{}, "m_t", "128k",
-                                                catalog.make(128'000, 0), TrackStream::Metrics{});
-    client->on_emit = [&stream](Emitted const& emitted) {
+TEST_F(TrackStreamRun, AQualitySwitchRestartsTheConversionAtTheNextChunk) {
+    client_->on_emit = [this](Emitted const& emitted) {
         if (emitted.event == "audio_chunk" && emitted.data.at("seq").to_number<int>() == 0)
-            stream->switch_quality("320k");
+            stream_->switch_quality("320k");
     };
-    run_stream(context, stream, client);
+    run();
 
-    ASSERT_EQ(catalog.opened.size(), 1u);
-    EXPECT_EQ(catalog.opened[0], (std::pair<std::int64_t, std::int64_t>{320'000, 41}));
-    ASSERT_EQ(client->emitted.size(), 4u);
-    EXPECT_EQ(client->emitted[0].data.at("quality").as_string(), "128k");
-    EXPECT_EQ(client->emitted[1].data.at("quality").as_string(), "320k");
-    auto const& second = client->emitted[1].attachments[0];
+    ASSERT_EQ(catalog_.opened.size(), 1u);
+    EXPECT_EQ(catalog_.opened[0], (std::pair<std::int64_t, std::int64_t>{320'000, 41}));
+    ASSERT_EQ(client_->emitted.size(), 4u);
+    EXPECT_EQ(client_->emitted[0].data.at("quality").as_string(), "128k");
+    EXPECT_EQ(client_->emitted[1].data.at("quality").as_string(), "320k");
+    auto const& second = client_->emitted[1].attachments[0];
     EXPECT_EQ(second.size(), 40u * 960);       // 320k frames are 960 bytes at 48 kHz
     EXPECT_EQ(second.front(), 'A' + 41 % 26);  // the same frame number, at the new quality: no gap, no repeat
-    EXPECT_EQ(client->emitted[1].data.at("timestamp").to_number<int>(), 960);
+    EXPECT_EQ(client_->emitted[1].data.at("timestamp").to_number<int>(), 960);
 }
 
-TEST(TrackStreamRun, AStoppedStreamSendsNothingMore) {
-    net::io_context context;
-    FrameCatalog catalog;
-    auto client = std::make_shared<RecordingClient>();
-    client->executor_ = context.get_executor();
-    auto stream = std::make_shared<TrackStream>(context.get_executor(), catalog, auth::Identity{}, "m_t", "128k",
-                                                catalog.make(128'000, 0), TrackStream::Metrics{});
-    client->on_emit = [&stream](Emitted const&) { stream->stop(); };
-    run_stream(context, stream, client);
-    ASSERT_EQ(client->emitted.size(), 1u);  // the first chunk, then nothing: no audio_end either
-    EXPECT_EQ(client->emitted[0].event, "audio_chunk");
+TEST_F(TrackStreamRun, AStoppedStreamSendsNothingMore) {
+    client_->on_emit = [this](Emitted const&) { stream_->stop(); };
+    run();
+    ASSERT_EQ(client_->emitted.size(), 1u);  // the first chunk, then nothing: no audio_end either
+    EXPECT_EQ(client_->emitted[0].event, "audio_chunk");
 }
 
 }  // namespace

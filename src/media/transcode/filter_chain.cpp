@@ -13,13 +13,12 @@ namespace onda::media {
 namespace {
 
 // An AVFilterInOut entry naming pad 0 of `filter`, for avfilter_graph_parse_ptr.
-FilterInOut pad(std::string const& label, AVFilterContext* filter, FilterInOut next) {
+FilterInOut pad(std::string const& label, AVFilterContext* filter) {
     FilterInOut entry(avfilter_inout_alloc());
     if (!entry) return nullptr;
     entry->name = av_strdup(label.c_str());
     entry->filter_ctx = filter;
     entry->pad_idx = 0;
-    entry->next = next.release();
     return entry;
 }
 
@@ -40,8 +39,8 @@ Result<FilterChain> FilterChain::build(char const* source_filter, std::string co
                                               built.graph_.get());
         rc < 0)
         return av_internal_error("filter sink", rc);
-    FilterInOut sink_pad = pad("out", built.sink_, nullptr);
-    FilterInOut source_pad = pad("in", built.source_, nullptr);
+    FilterInOut sink_pad = pad("out", built.sink_);
+    FilterInOut source_pad = pad("in", built.source_);
     if (!sink_pad || !source_pad) return Error(Errc::internal, "out of memory");
     // parse_ptr consumes what it links and leaves the rest in the lists, which are freed here.
     AVFilterInOut* inputs = sink_pad.release();

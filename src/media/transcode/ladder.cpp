@@ -88,16 +88,14 @@ public:
     Result<LadderResult> run(fs::path const& source);
 
 private:
-    struct AudioOutput {
-        PlannedAudio plan;
+    // A rendition's encoder (its muxer is in muxers_).
+    template <class Plan>
+    struct Output {
+        Plan plan;
         std::unique_ptr<EncodedTrack> track;
-        Muxer* muxer = nullptr;
     };
-    struct VideoOutput {
-        PlannedVideo plan;
-        std::unique_ptr<EncodedTrack> track;
-        Muxer* muxer = nullptr;
-    };
+    using AudioOutput = Output<PlannedAudio>;
+    using VideoOutput = Output<PlannedVideo>;
 
     Result<void> open_source(fs::path const& source);
     Result<void> open_outputs();
@@ -229,7 +227,7 @@ Result<void> Ladder::open_outputs() {
         auto track = EncodedTrack::audio(planned, (*muxer)->wants_global_header());
         if (!track) return track.error();
         if (auto fed = (*track)->feed_to(**muxer); !fed) return fed;
-        audio_outputs_.push_back({.plan = planned, .track = std::move(*track), .muxer = *muxer});
+        audio_outputs_.push_back({.plan = planned, .track = std::move(*track)});
     }
     if (plan_.video_audio) {
         auto track = EncodedTrack::audio(*plan_.video_audio, true);
@@ -257,7 +255,7 @@ Result<void> Ladder::open_outputs() {
         if (auto fed = (*track)->feed_to(**muxer); !fed) return fed;
         if (video_audio_)
             if (auto fed = video_audio_->feed_to(**muxer); !fed) return fed;
-        video_outputs_.push_back({.plan = planned, .track = std::move(*track), .muxer = *muxer});
+        video_outputs_.push_back({.plan = planned, .track = std::move(*track)});
     }
     if (plan_.waveform) peaks_.emplace(audio_stream_->codecpar->sample_rate, options_.peaks_per_second);
     for (auto& muxer : muxers_)

@@ -12,23 +12,6 @@
 namespace onda::media {
 namespace {
 
-std::string_view trimmed(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-    return text;
-}
-
-std::vector<std::string_view> items(std::string_view list) {
-    std::vector<std::string_view> found;
-    while (!list.empty()) {
-        auto const comma = list.find(',');
-        auto const item = trimmed(list.substr(0, comma));
-        if (!item.empty()) found.push_back(item);
-        list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
-    }
-    return found;
-}
-
 Result<int> parse_number(std::string_view text, int low, int high, char const* what) {
     int value = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -72,7 +55,8 @@ Result<AudioRung> audio_rung(std::string_view codec, std::string_view rest) {
 // HLS rungs are AAC and name no codec ("128k@44100"); file rungs do ("mp3:192k").
 Result<std::vector<AudioRung>> audio_rungs(std::string_view list, bool hls) {
     std::vector<AudioRung> rungs;
-    for (auto item : items(list)) {
+    for (std::string const& text : split_list(list)) {
+        std::string_view const item = text;
         auto const colon = item.find(':');
         auto const codec = hls ? std::string_view("aac") : item.substr(0, colon);
         if (!hls && codec != "mp3" && codec != "opus" && codec != "flac")
@@ -87,7 +71,8 @@ Result<std::vector<AudioRung>> audio_rungs(std::string_view list, bool hls) {
 
 Result<std::vector<VideoRung>> video_rungs(std::string_view list) {
     std::vector<VideoRung> rungs;
-    for (auto item : items(list)) {
+    for (std::string const& text : split_list(list)) {
+        std::string_view const item = text;
         auto const colon = item.find(':');
         auto const name = item.substr(0, colon);
         if (colon == std::string_view::npos || name.size() < 2 || name.back() != 'p')
@@ -118,13 +103,19 @@ Result<LadderOptions> ladder_options(TranscodeConfig const& config) {
         return Error(Errc::invalid_argument,
                      "transcode.audio_hls and transcode.audio_files name no lossy rung: audio would get nothing");
     if (video->empty()) return Error(Errc::invalid_argument, "transcode.video names no rung");
+    // Rendition names are paths and API values: one rung each.
     std::set<std::string> names;
-    for (auto const& rung : *audio_hls)
-        if (!names.insert(rung.name).second) return Error(Errc::invalid_argument, "two rungs named " + rung.name);
-    for (auto const& rung : *audio_files)
-        if (!names.insert(rung.name).second) return Error(Errc::invalid_argument, "two rungs named " + rung.name);
-    for (auto const& rung : *video)
-        if (!names.insert(rung.name).second) return Error(Errc::invalid_argument, "two rungs named " + rung.name);
+    std::string repeated;
+    auto const named_once = [&](auto const& rungs) {
+        for (auto const& rung : rungs)
+            if (!names.insert(rung.name).second) {
+                repeated = rung.name;
+                return false;
+            }
+        return true;
+    };
+    if (!named_once(*audio_hls) || !named_once(*audio_files) || !named_once(*video))
+        return Error(Errc::invalid_argument, "two rungs named " + repeated);
     options.audio_hls = std::move(*audio_hls);
     options.audio_files = std::move(*audio_files);
     options.video = std::move(*video);

@@ -37,12 +37,9 @@ EncoderLane::~EncoderLane() {
 bool EncoderLane::push(AVFrame const& frame) {
     Frame reference(av_frame_clone(&frame));
     std::unique_lock lock(mutex_);
-    if (!reference) {
-        failed_ = true;
-        if (!error_) error_ = Error(Errc::internal, "out of memory");
-    }
-    changed_.wait(lock, [this] { return failed_ || queue_.size() < settings_.queue_frames; });
-    if (failed_) return false;
+    if (!reference && !error_) error_ = Error(Errc::internal, "out of memory");
+    changed_.wait(lock, [this] { return error_ || queue_.size() < settings_.queue_frames; });
+    if (error_) return false;
     queue_.push_back(std::move(reference));
     lock.unlock();
     changed_.notify_all();
@@ -72,7 +69,6 @@ void EncoderLane::run() {
     Result<void> result = run_chain();
     std::lock_guard lock(mutex_);
     if (!result) {
-        failed_ = true;
         if (!error_) error_ = result.error();
         queue_.clear();  // the decoder's frames go back to it now, not when the ladder ends
     }
@@ -84,8 +80,8 @@ Result<void> EncoderLane::run_chain() {
         Frame frame;
         {
             std::unique_lock lock(mutex_);
-            changed_.wait(lock, [this] { return !queue_.empty() || ended_ || failed_; });
-            if (stopping_ || failed_) return ok();
+            changed_.wait(lock, [this] { return !queue_.empty() || ended_ || error_; });
+            if (stopping_ || error_) return ok();
             if (queue_.empty()) break;  // ended, and everything taken
             frame = std::move(queue_.front());
             queue_.pop_front();

@@ -70,10 +70,9 @@ private:
     std::mutex mutex_;  // guards what follows
     std::condition_variable changed_;
     std::deque<Frame> queue_;
-    bool ended_ = false;     // no more frames will come
-    bool stopping_ = false;  // give up now (destructor)
-    bool failed_ = false;
-    std::optional<Error> error_;
+    bool ended_ = false;          // no more frames will come
+    bool stopping_ = false;       // give up now (destructor)
+    std::optional<Error> error_;  // the lane failed: it takes no more frames
 
     std::thread thread_;  // last: started once everything above exists
 };

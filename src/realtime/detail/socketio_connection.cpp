@@ -192,8 +192,8 @@ void SocketIoConnection::refuse(Error const& error) {
 }
 
 void SocketIoConnection::accept_event(SocketPacket packet, std::vector<std::string> attachments) {
-    std::string const key = identity_.is_anonymous() ? "ip:" + opening_.remote_address : "user:" + identity_.user;
-    auto const decision = shared_.event_limiter.take(key);
+    // A user's events count together across devices; an anonymous viewer's by address.
+    auto const decision = shared_.event_limiter.take(user_room_.empty() ? "ip:" + opening_.remote_address : user_room_);
     if (!decision.allowed) {
         if (++refused_in_a_row_ > shared_.options.max_refused_events)
             return fail(CloseReason::flood, "kept sending events past the rate limit");

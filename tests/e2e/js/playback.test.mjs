@@ -13,7 +13,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { io } from 'socket.io-client';
 
-import { makeTempDir, makeWav, sleep, startOnda } from './support/onda.mjs';
+import { eventually, makeTempDir, makeWav, sleep, startOnda, within } from './support/onda.mjs';
 
 const TIMEOUT = 90_000;
 // No background transcodes: these tests convert on the fly, and the machine's cores are for that.
@@ -22,24 +22,6 @@ const MP3_FRAME_SECONDS = 1152 / 48_000;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-function within(ms, promise, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-async function eventually(probe, ms, every = 50) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) return null;
-    await sleep(every);
-  }
-}
 
 // A socket.io-client socket for `token` as device `deviceId`, closed when the test ends. Events of
 // `events` are recorded from the start (sync_state arrives right after the connect).

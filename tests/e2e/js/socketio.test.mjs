@@ -15,7 +15,17 @@ import { test } from 'node:test';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 
-import { createUpload, makeTempDir, makeWav, patch, repoRoot, sleep, startOnda } from './support/onda.mjs';
+import {
+  createUpload,
+  eventually,
+  makeTempDir,
+  makeWav,
+  patch,
+  repoRoot,
+  sleep,
+  startOnda,
+  within,
+} from './support/onda.mjs';
 
 const TIMEOUT = 60_000;
 const FIXTURE_BIN = path.resolve(repoRoot, process.env.SOCKETIO_FIXTURE_BIN ?? 'build/ci/tests/realtime/socketio_fixture');
@@ -29,24 +39,6 @@ const MODES = [
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-function within(ms, promise, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-async function eventually(probe, ms, every = 50) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) return null;
-    await sleep(every);
-  }
-}
 
 // A socket.io-client socket closed when the test ends. No reconnection unless asked for.
 function client(t, base, options = {}) {

@@ -17,6 +17,7 @@ import {
   checksum,
   createUpload,
   dataDirContains,
+  eventually,
   finishedMedia,
   head,
   makeWav,
@@ -35,16 +36,6 @@ import {
 const TIMEOUT = 60_000;
 const gone = (status) => status === 404 || status === 410;
 
-// Polls `probe` until it returns a truthy value; that value, or null at the deadline.
-async function eventually(probe, ms, every = 100) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) return null;
-    await sleep(every);
-  }
-}
 
 test('1. a 50 MB WAV in 5 MiB chunks with tus-js-client becomes a media object with its sha256', { timeout: TIMEOUT }, async (t) => {
   const onda = await startOnda(t);

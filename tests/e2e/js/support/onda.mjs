@@ -28,6 +28,26 @@ export const ondaOnly = STANDIN ? 'onda-only (the @tus/server stand-in does not 
 export const MiB = 1024 * 1024;
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// `promise`, or a rejection naming `what` when it has not settled within `ms`.
+export function within(ms, promise, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+// Polls `probe` every `every` ms until it returns a truthy value; that value, or null at the deadline.
+export async function eventually(probe, ms, every = 50) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) return null;
+    await sleep(every);
+  }
+}
+
 // Every process started here, so that none outlives the test run even when a test throws early.
 const running = new Set();
 const killAll = () => {
