@@ -84,33 +84,48 @@ Errc read_error_code(error_code const& ec) {
     return Errc::invalid_argument;
 }
 
-// The body of the current request, read through the parser as the handler asks for it.
+// The body of the current request, read as the handler asks for it. A body of declared length is
+// read straight into the handler's buffer (after whatever of it came in with the head): no copy
+// through the connection's buffer, and reads as large as the handler's. A chunked body goes through
+// the parser, which decodes the chunking.
 class ParserBody final : public BodySource {
 public:
     ParserBody(beast::tcp_stream& stream, beast::flat_buffer& buffer, Parser& parser, std::chrono::milliseconds timeout,
                bool expects_continue)
-        : stream_(stream), buffer_(buffer), parser_(parser), timeout_(timeout), expects_continue_(expects_continue) {}
+        : stream_(stream), buffer_(buffer), parser_(parser), timeout_(timeout), expects_continue_(expects_continue) {
+        if (!parser_.chunked() && !parser_.is_done()) {
+            // Neither chunked nor done: RFC 9112 §6.3 leaves only a Content-Length for a request.
+            if (auto length = parser_.content_length()) direct_remaining_ = *length;
+        }
+    }
 
-    bool is_done() const override { return parser_.is_done(); }
+    bool is_done() const override { return direct_remaining_ ? *direct_remaining_ == 0 : parser_.is_done(); }
     bool failed() const { return failed_; }
     bool continue_sent() const { return continue_sent_; }
 
     Task<Result<std::size_t>> read_some(std::span<char> out) override {
-        if (parser_.is_done() || out.empty()) co_return std::size_t{0};
+        if (is_done() || out.empty()) co_return std::size_t{0};
         if (failed_) co_return Error(Errc::cancelled, "the request body already failed");
+        if (direct_remaining_ && buffer_.size() > 0) co_return take_buffered(out);
         if (expects_continue_ && !continue_sent_) {
             // RFC 9110 §10.1.1: the client waits for this before it sends the body.
             continue_sent_ = true;
             static constexpr std::string_view interim = "HTTP/1.1 100 Continue\r\n\r\n";
             stream_.expires_after(timeout_);
             auto [ec, n] = co_await net::async_write(stream_, net::buffer(interim), use_result);
-            if (ec) {
-                failed_ = true;
-                co_return Error(Errc::cancelled, "client went away: " + ec.message());
-            }
+            if (ec) co_return fail("client went away: " + ec.message(), Errc::cancelled);
         }
-        // Body bytes pass through the connection's buffer, which idles at idle_buffer_bytes; read them
-        // in large pieces (1 KiB reads cost a system call and a timer reset per KiB of an upload).
+        if (direct_remaining_) {
+            // Never past the body: what follows it is the next pipelined request.
+            std::size_t const want = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), *direct_remaining_));
+            stream_.expires_after(timeout_);
+            auto [ec, n] = co_await stream_.async_read_some(net::buffer(out.data(), want), use_result);
+            if (ec) co_return fail("reading the request body: " + ec.message(), read_error_code(ec));
+            *direct_remaining_ -= n;
+            co_return n;
+        }
+        // Chunked bytes pass through the connection's buffer, which idles at idle_buffer_bytes; read
+        // them in large pieces (1 KiB reads cost a system call and a timer reset per KiB).
         if (buffer_.capacity() < body_buffer_bytes) buffer_.reserve(body_buffer_bytes);
         for (;;) {
             auto& body = parser_.get().body();
@@ -120,15 +135,27 @@ public:
             auto [ec, n] = co_await bhttp::async_read_some(stream_, buffer_, parser_, use_result);
             std::size_t const got = out.size() - body.size;
             if (ec == bhttp::error::need_buffer) ec = {};
-            if (ec) {
-                failed_ = true;
-                co_return Error(read_error_code(ec), "reading the request body: " + ec.message());
-            }
+            if (ec) co_return fail("reading the request body: " + ec.message(), read_error_code(ec));
             if (got > 0 || parser_.is_done()) co_return got;
         }
     }
 
 private:
+    // Body bytes that arrived together with the head (or with an earlier read) are handed out first.
+    std::size_t take_buffered(std::span<char> out) {
+        std::size_t const n =
+            static_cast<std::size_t>(std::min<std::uint64_t>({out.size(), buffer_.size(), *direct_remaining_}));
+        net::buffer_copy(net::buffer(out.data(), n), buffer_.data());
+        buffer_.consume(n);
+        *direct_remaining_ -= n;
+        return n;
+    }
+
+    Error fail(std::string message, Errc code) {
+        failed_ = true;
+        return Error(code, std::move(message));
+    }
+
     beast::tcp_stream& stream_;
     beast::flat_buffer& buffer_;
     Parser& parser_;
@@ -136,6 +163,7 @@ private:
     bool expects_continue_;
     bool continue_sent_ = false;
     bool failed_ = false;
+    std::optional<std::uint64_t> direct_remaining_;  // set for a body of declared length
 };
 
 class Connection {
@@ -226,7 +254,7 @@ private:
             // From here on the connection belongs to the WebSocket (run() starts it); it ends with the
             // session. An upgrade request has no body, and the client sends nothing before the 101:
             // bytes already buffered would be lost to the WebSocket, so such a request is refused.
-            if (!parser.is_done() || buffer_.size() > 0) {
+            if (!body.is_done() || buffer_.size() > 0) {
                 co_await write_error(Error(Errc::invalid_argument, "data before the WebSocket handshake completed"));
                 co_return false;
             }
@@ -243,7 +271,7 @@ private:
         // The unread rest of the body stands between us and the next request: drain a little,
         // else close. A client still waiting for 100-continue never sends it, so close then too.
         bool keep_alive = keep_alive_requested && !response.wants_close() && !worker_.stopping && !body.failed();
-        if (keep_alive && !parser.is_done()) {
+        if (keep_alive && !body.is_done()) {
             if (expects_continue && !body.continue_sent())
                 keep_alive = false;
             else
@@ -394,7 +422,7 @@ private:
                 continue;
             }
             if (!pending.empty()) {
-                if (!co_await send_more(pending)) co_return false;
+                if (!co_await send_head(pending)) co_return false;
                 pending.clear();
             }
             if (!co_await send_file_range(piece.fd, piece.offset, piece.length)) co_return false;
@@ -403,8 +431,9 @@ private:
         co_return true;
     }
 
-    // Sends `text` with MSG_MORE so the kernel packs it with the file bytes that follow.
-    Task<bool> send_more(std::string_view text) {
+    // Sends `text` (the head) on its own, without MSG_MORE: corked into the sendfile that follows, each
+    // 64 KiB range cost more on loopback (see docs/benchmarks.md).
+    Task<bool> send_head(std::string_view text) {
         auto& socket = stream_.socket();
         while (!text.empty()) {
             ssize_t n = ::send(socket.native_handle(), text.data(), text.size(), MSG_NOSIGNAL);

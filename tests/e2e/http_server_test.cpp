@@ -92,6 +92,32 @@ TEST(HttpServer, PipelinedRequestsAreAnsweredInOrder) {
     EXPECT_TRUE(socket.closed_within(5s));
 }
 
+TEST(HttpServer, PipelinedRequestsWithBodiesKeepTheirBoundaries) {
+    // Bodies of declared length are read straight into the handler's buffer: the read must stop at
+    // the body's end, or the next request (sent in the same packet) would be swallowed.
+    OndaProcess onda;
+    auto token = onda.token("alice", "creator");
+    auto up = upload_raw(onda, token, make_wav(0.5), "filename=p.wav");
+    ASSERT_EQ(up.response.status, 201);
+    auto patch = [&](std::string const& title) {
+        std::string body = R"({"title":")" + title + "\"}";
+        return "PATCH /v1/media/" + up.id + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+               "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+               body;
+    };
+    RawSocket socket(onda.port());
+    socket.send(patch("first") + patch("second") + "GET /v1/media/" + up.id +
+                " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token + "\r\nConnection: close\r\n\r\n");
+    auto answers = socket.receive_for(5s);
+    std::size_t oks = 0;
+    for (auto at = answers.find("HTTP/1.1 200"); at != std::string::npos; at = answers.find("HTTP/1.1 200", at + 1))
+        ++oks;
+    EXPECT_EQ(oks, 3u) << answers;
+    auto last = answers.rfind("HTTP/1.1 200");
+    ASSERT_NE(last, std::string::npos) << answers;
+    EXPECT_NE(answers.find(R"("title":"second")", last), std::string::npos) << answers;
+}
+
 TEST(HttpServer, Http10GetsAnAnswerAndAClose) {
     OndaProcess onda;
     RawSocket socket(onda.port());
