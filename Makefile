@@ -12,11 +12,10 @@ ARGS ?=
 deps:
 	./scripts/install-deps.sh
 
-# npm ci: tus-js-client, socket.io-client and ws for tests/e2e/js (its devDependencies are a development stand-in,
-# not needed here).
+# npm ci: tus-js-client, socket.io-client, ws, hls.js and playwright-core for tests/e2e/js.
 test-deps:
 	./scripts/install-deps.sh --with-tests
-	cd tests/e2e/js && npm ci --omit=dev --no-audit --no-fund --loglevel=error
+	cd tests/e2e/js && npm ci --no-audit --no-fund --loglevel=error
 
 build: deps
 	cmake --preset release >/dev/null

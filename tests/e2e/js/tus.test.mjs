@@ -2,10 +2,6 @@
 // where a client library cannot say what is tested (checksums, races, a dropped connection).
 //
 //   ONDA_BIN=build/ci/src/onda node --test tests/e2e/js/     (ctest: e2e.js.tus)
-//
-// Tests marked `ondaOnly` check onda's own parts of the contract (auth, media object fields, 415,
-// OPTIONS headers, 409 for a PATCH racing another) and are skipped against the development
-// stand-in (ONDA_STANDIN=1, see dev/onda-standin.mjs).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
@@ -13,7 +9,6 @@ import * as tus from 'tus-js-client';
 
 import {
   MiB,
-  STANDIN,
   checksum,
   createUpload,
   dataDirContains,
@@ -23,7 +18,6 @@ import {
   makeWav,
   metadataHeader,
   offsetOf,
-  ondaOnly,
   openPatch,
   patch,
   sleep,
@@ -65,16 +59,14 @@ test('1. a 50 MB WAV in 5 MiB chunks with tus-js-client becomes a media object w
   assert.equal(m.media.sha256, wav.sha256);
   assert.equal(m.media.size, wav.bytes.length);
   assert.ok(m.download.equals(wav.bytes), 'the download is the uploaded file');
-  if (!STANDIN) {
-    assert.equal(m.media.kind, 'audio');
-    assert.equal(m.media.source, 'upload');
-    assert.equal(m.media.owner, 'alice');
-    assert.equal(m.media.filename, 'big.wav');
-    assert.equal(m.media.title, 'tus big.wav');
-    assert.equal(m.media.visibility, 'private');
-    assert.equal(m.media.audio.channels, 2);
-    assert.ok(Math.abs(m.media.duration - 300) < 0.1);
-  }
+  assert.equal(m.media.kind, 'audio');
+  assert.equal(m.media.source, 'upload');
+  assert.equal(m.media.owner, 'alice');
+  assert.equal(m.media.filename, 'big.wav');
+  assert.equal(m.media.title, 'tus big.wav');
+  assert.equal(m.media.visibility, 'private');
+  assert.equal(m.media.audio.channels, 2);
+  assert.ok(Math.abs(m.media.duration - 300) < 0.1);
 });
 
 test('2. kill -9 after a few acknowledged chunks: HEAD keeps every acknowledged byte, tus-js-client resumes', { timeout: TIMEOUT }, async (t) => {
@@ -231,8 +223,8 @@ test('5. expiration: an incomplete upload past uploads.expire_after is swept (HE
 
   const h = await head(url, token);
   assert.equal(h.status, 200);
-  // onda's HEAD carries Upload-Expires (API.md); @tus/server only puts it on PATCH responses.
-  const expiresHeader = (STANDIN ? p.headers : h.headers).get('upload-expires');
+  // onda's HEAD carries Upload-Expires (API.md).
+  const expiresHeader = h.headers.get('upload-expires');
   const expires = Date.parse(expiresHeader ?? '');
   assert.ok(Number.isFinite(expires), `Upload-Expires is an HTTP date: ${expiresHeader}`);
   assert.ok(expires > started - 2000 && expires < started + 60_000, `Upload-Expires ${expiresHeader}`);
@@ -249,7 +241,7 @@ test('5. expiration: an incomplete upload past uploads.expire_after is swept (HE
   assert.ok(gone(late.status), `PATCH after expiry: ${late.status}`);
 });
 
-test('6. bytes that are not media: the last PATCH is 415 unsupported_media and no media is kept', { skip: ondaOnly, timeout: TIMEOUT }, async (t) => {
+test('6. bytes that are not media: the last PATCH is 415 unsupported_media and no media is kept', { timeout: TIMEOUT }, async (t) => {
   const onda = await startOnda(t);
   const token = onda.token('alice', 'creator');
   const marker = randomBytes(16).toString('hex');
@@ -290,24 +282,18 @@ test('7. two PATCHes at the same offset at once: exactly one 204, the other 409;
   assert.deepEqual(both.map((r) => r.status).sort(), [204, 409], both.map((r) => `${r.status} ${r.text}`).join(' | '));
   assert.equal(await offsetOf(url, token), chunk);
 
-  // Onda-only: while one PATCH is still sending its body, another one (different bytes) is 409 at
-  // once and writes nothing; the first one then completes. (@tus/server instead cancels the first.)
-  if (!STANDIN) {
-    const slow = openPatch(url, token, chunk, chunk);
-    await slow.write(wav.bytes.subarray(chunk, chunk + 64 * 1024));
-    await sleep(300);
-    const garbage = randomBytes(chunk);
-    const racing = await patch(url, token, chunk, garbage);
-    assert.equal(racing.status, 409, `a PATCH while another is in progress: ${racing.status} ${racing.text}`);
-    await slow.write(wav.bytes.subarray(chunk + 64 * 1024, 2 * chunk));
-    const done = await slow.end();
-    assert.equal(done.status, 204, done.text);
-    assert.equal(done.headers['upload-offset'], String(2 * chunk));
-  } else {
-    t.diagnostic('stand-in: skipped the PATCH-while-another-is-in-progress part (onda-only)');
-    const p = await patch(url, token, chunk, wav.bytes.subarray(chunk, 2 * chunk));
-    assert.equal(p.status, 204);
-  }
+  // While one PATCH is still sending its body, another one (different bytes) is 409 at once and
+  // writes nothing; the first one then completes.
+  const slow = openPatch(url, token, chunk, chunk);
+  await slow.write(wav.bytes.subarray(chunk, chunk + 64 * 1024));
+  await sleep(300);
+  const garbage = randomBytes(chunk);
+  const racing = await patch(url, token, chunk, garbage);
+  assert.equal(racing.status, 409, `a PATCH while another is in progress: ${racing.status} ${racing.text}`);
+  await slow.write(wav.bytes.subarray(chunk + 64 * 1024, 2 * chunk));
+  const done = await slow.end();
+  assert.equal(done.status, 204, done.text);
+  assert.equal(done.headers['upload-offset'], String(2 * chunk));
 
   const rest = await tusUpload(wav.bytes, { ...tusOptions(onda, token, 'race.wav'), uploadUrl: url, chunkSize: MiB });
   assert.ifError(rest.error);
@@ -468,7 +454,7 @@ test('creation-with-upload: tus-js-client sends the first chunk with the POST', 
   assert.equal(whole.media.sha256, tiny.sha256);
 });
 
-test('protocol: OPTIONS, Tus-Resumable, Tus-Max-Size, auth, Cache-Control', { skip: ondaOnly, timeout: TIMEOUT }, async (t) => {
+test('protocol: OPTIONS, Tus-Resumable, Tus-Max-Size, auth, Cache-Control', { timeout: TIMEOUT }, async (t) => {
   const onda = await startOnda(t, { 'uploads.tus_max_size': '100MiB' });
   const token = onda.token('alice', 'creator');
 

@@ -6,8 +6,7 @@
 //   const token = await onda.token('alice', 'creator');
 //   const res = await fetch(onda.url('/v1/uploads'), { method: 'OPTIONS', headers: tusHeaders(token) });
 //
-// ONDA_BIN picks the binary (default: build/ci/src/onda of this repo). ONDA_STANDIN=1 says it is
-// the development stand-in (dev/onda-standin.mjs), so tests of onda-only behaviour are skipped.
+// ONDA_BIN picks the binary (default: build/ci/src/onda of this repo).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -21,9 +20,6 @@ import * as tus from 'tus-js-client';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '../../../..');
 export const ONDA_BIN = path.resolve(repoRoot, process.env.ONDA_BIN ?? 'build/ci/src/onda');
-export const STANDIN = process.env.ONDA_STANDIN === '1';
-// For `test(name, { skip: ondaOnly }, ...)`: behaviour the stand-in does not have.
-export const ondaOnly = STANDIN ? 'onda-only (the @tus/server stand-in does not do this)' : false;
 
 export const MiB = 1024 * 1024;
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
