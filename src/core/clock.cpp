@@ -12,10 +12,21 @@ constexpr char const* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul
 
 std::tm utc_fields(SystemTime t) {
     // floor, not to_time_t's truncation: half a second before 1970 is 23:59:59 of 1969, as it is
-    // when the date comes back in If-Modified-Since and is compared second by second.
-    std::time_t seconds = std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count();
+    // when the date comes back in If-Modified-Since and is compared second by second. Calendar
+    // arithmetic rather than gmtime_r, which takes glibc's time-zone lock on every call.
+    using namespace std::chrono;
+    auto const seconds = floor<std::chrono::seconds>(t);
+    auto const day = floor<days>(seconds);
+    year_month_day const date{day};
+    hh_mm_ss const time{seconds - day};
     std::tm fields{};
-    gmtime_r(&seconds, &fields);
+    fields.tm_year = static_cast<int>(date.year()) - 1900;
+    fields.tm_mon = static_cast<int>(static_cast<unsigned>(date.month())) - 1;
+    fields.tm_mday = static_cast<int>(static_cast<unsigned>(date.day()));
+    fields.tm_wday = static_cast<int>(weekday{day}.c_encoding());
+    fields.tm_hour = static_cast<int>(time.hours().count());
+    fields.tm_min = static_cast<int>(time.minutes().count());
+    fields.tm_sec = static_cast<int>(time.seconds().count());
     return fields;
 }
 }  // namespace
@@ -29,10 +40,21 @@ std::string format_rfc3339(SystemTime t) {
 }
 
 std::string format_http_date(SystemTime t) {
+    // Written by hand: every file response carries one (Last-Modified), and snprintf costs about ten
+    // times as much. SystemTime's years (1678..2261) always have four digits.
     std::tm f = utc_fields(t);
-    char out[64];
-    std::snprintf(out, sizeof out, "%s, %02d %s %04d %02d:%02d:%02d GMT", weekdays[f.tm_wday], f.tm_mday,
-                  months[f.tm_mon], f.tm_year + 1900, f.tm_hour, f.tm_min, f.tm_sec);
+    std::string out = "Www, DD Mmm YYYY hh:mm:ss GMT";
+    auto put = [&out](std::size_t at, int value, int width) {
+        for (int i = width - 1; i >= 0; --i, value /= 10)
+            out[at + static_cast<std::size_t>(i)] = char('0' + value % 10);
+    };
+    out.replace(0, 3, weekdays[f.tm_wday]);
+    put(5, f.tm_mday, 2);
+    out.replace(8, 3, months[f.tm_mon]);
+    put(12, f.tm_year + 1900, 4);
+    put(17, f.tm_hour, 2);
+    put(20, f.tm_min, 2);
+    put(23, f.tm_sec, 2);
     return out;
 }
 

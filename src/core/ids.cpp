@@ -1,5 +1,6 @@
 #include "core/ids.hpp"
 
+#include <algorithm>
 #include <span>
 #include <stdexcept>
 #include <sys/random.h>
@@ -41,9 +42,11 @@ std::string make_id(std::string_view prefix) {
 bool is_valid_id(std::string_view id, std::string_view prefix) {
     if (id.size() != prefix.size() + 1 + id_chars) return false;
     if (id.substr(0, prefix.size()) != prefix || id[prefix.size()] != '_') return false;
-    for (char c : id.substr(prefix.size() + 1))
-        if (base62.find(c) == std::string_view::npos) return false;
-    return true;
+    // The alphabet is ASCII letters and digits (checked per request: a range test, not a search).
+    auto const is_base62 = [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    };
+    return std::ranges::all_of(id.substr(prefix.size() + 1), is_base62);
 }
 
 }  // namespace onda

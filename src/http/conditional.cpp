@@ -102,6 +102,9 @@ SystemTime to_http_date_resolution(SystemTime t) { return std::chrono::floor<std
 }  // namespace
 
 Precondition evaluate_preconditions(ConditionalHeaders const& headers, Validators const& current, bool is_get_or_head) {
+    if (headers.if_match.empty() && headers.if_unmodified_since.empty() && headers.if_none_match.empty() &&
+        headers.if_modified_since.empty())
+        return Precondition::proceed;  // the common case: no condition, nothing to parse
     auto const current_tag = parse_entity_tag(current.etag);
     SystemTime const last_modified = to_http_date_resolution(current.last_modified);
 

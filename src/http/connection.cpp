@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <charconv>
 #include <ctime>
 #include <memory>
 #include <optional>
@@ -72,6 +73,22 @@ std::string const& date_header() {
         cached = format_http_date(std::chrono::system_clock::from_time_t(now));
     }
     return cached;
+}
+
+// std::to_chars rather than fmt: these run for every response.
+void append_number(std::string& out, std::uint64_t value, int base = 10) {
+    char digits[24];
+    auto const end = std::to_chars(digits, digits + sizeof digits, value, base).ptr;
+    out.append(digits, end);
+}
+
+// "<thread in hex>-<request number on that thread in hex>", unique for the process's lifetime.
+std::string request_id(std::size_t worker, std::uint64_t number) {
+    std::string id;
+    append_number(id, worker, 16);
+    id += '-';
+    append_number(id, number, 16);
+    return id;
 }
 
 bool status_has_body(unsigned status) { return status >= 200 && status != 204 && status != 304; }
@@ -247,7 +264,7 @@ private:
 
         ParserBody body(stream_, buffer_, parser, worker_.options.body_timeout, expects_continue);
         Request request(std::string(head.method_string()), std::string(head.target()), std::move(headers), peer_,
-                        fmt::format("{:x}-{:x}", worker_.index, ++worker_.request_counter), &body, worker_.index);
+                        request_id(worker_.index, ++worker_.request_counter), &body, worker_.index);
         Response response = co_await answer(request);
         response.set_header("X-Request-Id", request.id());
         if (auto* upgrade = std::get_if<std::shared_ptr<WebSocketUpgrade>>(&response.body())) {
@@ -321,8 +338,13 @@ private:
         std::string out;
         out.reserve(512);
         unsigned const status = response.status();
-        out +=
-            fmt::format("HTTP/1.1 {} {}\r\nServer: onda\r\nDate: {}\r\n", status, reason_phrase(status), date_header());
+        out += "HTTP/1.1 ";
+        append_number(out, status);
+        out += ' ';
+        out += reason_phrase(status);
+        out += "\r\nServer: onda\r\nDate: ";
+        out += date_header();
+        out += "\r\n";
         for (auto const& [name, value] : response.headers()) {
             out += name;
             out += ": ";
@@ -332,8 +354,11 @@ private:
         if (chunked) {
             out += "Transfer-Encoding: chunked\r\n";
         } else if (status_has_body(status) || status == 304) {
-            if (auto length = response.content_length(); length && status != 304)
-                out += fmt::format("Content-Length: {}\r\n", *length);
+            if (auto length = response.content_length(); length && status != 304) {
+                out += "Content-Length: ";
+                append_number(out, *length);
+                out += "\r\n";
+            }
         }
         if (!keep_alive)
             out += "Connection: close\r\n";

@@ -38,6 +38,7 @@ struct Route {
     Handler handler;
     RouteOptions options;
     std::vector<std::string> segments;
+    int specificity = 0;  // literal segments count more than captures (router.cpp)
 };
 
 struct RouteMatch {
@@ -58,6 +59,7 @@ public:
 
 private:
     std::vector<Route> routes_;
+    std::vector<std::vector<std::size_t>> by_length_;  // route indexes by number of path segments
 };
 
 }  // namespace onda::http
