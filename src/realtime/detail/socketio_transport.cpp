@@ -79,8 +79,8 @@ Task<Result<Pulled>> pull_there(SocketIoShared& shared, std::size_t worker, std:
 
 Task<Result<Pulled>> pull(SocketIoShared& shared, std::size_t worker, std::string sid, Transport via,
                           Clock::time_point deadline) {
-    // On the owner thread already (a WebSocket writer, usually): pull there directly, which keeps two
-    // frames fewer waiting for each idle connection.
+    // On the owner thread already (a long-poll on the session's own thread): pull there directly,
+    // two frames fewer while the GET is held.
     auto const here = co_await net::this_coro::executor;
     if (here == shared.threads[worker].executor) {
         auto connection = find(shared, worker, sid);
