@@ -11,18 +11,19 @@
 #   2. raises the open-file limit to the hard limit (each side holds CLIENTS sockets);
 #   3. one server at a time, so they never share the two cores: starts onda (`onda serve --threads
 #      THREADS`, API rate limit, device limit and Socket.IO event limit off: one user `bench` connects
-#      CLIENTS devices from one address; uploads.sync_writes=false: the publisher's tus PATCHes are not
-#      fdatasync'ed, which is not what is measured), makes a creator token of user `bench`, runs
+#      CLIENTS + PUBLISHERS devices from one address), makes a creator token of user `bench`, runs
 #      socketio_load against it, stops it; then the same with the peer (`node server.mjs`);
 #   4. socketio_load (see its header): CLIENTS WebSocket clients in room `user:bench`, RSS per idle
-#      connection, then a `burst` phase (MESSAGES messages, PUBLISHERS publishers each sending the next
-#      as soon as the previous is answered: deliveries/s) and a `paced` phase (PACED_MESSAGES at RATE/s:
-#      delivery latency p50/p99 at a steady load, 10 s by default);
+#      connection, then a `burst` phase (MESSAGES messages from PUBLISHERS publishers, each a Socket.IO
+#      device of `bench` emitting `volume_change` and sending the next as soon as the previous is
+#      acked; every other device gets `sync_state`: deliveries/s) and a `paced` phase (PACED_MESSAGES at
+#      RATE/s: delivery latency p50/p99 at a steady load), each with the server's CPU seconds;
 #   5. prints a table and the onda/peer ratios; the summary is also written to RESULTS.
+# PIN=1 pins the server to CPU 0 and the load tool to CPU 1 (taskset; both sides alike).
 # On the 2-core development VM the whole run takes about 8 minutes (most of it the two bursts of
 # 10 million deliveries); MESSAGES=200 makes it about 2.
 # Knobs (environment): CLIENTS (10000), MESSAGES (1000, burst), PACED_MESSAGES (200), PUBLISHERS (4), RATE (20),
-# THREADS (onda's, 2),
+# THREADS (onda's, 2), PIN (0),
 # LOAD_THREADS (2), SIDES ("onda peer"), ONDA_BUILD_DIR (build/bench), SKIP_BUILD=1, KEEP_TMP=1, EXTRA
 # (more `--set key=value` for onda), RESULTS (build/bench/realtime_bench_results.txt).
 set -euo pipefail
@@ -42,6 +43,12 @@ ONDA=$ONDA_BUILD_DIR/src/onda
 LOAD=build/bench/bench/socketio_load
 PEER_DIR=bench/peers/socketio-peer
 read -r -a EXTRA_SETS <<<"${EXTRA:-}"
+SERVER_CPUS=()
+LOAD_CPUS=()
+if [ "${PIN:-0}" = 1 ]; then
+  SERVER_CPUS=(taskset -c 0)
+  LOAD_CPUS=(taskset -c 1)
+fi
 
 log() { printf '[realtime-bench] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -109,14 +116,14 @@ run_side() {  # run_side SIDE
   local side=$1 port token=() before after started ended
   mkdir -p "$TMP/$side"
   if [ "$side" = onda ]; then
-    "$ONDA" serve --listen 127.0.0.1:0 --data-dir "$TMP/onda" --ready-file "$TMP/onda.ready" --threads "$THREADS" \
-      --set auth.rate_limit_per_minute=0 --set realtime.max_devices=0 --set realtime.events_per_minute=0 \
-      --set uploads.sync_writes=false --set log.level=warn "${EXTRA_SETS[@]/#/--set=}" >"$TMP/onda.log" 2>&1 &
+    "${SERVER_CPUS[@]}" "$ONDA" serve --listen 127.0.0.1:0 --data-dir "$TMP/onda" --ready-file "$TMP/onda.ready" \
+      --threads "$THREADS" --set auth.rate_limit_per_minute=0 --set realtime.max_devices=0 \
+      --set realtime.events_per_minute=0 --set log.level=warn "${EXTRA_SETS[@]/#/--set=}" >"$TMP/onda.log" 2>&1 &
     SERVER_PID=$!
     port=$(wait_port_file "$TMP/onda.ready" "$SERVER_PID") || die "onda did not start: $(tail -n5 "$TMP/onda.log")"
     token=(--token "$("$ONDA" token --data-dir "$TMP/onda" --sub bench --role creator)")
   else
-    node "$PEER_DIR/server.mjs" >"$TMP/peer.ready" 2>"$TMP/peer.log" &
+    "${SERVER_CPUS[@]}" node "$PEER_DIR/server.mjs" >"$TMP/peer.ready" 2>"$TMP/peer.log" &
     SERVER_PID=$!
     port=$(wait_port_file "$TMP/peer.ready" "$SERVER_PID") || die "the peer did not start: $(tail -n5 "$TMP/peer.log")"
   fi
@@ -124,7 +131,7 @@ run_side() {  # run_side SIDE
   log "$side: $CLIENTS clients; burst $MESSAGES messages from $PUBLISHERS publishers; paced $PACED_MESSAGES at $RATE/s"
   before=$(cpu_ticks "$SERVER_PID")
   started=$(date +%s.%N)
-  OUT[$side]=$("$LOAD" --port "$port" --target "$side" "${token[@]}" --clients "$CLIENTS" --messages "$MESSAGES" \
+  OUT[$side]=$("${LOAD_CPUS[@]}" "$LOAD" --port "$port" --target "$side" "${token[@]}" --clients "$CLIENTS" --messages "$MESSAGES" \
     --paced-messages "$PACED_MESSAGES" --publishers "$PUBLISHERS" --rate "$RATE" --threads "$LOAD_THREADS" \
     --server-pid "$SERVER_PID" 2> >(tee -a "$TMP/load.err" >&2)) || die "socketio_load against $side failed; server log: $(tail -n5 "$TMP/$side.log")"
   ended=$(date +%s.%N)
@@ -144,24 +151,30 @@ PEER_VERSION=$(cd "$PEER_DIR" && node -p 'require("./node_modules/socket.io/pack
 {
   echo "realtime broadcast: onda vs socket.io $PEER_VERSION (node $(node -v)), $(date -u +%Y-%m-%dT%H:%MZ)," \
     "$(nproc) cores, loopback, one server at a time"
-  echo "$CLIENTS WebSocket clients in one room; $PUBLISHERS publishers; burst: $MESSAGES messages, each as soon as" \
-    "the previous is answered; paced: $PACED_MESSAGES at $RATE/s; onda threads $THREADS, load threads $LOAD_THREADS"
+  echo "$CLIENTS WebSocket clients in one room; $PUBLISHERS Socket.IO publishers (volume_change -> sync_state);" \
+    "burst: $MESSAGES messages, each as soon as the previous is acked; paced: $PACED_MESSAGES at $RATE/s;" \
+    "onda threads $THREADS, load threads $LOAD_THREADS; pinned: ${PIN:-0}"
   echo "load average before: $LOAD_BEFORE; after: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
-  printf '%-5s %9s %7s %11s %13s %13s %12s %12s %12s %9s\n' server connected dropped "KiB/conn" \
-    "burst deliv/s" "burst p99 ms" "paced p50 ms" "paced p99 ms" "paced max ms" "srv cpu%"
+  printf '%-5s %9s %7s %9s %13s %12s %11s %14s %12s %12s %12s %11s %9s\n' server connected dropped "KiB/conn" \
+    "burst deliv/s" "burst p99 ms" "burst cpu s" "burst deliv/cpu-s" "paced p50 ms" "paced p99 ms" "paced max ms" \
+    "paced cpu s" "srv cpu%"
   for side in "${SIDES[@]}"; do
     out=${OUT[$side]}
-    printf '%-5s %9s %7s %11s %13s %13s %12s %12s %12s %9s\n' "$side" "$(field "$out" connected)" \
+    printf '%-5s %9s %7s %9s %13s %12s %11s %14s %12s %12s %12s %11s %9s\n' "$side" "$(field "$out" connected)" \
       "$(field "$out" dropped)" "$(awk -v b="$(field "$out" rss_per_connection_bytes)" 'BEGIN {printf "%.2f", b / 1024}')" \
       "$(phase_field "$out" burst deliveries_per_s)" "$(phase_field "$out" burst p99_ms)" \
+      "$(phase_field "$out" burst server_cpu_s)" "$(phase_field "$out" burst deliveries_per_server_cpu_s)" \
       "$(phase_field "$out" paced p50_ms)" "$(phase_field "$out" paced p99_ms)" "$(phase_field "$out" paced max_ms)" \
-      "${CPU[$side]}"
+      "$(phase_field "$out" paced server_cpu_s)" "${CPU[$side]}"
   done
   if [ -n "${OUT[onda]:-}" ] && [ -n "${OUT[peer]:-}" ]; then
     echo
     echo "onda/peer burst deliveries/s: $(ratio "$(phase_field "${OUT[onda]}" burst deliveries_per_s)" \
       "$(phase_field "${OUT[peer]}" burst deliveries_per_s)") (target >= 10)"
+    echo "onda/peer burst deliveries per server CPU-second: $(ratio \
+      "$(phase_field "${OUT[onda]}" burst deliveries_per_server_cpu_s)" \
+      "$(phase_field "${OUT[peer]}" burst deliveries_per_server_cpu_s)")"
   fi
   echo
   echo "raw:"

@@ -1,46 +1,54 @@
-// socketio_load: many Socket.IO v4 clients in one process and one publisher, for
-// bench/run_realtime_bench.sh (issue 5). The clients speak Engine.IO v4 over WebSocket only
+// socketio_load: many Socket.IO v4 clients in one process and a few publishers, for
+// bench/run_realtime_bench.sh (issue 5). Every client speaks Engine.IO v4 over WebSocket only
 // (`GET /socket.io/?EIO=4&transport=websocket`), so no HTTP long-polling is measured.
 //
 //   socketio_load --port P --target onda --token T [--clients 10000] [--messages 1000]
 //                 [--paced-messages 200] [--rate 20] [--publishers 4] [--threads 2] [--server-pid PID]
 //   socketio_load --port P --target peer [...]
 //
-// The room and the publisher. Every client ends up in room `user:bench`:
+// The room and the publisher: the same route on both sides. Every client is a device of user
+// `bench`, in room `user:bench`:
 //   onda: the clients CONNECT with `auth: {token: T, deviceId: "d<i>"}`, T a token of user `bench`,
 //         so onda puts each in that user's room (API.md: "Every socket of user U is in room user:U");
 //         the server needs realtime.max_devices=0 and realtime.events_per_minute=0 (one user, one
-//         address, 10,000 devices). The publisher is a tus upload by the same user: each 1-byte PATCH
-//         makes onda publish `upload_progress` {uploadId, uploadedSize, …} to `user:bench` (API.md
-//         "Resumable uploads"), a real route through the hub. (onda's own chat is not the subject.)
+//         address, 10,000 devices).
 //   peer: bench/peers/socketio-peer: clients CONNECT with `auth: {sub: "bench"}` and the peer joins
-//         them to `user:bench`; the publisher POSTs /publish?room=user:bench&event=upload_progress with
-//         a body of the same shape, which the peer broadcasts with io.to(room).emit.
-// Each message is known by (uploadId, uploadedSize). The publisher notes the steady-clock time just
-// before it sends a message's request; a client's delivery latency is its receive time minus that
-// (one process, one clock).
+//         them to `user:bench`.
+// Each publisher is one more device of `bench` (deviceId "pub<k>"), a Socket.IO client like the
+// others, that emits the playback event `volume_change {volume}` with an ack id; the server sends
+// `sync_state {action: "volume", payload: {volume}, timestamp, deviceId, state: {…}}` to every other
+// socket of the user and acks the publisher (API.md "Realtime", the playback events). onda does it
+// through its playback handlers, which also save the user's state in the MetaStore before the ack
+// (a database write per event: what the event costs in production); the peer emits the same shape
+// with `socket.to('user:bench')` and acks at once. A message is known by its publisher (deviceId)
+// and its number n, sent as volume n / 1e6. The publisher notes the steady-clock time just before
+// it sends a message; a client's delivery latency is its receive time minus that (one process, one
+// clock).
 //
 // Phases, in order:
 //   1. RSS of --server-pid before any client (VmRSS from /proc/PID/status);
 //   2. connect --clients clients (--connect-concurrency at a time), wait --settle seconds, RSS again:
 //      (RSS with clients - RSS before) / clients is the memory per idle connection;
-//   3. `burst`: --messages messages from --publishers publishers, each sending its next request when
-//      the previous one is answered (as fast as the server takes them): deliveries/s =
+//   3. `burst`: --messages messages from --publishers publishers, each emitting its next event when
+//      the previous one is acked (as fast as the server takes them; not pipelined): deliveries/s =
 //      deliveries / (last delivery - first send);
 //   4. `paced`: --paced-messages messages (default: --messages) at --rate messages/s in total: delivery
 //      latency at a steady load.
-// Each phase waits until every client has every message, or until nothing arrived for --drain seconds.
-// Prints one JSON object: the RSS figures, and per phase deliveries, expected, seconds,
-// deliveries_per_s, publish_per_s, p50_ms, p99_ms, max_ms, plus clients connected, failed and
-// dropped (closed by the server), and `repeats`: events whose uploadedSize a client had already seen
-// (not counted as deliveries; onda sends one per upload: its first PATCH reports size 1 both at its
-// 250 ms progress tick and at its end). Deliveries arrive in order or the repeats would show it.
+// The publishers connect before their phase starts. Each phase waits until every client has every
+// message, or until nothing arrived for --drain seconds. Prints one JSON object: the RSS figures,
+// and per phase deliveries, expected, seconds, deliveries_per_s, publish_per_s, p50_ms, p99_ms,
+// max_ms, server_cpu_s (the server's user + system CPU time from /proc/PID/stat, from the first send
+// to the end of the phase) and deliveries_per_server_cpu_s (deliveries / server_cpu_s: a figure that
+// does not depend on how much of the shared cores the load tool took), plus clients connected,
+// failed and dropped (closed by the server), and `repeats`: events a client had already seen (not
+// counted; there should be none).
 //
 // How the clients read: each waits for readability (async_wait) and then reads into its thread's one
 // 256 KiB buffer until the socket is empty; only an incomplete frame is kept per client. So reading
 // costs one syscall per wake-up however many messages the server merged, and 10,000 clients do not
 // hold 10,000 buffers.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -50,7 +58,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <cmath>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -68,21 +79,14 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include "cli.hpp"
 
 namespace {
 
 namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
 using SteadyClock = std::chrono::steady_clock;
 using error_code = boost::system::error_code;
@@ -116,6 +120,23 @@ struct Options {
 };
 
 // --- what the server runs on ----------------------------------------------------------------------
+
+// The process's user + system CPU time in seconds (/proc/PID/stat fields 14 and 15), 0 when unknown.
+double cpu_seconds(int pid) {
+    if (pid <= 0) return 0;
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    auto const paren = text.rfind(')');  // the command name may hold spaces
+    if (paren == std::string::npos) return 0;
+    std::istringstream fields(text.substr(paren + 2));
+    std::string field;
+    unsigned long long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> field; ++i) {
+        if (i == 14) utime = std::strtoull(field.c_str(), nullptr, 10);
+        if (i == 15) stime = std::strtoull(field.c_str(), nullptr, 10);
+    }
+    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 long rss_kib(int pid) {
     if (pid <= 0) return 0;
@@ -162,11 +183,10 @@ private:
 
 // --- messages -------------------------------------------------------------------------------------
 
-// One publisher stream of one phase: an upload (onda) or a name (peer), whose messages are numbered
-// 1..messages by uploadedSize.
+// One publisher stream of one phase: a device of `bench` whose messages are numbered 1..messages
+// (sent as volume n / 1e6).
 struct Stream {
-    std::string upload_id;
-    std::string path;  // onda: /v1/uploads/<id>
+    std::string device;  // "pub<k>"
     std::size_t phase = 0;
     std::size_t messages = 0;
     std::unique_ptr<std::atomic<std::int64_t>[]> sent_ns;  // [n]: when message n's request went out
@@ -193,7 +213,7 @@ struct Run {
     Options options;
     tcp::endpoint endpoint;
     std::vector<Stream> streams;
-    std::map<std::string, std::size_t, std::less<>> stream_of;  // by upload id; read-only while clients run
+    std::map<std::string, std::size_t, std::less<>> stream_of;  // by device; read-only while clients run
     std::vector<std::unique_ptr<Worker>> workers;
     std::atomic<std::size_t> connected{0};
     std::atomic<std::size_t> failed{0};
@@ -203,15 +223,20 @@ struct Run {
     std::atomic<bool> stopping{false};
 };
 
-// `"key":` followed by a number, inside `text`; nullopt when absent.
-std::optional<std::uint64_t> number_field(std::string_view text, std::string_view quoted_key) {
+// `"key":` followed by a JSON number (any form strtod reads), inside `text`; nullopt when absent.
+std::optional<double> double_field(std::string_view text, std::string_view quoted_key) {
     auto const at = text.find(quoted_key);
     if (at == std::string_view::npos) return std::nullopt;
     auto rest = text.substr(at + quoted_key.size());
     while (!rest.empty() && (rest.front() == ':' || rest.front() == ' ')) rest.remove_prefix(1);
-    std::size_t digits = 0;
-    while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') ++digits;
-    return parse_number<std::uint64_t>(rest.substr(0, digits));
+    std::size_t length = 0;
+    while (length < rest.size() && std::strchr("0123456789+-.eE", rest[length]) != nullptr) ++length;
+    if (length == 0) return std::nullopt;
+    std::string const number(rest.substr(0, length));
+    char* end = nullptr;
+    double const value = std::strtod(number.c_str(), &end);
+    if (end != number.c_str() + number.size()) return std::nullopt;
+    return value;
 }
 
 std::optional<std::string_view> string_field(std::string_view text, std::string_view quoted_key) {
@@ -223,6 +248,13 @@ std::optional<std::string_view> string_field(std::string_view text, std::string_
     auto const close = rest.find('"', open + 1);
     if (close == std::string_view::npos) return std::nullopt;
     return rest.substr(open + 1, close - open - 1);
+}
+
+// The CONNECT's auth of a device of `bench`.
+std::string auth_json(Options const& options, std::string_view device) {
+    if (options.target == Target::onda)
+        return R"({"token":")" + options.token + R"(","deviceId":")" + std::string(device) + R"("})";
+    return R"({"sub":"bench","deviceId":")" + std::string(device) + R"("})";
 }
 
 // --- one client -----------------------------------------------------------------------------------
@@ -381,10 +413,9 @@ private:
         if (packet.empty()) return;
         switch (packet[0]) {
         case '0': {
-            std::string auth =
-                run_.options.target == Target::onda
-                    ? R"({"token":")" + run_.options.token + R"(","deviceId":"d)" + std::to_string(index_) + R"("})"
-                    : std::string(R"({"sub":"bench"})");
+            std::string auth = run_.options.target == Target::onda
+                                   ? auth_json(run_.options, "d" + std::to_string(index_))
+                                   : std::string(R"({"sub":"bench"})");
             pending_ += client_frame("40" + auth);
             return;
         }
@@ -400,25 +431,27 @@ private:
         }
         if (packet[1] == '4') throw std::runtime_error("connect_error: " + std::string(packet.substr(0, 200)));
         if (packet[1] == '1') throw std::runtime_error("disconnected by the server");
-        if (packet[1] == '2' && packet.starts_with(R"(42["upload_progress",)")) on_progress(packet);
+        if (packet[1] == '2' && packet.starts_with(R"(42["sync_state",{"action":"volume")")) on_sync(packet);
     }
 
-    void on_progress(std::string_view packet) {
+    void on_sync(std::string_view packet) {
         auto const now = now_ns();
-        auto const id = string_field(packet, R"("uploadId")");
-        auto const n = number_field(packet, R"("uploadedSize")");
-        if (!id || !n || *n == 0) return;  // a creation's first event (uploadedSize 0) is no message
-        auto it = run_.stream_of.find(*id);
+        auto const device = string_field(packet, R"("deviceId")");
+        // The payload's, first (`"volume":`, not the action's value "volume").
+        auto const volume = double_field(packet, R"("volume":)");
+        if (!device || !volume) return;
+        auto it = run_.stream_of.find(*device);
         if (it == run_.stream_of.end()) return;
         Stream& stream = run_.streams[it->second];
-        if (*n > stream.messages) return;
+        auto const n = static_cast<std::uint64_t>(std::llround(*volume * 1e6));
+        if (n == 0 || n > stream.messages) return;
         std::uint32_t& last = last_seen_[it->second];
-        if (*n <= last) {
+        if (n <= last) {
             worker_.repeats.fetch_add(1, std::memory_order_relaxed);
             return;
         }
-        last = static_cast<std::uint32_t>(*n);
-        auto const sent = stream.sent_ns[*n].load(std::memory_order_acquire);
+        last = static_cast<std::uint32_t>(n);
+        auto const sent = stream.sent_ns[n].load(std::memory_order_acquire);
         worker_.latency[stream.phase].add(sent > 0 ? now - sent : 0);
         worker_.deliveries.fetch_add(1, std::memory_order_relaxed);
         worker_.last_delivery_ns.store(now, std::memory_order_relaxed);
@@ -432,48 +465,105 @@ private:
     std::string message_;  // a fragmented message so far
     std::string pending_;  // frames to send (pongs, the CONNECT)
     bool connected_ = false;
-    std::vector<std::uint32_t> last_seen_;  // per stream: the highest uploadedSize delivered
+    std::vector<std::uint32_t> last_seen_;  // per stream: the highest message number delivered
 };
 
 // --- the publisher --------------------------------------------------------------------------------
 
-// A keep-alive HTTP/1.1 connection, used from one thread, blocking.
-class HttpClient {
+// One device of `bench` that emits events and waits for their acks: a Socket.IO client over a
+// blocking WebSocket, used from one thread.
+class Publisher {
 public:
-    HttpClient(net::io_context& io, tcp::endpoint endpoint) : stream_(io) { stream_.connect(endpoint); }
-    bhttp::response<bhttp::string_body> send(bhttp::request<bhttp::string_body>& request) {
-        request.prepare_payload();
-        bhttp::write(stream_, request);
-        bhttp::response<bhttp::string_body> response;
-        bhttp::read(stream_, buffer_, response);
-        return response;
+    Publisher(Run const& run, std::string const& device) : socket_(io_) {
+        socket_.connect(run.endpoint);
+        socket_.set_option(tcp::no_delay(true));
+        std::string const request = "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + run.options.host +
+                                    "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        net::write(socket_, net::buffer(request));
+        net::streambuf head;
+        auto const n = net::read_until(socket_, head, "\r\n\r\n");
+        std::string const text(net::buffers_begin(head.data()), net::buffers_begin(head.data()) + n);
+        if (!text.starts_with("HTTP/1.1 101")) fail("publisher: no 101: " + text.substr(0, text.find('\r')));
+        head.consume(n);
+        carry_.assign(net::buffers_begin(head.data()), net::buffers_end(head.data()));
+        if (!next_packet().starts_with('0')) fail("publisher: no Engine.IO open packet");
+        send("40" + auth_json(run.options, device));
+        for (;;) {
+            auto const packet = next_packet();
+            if (packet.starts_with("40")) break;
+            if (packet.starts_with("44")) fail("publisher: connect_error: " + packet.substr(0, 200));
+        }
+    }
+
+    // Emits `42<id><args>` and returns once its ack `43<id>[…]` arrived; an ack {ok: false} fails.
+    void emit_and_wait(std::uint64_t id, std::string_view args) {
+        std::string const ack = "43" + std::to_string(id) + "[";
+        send("42" + std::to_string(id) + std::string(args));
+        for (;;) {
+            auto const packet = next_packet();
+            if (!packet.starts_with(ack)) continue;  // sync_state of other publishers, …
+            if (packet.find(R"("ok":false)") != std::string::npos) fail("publisher: refused: " + packet.substr(0, 200));
+            return;
+        }
     }
 
 private:
-    beast::tcp_stream stream_;
-    beast::flat_buffer buffer_;
-};
+    void send(std::string_view packet) { net::write(socket_, net::buffer(client_frame(packet))); }
 
-bhttp::request<bhttp::string_body> make_request(Run const& run, bhttp::verb verb, std::string target) {
-    bhttp::request<bhttp::string_body> request(verb, target, 11);
-    request.set(bhttp::field::host, run.options.host);
-    if (run.options.target == Target::onda) {
-        request.set(bhttp::field::authorization, "Bearer " + run.options.token);
-        request.set("Tus-Resumable", "1.0.0");
+    // The next Engine.IO packet from the server; pings are answered on the way.
+    std::string next_packet() {
+        for (;;) {
+            std::string_view const rest(carry_);
+            if (rest.size() >= 2) {
+                std::uint64_t length = static_cast<std::uint8_t>(rest[1]) & 0x7f;
+                std::size_t header = 2;
+                if (length == 126 && rest.size() >= 4) {
+                    length = (static_cast<std::uint64_t>(static_cast<std::uint8_t>(rest[2])) << 8) |
+                             static_cast<std::uint8_t>(rest[3]);
+                    header = 4;
+                } else if (length == 127 && rest.size() >= 10) {
+                    length = 0;
+                    for (int i = 2; i < 10; ++i) length = (length << 8) | static_cast<std::uint8_t>(rest[i]);
+                    header = 10;
+                } else if (length >= 126) {
+                    header = 0;  // the extended length is not here yet
+                }
+                if (header > 0 && rest.size() >= header + length) {
+                    auto const opcode = static_cast<std::uint8_t>(rest[0]) & 0x0f;
+                    std::string payload(rest.substr(header, length));
+                    carry_.erase(0, header + length);
+                    if (opcode == 0x8) fail("publisher: the server closed the WebSocket");
+                    if (opcode == 0x9) {
+                        net::write(socket_, net::buffer(client_frame(payload, 0xA)));
+                        continue;
+                    }
+                    if (opcode != 0x1) continue;  // no binary or fragmented messages are expected here
+                    if (payload == "2") {
+                        send("3");
+                        continue;
+                    }
+                    if (payload.starts_with('1')) fail("publisher: the server closed the session");
+                    return payload;
+                }
+            }
+            std::array<char, 64 * 1024> buffer;
+            carry_.append(buffer.data(), socket_.read_some(net::buffer(buffer)));
+        }
     }
-    return request;
-}
+
+    net::io_context io_;
+    tcp::socket socket_;
+    std::string carry_;
+};
 
 std::size_t phase_messages(Options const& options, std::size_t phase) {
     bool const paced = options.phases[phase] == "paced";
     return paced && options.paced_messages > 0 ? options.paced_messages : options.messages;
 }
 
-// onda: one tus upload per stream, of messages + 1 bytes so it never completes (nothing is probed).
+// One stream per publisher and phase.
 void create_streams(Run& run) {
-    net::io_context io;
-    std::optional<HttpClient> http;
-    if (run.options.target == Target::onda) http.emplace(io, run.endpoint);
     for (std::size_t phase = 0; phase < run.options.phases.size(); ++phase) {
         for (std::size_t k = 0; k < run.options.publishers; ++k) {
             Stream stream;
@@ -481,69 +571,27 @@ void create_streams(Run& run) {
             std::size_t const total = phase_messages(run.options, phase);
             stream.messages = total / run.options.publishers + (k < total % run.options.publishers ? 1 : 0);
             stream.sent_ns = std::make_unique<std::atomic<std::int64_t>[]>(stream.messages + 1);
-            if (http) {
-                auto request = make_request(run, bhttp::verb::post, "/v1/uploads");
-                request.set("Upload-Length", std::to_string(stream.messages + 1));
-                request.set("Upload-Metadata", "filename YmVuY2guYmlu");  // bench.bin
-                auto response = http->send(request);
-                if (response.result_int() != 201)
-                    fail("POST /v1/uploads answered " + std::to_string(response.result_int()) + ": " + response.body());
-                std::string location(response[bhttp::field::location]);
-                auto const slash = location.rfind('/');
-                stream.upload_id = location.substr(slash + 1);
-                stream.path = "/v1/uploads/" + stream.upload_id;
-            } else {
-                stream.upload_id = "p" + std::to_string(run.streams.size());
-            }
-            run.stream_of.emplace(stream.upload_id, run.streams.size());
+            stream.device = "pub" + std::to_string(run.streams.size());
+            run.stream_of.emplace(stream.device, run.streams.size());
             run.streams.push_back(std::move(stream));
         }
     }
 }
 
-void delete_streams(Run& run) {
-    if (run.options.target != Target::onda) return;
-    net::io_context io;
-    HttpClient http(io, run.endpoint);
-    for (auto const& stream : run.streams) {
-        auto request = make_request(run, bhttp::verb::delete_, stream.path);
-        http.send(request);
-    }
-}
-
-// Sends message n of `stream`: a 1-byte PATCH at offset n - 1 (onda), or a POST /publish (peer).
-void publish_one(Run& run, HttpClient& http, Stream& stream, std::size_t n) {
-    bhttp::request<bhttp::string_body> request;
-    if (run.options.target == Target::onda) {
-        request = make_request(run, bhttp::verb::patch, stream.path);
-        request.set("Upload-Offset", std::to_string(n - 1));
-        request.set(bhttp::field::content_type, "application/offset+octet-stream");
-        request.body() = "x";
-    } else {
-        request = make_request(run, bhttp::verb::post, "/publish?room=user:bench&event=upload_progress");
-        request.set(bhttp::field::content_type, "application/json");
-        // The shape and size of onda's upload_progress.
-        request.body() = R"({"uploadId":")" + stream.upload_id + R"(","fileName":"bench.bin","totalSize":)" +
-                         std::to_string(stream.messages + 1) + R"(,"uploadedSize":)" + std::to_string(n) +
-                         R"(,"percentage":50.0,"speed":0,"estimatedTime":null,"status":"uploading"})";
-    }
-    stream.sent_ns[n].store(now_ns(), std::memory_order_release);
-    auto response = http.send(request);
-    if (response.result_int() != 204)
-        fail("publishing answered " + std::to_string(response.result_int()) + ": " + response.body());
-}
-
-// The phase's streams, one thread each; `rate` 0: each sends as soon as its previous one is answered.
+// The phase's publishers, one thread each, connected first; `rate` 0: each emits as soon as its
+// previous event is acked.
 void publish_phase(Run& run, std::size_t phase, double rate, PhaseCounters& counters) {
+    std::size_t const k_count = run.options.publishers;
+    std::vector<std::unique_ptr<Publisher>> publishers;
+    for (std::size_t k = 0; k < k_count; ++k)
+        publishers.push_back(std::make_unique<Publisher>(run, run.streams[phase * k_count + k].device));
     std::vector<std::thread> threads;
     auto const start = SteadyClock::now();
     counters.first_send_ns = now_ns();
-    std::size_t const k_count = run.options.publishers;
     for (std::size_t k = 0; k < k_count; ++k) {
         Stream& stream = run.streams[phase * k_count + k];
-        threads.emplace_back([&run, &stream, rate, start, k, k_count] {
-            net::io_context io;
-            HttpClient http(io, run.endpoint);
+        threads.emplace_back([&stream, &publisher = *publishers[k], rate, start, k, k_count] {
+            char args[96];
             for (std::size_t n = 1; n <= stream.messages; ++n) {
                 if (rate > 0) {
                     // Message n of stream k is the (n - 1) * K + k-th of the phase, evenly spaced.
@@ -551,7 +599,9 @@ void publish_phase(Run& run, std::size_t phase, double rate, PhaseCounters& coun
                     std::this_thread::sleep_until(start + std::chrono::duration_cast<SteadyClock::duration>(
                                                               std::chrono::duration<double>(index / rate)));
                 }
-                publish_one(run, http, stream, n);
+                std::snprintf(args, sizeof args, R"(["volume_change",{"volume":%.6f}])", static_cast<double>(n) / 1e6);
+                stream.sent_ns[n].store(now_ns(), std::memory_order_release);
+                publisher.emit_and_wait(n, args);
             }
         });
     }
@@ -669,7 +719,7 @@ int main(int argc, char** argv) {
     if (ec) fail("bad --host " + run.options.host + ": " + ec.message());
     std::size_t const phase_count = run.options.phases.size();
 
-    create_streams(run);  // before the clients: the uploads' creation events are not messages
+    create_streams(run);
     for (std::size_t t = 0; t < run.options.threads; ++t) {
         auto worker = std::make_unique<Worker>();
         worker->latency.resize(phase_count);
@@ -705,24 +755,28 @@ int main(int argc, char** argv) {
         std::uint64_t const live = run.connected.load() - run.dropped.load();
         std::size_t const messages = phase_messages(run.options, phase);
         std::uint64_t const expected = live * messages;
+        double const cpu_before = cpu_seconds(run.options.server_pid);
         publish_phase(run, phase, paced ? run.options.rate : 0, counters);
         double const publish_seconds = static_cast<double>(now_ns() - counters.first_send_ns) / 1e9;
         wait_deliveries(run, before + expected);
+        double const server_cpu = cpu_seconds(run.options.server_pid) - cpu_before;
         std::int64_t last_delivery = 0;
         for (auto const& worker : run.workers) last_delivery = std::max(last_delivery, worker->last_delivery_ns.load());
         std::uint64_t const deliveries = total_deliveries(run) - before;
         double const seconds = static_cast<double>(last_delivery - counters.first_send_ns) / 1e9;
         Histogram latency;
         for (auto const& worker : run.workers) latency.merge(worker->latency[phase]);
-        char line[512];
+        char line[640];
         std::snprintf(line, sizeof line,
                       R"({"phase":"%s","messages":%zu,"deliveries":%llu,"expected":%llu,"seconds":%.3f,)"
-                      R"("deliveries_per_s":%.0f,"publish_per_s":%.1f,"p50_ms":%.2f,"p99_ms":%.2f,"max_ms":%.2f})",
+                      R"("deliveries_per_s":%.0f,"publish_per_s":%.1f,"p50_ms":%.2f,"p99_ms":%.2f,"max_ms":%.2f,)"
+                      R"("server_cpu_s":%.2f,"deliveries_per_server_cpu_s":%.0f})",
                       run.options.phases[phase].c_str(), messages, static_cast<unsigned long long>(deliveries),
                       static_cast<unsigned long long>(expected), seconds,
                       seconds > 0 ? static_cast<double>(deliveries) / seconds : 0.0,
                       static_cast<double>(messages) / publish_seconds, latency.quantile_ms(0.5),
-                      latency.quantile_ms(0.99), latency.quantile_ms(1.0));
+                      latency.quantile_ms(0.99), latency.quantile_ms(1.0), server_cpu,
+                      server_cpu > 0 ? static_cast<double>(deliveries) / server_cpu : 0.0);
         std::fprintf(stderr, "socketio_load: %s\n", line);
         if (!phases_json.empty()) phases_json += ",";
         phases_json += line;
@@ -738,7 +792,6 @@ int main(int argc, char** argv) {
         });
     guards.clear();
     for (auto& thread : threads) thread.join();
-    delete_streams(run);
 
     double const per_connection =
         connected > 0 ? static_cast<double>(rss_clients - rss_before) * 1024.0 / static_cast<double>(connected) : 0.0;

@@ -185,8 +185,7 @@ private:
 
 class Connection {
 public:
-    Connection(Server::Worker& worker, tcp::socket socket)
-        : worker_(worker), stream_(std::move(socket)), timer_(worker.context) {
+    Connection(Server::Worker& worker, tcp::socket socket) : worker_(worker), stream_(std::move(socket)) {
         error_code ec;
         auto endpoint = stream_.socket().remote_endpoint(ec);
         peer_ = ec ? std::string("unknown") : endpoint.address().to_string();
@@ -206,7 +205,10 @@ public:
         }
         // After exchange() has returned, so the request and its frame are gone while the WebSocket
         // lives (for hours, 10,000 at a time: every KiB counts).
-        if (upgrade_) co_await run_websocket();
+        if (upgrade_) {
+            Task<> websocket = run_websocket();
+            co_await std::move(websocket);
+        }
         error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
         stream_.close();
@@ -280,8 +282,8 @@ private:
                 co_return false;
             }
             auto session = *upgrade;
-            upgrade_.emplace(
-                PendingUpgrade{detail::handshake_fields(parser.get()), std::move(response), std::move(session)});
+            upgrade_ = std::make_unique<detail::PendingUpgrade>(detail::PendingUpgrade{
+                detail::handshake_fields(parser.get()), std::move(response), std::move(session)});
             co_return false;
         }
 
@@ -306,14 +308,13 @@ private:
         co_return error_response(Error(Errc::internal, "internal error"));
     }
 
+    // Not a coroutine: the WebSocket's task is awaited by run() itself, one frame fewer per
+    // connection for as long as it lives.
     Task<> run_websocket() {
-        PendingUpgrade pending = std::move(*upgrade_);
-        upgrade_.reset();
         buffer_ = beast::flat_buffer();  // empty (checked above): the WebSocket reads with its own
         stream_.expires_never();         // the WebSocket keeps its own handshake and idle timeouts
         entry_->upgraded = true;         // shutdown cancels its pending read, which ends the session
-        co_await detail::serve_websocket(stream_, std::move(pending.request), std::move(pending.response),
-                                         std::move(pending.session), peer_);
+        return detail::serve_websocket(stream_, std::move(upgrade_), peer_);
     }
 
     Task<bool> drain(ParserBody& body) {
@@ -511,10 +512,11 @@ private:
 
     // Waits until the socket can take more, for at most send_timeout.
     Task<bool> wait_writable() {
-        timer_.expires_after(worker_.options.send_timeout);
+        if (!timer_) timer_ = std::make_unique<net::steady_timer>(worker_.context);
+        timer_->expires_after(worker_.options.send_timeout);
         // Each operand is named: GCC 12 destroys temporaries built inside a co_await expression twice.
         auto writable = stream_.socket().async_wait(tcp::socket::wait_write, use_result);
-        auto expired = timer_.async_wait(use_result);
+        auto expired = timer_->async_wait(use_result);
         auto either = std::move(writable) || std::move(expired);
         auto outcome = co_await std::move(either);
         if (outcome.index() != 0) co_return false;  // the timer won: the client stopped reading
@@ -525,16 +527,13 @@ private:
     Server::Worker& worker_;
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
-    net::steady_timer timer_;  // idle waits and stalled sends
+    // Stalled sends (file bodies); made by the first, so the many connections that never stall (a
+    // WebSocket's, for hours) keep no room for it.
+    std::unique_ptr<net::steady_timer> timer_;
     std::string peer_;
     std::list<ConnectionEntry>::iterator entry_;
-    // An upgrade the last exchange accepted: what the handshake needs, kept until run() starts it.
-    struct PendingUpgrade {
-        detail::UpgradeRequest request;  // the handshake's own header fields only
-        Response response;               // its headers go on the 101
-        std::shared_ptr<WebSocketUpgrade> session;
-    };
-    std::optional<PendingUpgrade> upgrade_;
+    // An upgrade the last exchange accepted, until run() starts it.
+    std::unique_ptr<detail::PendingUpgrade> upgrade_;
 };
 
 }  // namespace

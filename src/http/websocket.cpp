@@ -1,5 +1,6 @@
 #include "http/websocket.hpp"
 
+#include <limits>
 #include <vector>
 
 #include <boost/asio/write.hpp>
@@ -20,6 +21,10 @@ namespace {
 namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
 using error_code = boost::system::error_code;
+
+// What the read that waits for a message asks for (most Socket.IO packets fit: pongs, acks, small
+// events).
+constexpr std::size_t idle_read_bytes = 128;
 
 // A token of a comma-separated header value, case-insensitively (RFC 9110 §5.6.1).
 bool has_token(std::string_view list, std::string_view token) {
@@ -70,13 +75,23 @@ public:
     }
 
     Task<Result<WebSocketMessage>> read() override {
-        auto [ec, n] = co_await ws_.async_read(buffer_, use_result);
-        if (ec) co_return read_error(ec);
+        // The first read of a message asks for at most idle_read_bytes: it is the one that waits
+        // while the connection idles, and Beast allocates what it asks for before it waits (a
+        // whole 1.5 KiB frame buffer per idle WebSocket otherwise). The rest of the message is
+        // read as it comes; max_message_bytes is enforced by the stream across the reads.
+        std::size_t limit = idle_read_bytes;
+        do {
+            auto [ec, n] = co_await ws_.async_read_some(buffer_, limit, use_result);
+            if (ec) {
+                buffer_ = beast::flat_buffer();
+                co_return read_error(ec);
+            }
+            limit = std::numeric_limits<std::size_t>::max();
+        } while (!ws_.is_message_done());
         WebSocketMessage message{.data = beast::buffers_to_string(buffer_.data()), .binary = ws_.got_binary()};
         // Copied out: the buffer is freed, so a WebSocket idling between messages (most of them,
         // most of the time) holds none.
-        buffer_.clear();
-        buffer_.shrink_to_fit();
+        buffer_ = beast::flat_buffer();
         co_return message;
     }
 
@@ -170,17 +185,21 @@ UpgradeRequest handshake_fields(UpgradeRequest const& request) {
     return kept;
 }
 
-Task<> serve_websocket(beast::tcp_stream& stream, UpgradeRequest request, Response response,
-                       std::shared_ptr<WebSocketUpgrade> upgrade, std::string const& peer) {
-    BeastWebSocket ws(stream, upgrade->options, peer);
-    auto accepted = co_await ws.accept(request, response);
-    request = UpgradeRequest();  // the session may last hours: keep none of the request
-    response = Response(101);
+Task<> serve_websocket(beast::tcp_stream& stream, std::unique_ptr<PendingUpgrade> upgrade, std::string const& peer) {
+    BeastWebSocket ws(stream, upgrade->session->options, peer);
+    Task<Result<void>> accepting = ws.accept(upgrade->request, upgrade->response);
+    auto accepted = co_await std::move(accepting);
+    // The session may last hours: keep none of the request, and (once its task exists) not the
+    // closure that made it either.
+    auto session = std::move(upgrade->session);
+    upgrade.reset();
     if (!accepted) {
         log::debug("peer={} {}", peer, accepted.error().message());
         co_return;
     }
-    co_await upgrade->session(ws);
+    Task<> running = session->session(ws);
+    session.reset();
+    co_await std::move(running);
 }
 
 }  // namespace detail

@@ -1,7 +1,10 @@
 #include "realtime/engineio_session.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
+
+#include "realtime/heartbeats.hpp"
 
 namespace onda::realtime {
 namespace {
@@ -59,11 +62,12 @@ EngineIoSession::EngineIoSession(std::string sid, Transport transport, EngineOpt
       transport_(transport),
       options_(options),
       executor_(std::move(executor)),
-      listener_(listener),
-      polling_wake_(executor_),
-      websocket_wake_(executor_),
-      heartbeat_(executor_) {
+      listener_(listener) {
     send(OutFrame::text(handshake()));
+}
+
+EngineIoSession::~EngineIoSession() {
+    if (heartbeats_) heartbeats_->leave(*this);
 }
 
 std::string EngineIoSession::handshake() const {
@@ -109,43 +113,46 @@ bool EngineIoSession::send(std::vector<OutFrame> frames) {
 }
 
 void EngineIoSession::wake() {
-    if (polling_waiting_) polling_wake_.cancel();
-    if (websocket_waiting_) websocket_wake_.cancel();
+    if (polling_waiting_) polling_wake_->cancel();
+    if (websocket_waiting_) websocket_wake_->cancel();
+    if (writer_ && !writer_busy_ && transport_ == Transport::websocket) {
+        writer_busy_ = true;
+        writer_->frames_ready();
+    }
+}
+
+void EngineIoSession::set_writer(Writer* writer) {
+    writer_ = writer;
+    writer_busy_ = false;
+    if (writer_ && (!queue_.empty() || closed_)) wake();
+}
+
+EngineIoSession::Pulled EngineIoSession::take() {
+    Pulled pulled;
+    pulled.frames.swap(queue_);
+    queued_bytes_ = 0;
+    pulled.closed = closed_;
+    pulled.reason = close_reason_;
+    if (pulled.frames.empty() && !closed_) writer_busy_ = false;  // idle: the next send tells it again
+    return pulled;
 }
 
 bool EngineIoSession::has_noop_for(Transport via) const {
     return via == Transport::polling && (noop_owed_ || probing_);
 }
 
-Task<> EngineIoSession::run_heartbeat() {
-    // As the reference server does: the next ping is due ping_interval after the last pong, so a
-    // client sees pings about every ping_interval and never waits past interval + timeout.
-    auto next_ping = Clock::now() + options_.ping_interval;
-    while (!closed_) {
-        heartbeat_.expires_at(next_ping);
-        co_await heartbeat_.async_wait(use_result);
-        if (closed_) co_return;
-        if (Clock::now() < next_ping) continue;  // woken early by a pong nobody waited for
-        awaiting_pong_ = true;
-        if (!send(ping_frame())) co_return;
-        auto const deadline = Clock::now() + options_.ping_timeout;
-        while (awaiting_pong_ && !closed_ && Clock::now() < deadline) {
-            heartbeat_.expires_at(deadline);
-            co_await heartbeat_.async_wait(use_result);  // a pong cancels the wait
-        }
-        if (closed_) co_return;
-        if (awaiting_pong_) {
-            close(CloseReason::ping_timeout);
-            co_return;
-        }
-        next_ping = Clock::now() + options_.ping_interval;
-    }
+void EngineIoSession::start_heartbeat(Heartbeats& heartbeats, std::shared_ptr<void> keep_alive) {
+    if (closed_ || heartbeats_) return;
+    keep_alive_ = std::move(keep_alive);
+    heartbeats.join(*this);
 }
+
+void EngineIoSession::send_ping() { send(ping_frame()); }
 
 Task<Result<EngineIoSession::Pulled>> EngineIoSession::pull(Transport via,
                                                             std::chrono::steady_clock::time_point deadline) {
     bool& waiting = via == Transport::polling ? polling_waiting_ : websocket_waiting_;
-    net::steady_timer& timer = via == Transport::polling ? polling_wake_ : websocket_wake_;
+    auto& timer = via == Transport::polling ? polling_wake_ : websocket_wake_;
     if (waiting) {
         // Engine.IO: two GETs of one session at once is a broken client; the session ends.
         close(CloseReason::protocol_error);
@@ -177,9 +184,10 @@ Task<Result<EngineIoSession::Pulled>> EngineIoSession::pull(Transport via,
             co_return pulled;
         }
         if (std::chrono::steady_clock::now() >= deadline) co_return pulled;
+        if (!timer) timer = std::make_unique<net::steady_timer>(executor_);
         waiting = true;
-        timer.expires_at(deadline);
-        co_await timer.async_wait(use_result);  // ends at the deadline or when wake() cancels it
+        timer->expires_at(deadline);
+        co_await timer->async_wait(use_result);  // ends at the deadline or when wake() cancels it
         waiting = false;
     }
 }
@@ -190,8 +198,8 @@ Result<void> EngineIoSession::receive(EnginePacket packet) {
     case EngineType::message: listener_.on_message(std::move(packet)); return ok();
     case EngineType::pong:
         if (awaiting_pong_) {
+            if (heartbeats_) heartbeats_->ponged(*this);  // the next ping is due an interval from now
             awaiting_pong_ = false;
-            heartbeat_.cancel();  // the heartbeat schedules the next ping from now
         }
         return ok();
     case EngineType::close: close(CloseReason::client_closed); return ok();
@@ -220,7 +228,7 @@ void EngineIoSession::probe_received() {
     if (closed_ || !probing_) return;
     if (polling_waiting_) {
         noop_owed_ = true;
-        polling_wake_.cancel();
+        polling_wake_->cancel();
     }
 }
 
@@ -231,7 +239,7 @@ Result<void> EngineIoSession::complete_upgrade() {
     transport_ = Transport::websocket;
     if (polling_waiting_) {
         noop_owed_ = true;
-        polling_wake_.cancel();
+        polling_wake_->cancel();
     }
     return ok();
 }
@@ -250,9 +258,12 @@ void EngineIoSession::close(CloseReason reason) {
         queue_.shrink_to_fit();
         queued_bytes_ = 0;
     }
-    heartbeat_.cancel();
-    polling_wake_.cancel();
-    websocket_wake_.cancel();
+    if (heartbeats_) heartbeats_->leave(*this);
+    if (keep_alive_) {
+        // Released later, from the executor: the owner it keeps may be the caller of this close.
+        net::post(executor_, [keep_alive = std::move(keep_alive_)] {});
+    }
+    wake();  // held pulls, and the writer, learn that it is over
     listener_.on_close(reason);
 }
 

@@ -6,7 +6,8 @@
 //
 // Heartbeat (protocol "Heartbeat"): ping_interval after the session opens, and after each pong, it
 // queues a ping; a client that has not answered with a pong ping_timeout later is gone, and the
-// session closes (ping_timeout).
+// session closes (ping_timeout). The thread's Heartbeats (heartbeats.hpp) keeps the time for all of
+// its sessions with one timer.
 //
 // Upgrade (protocol "Upgrade"): a WebSocket opens with the sid (begin_probe), the client sends
 // "2probe" there and gets "3probe" (probe_received: a held GET is answered at once, with a noop if
@@ -17,8 +18,13 @@
 // bytes wait; one more closes the session (slow_consumer). Nothing a client does makes it grow
 // past that.
 //
+// Writing: a polling GET pull()s; a WebSocket registers a Writer instead, which the session tells
+// when there is something to write, and which then take()s it: an idle WebSocket has no task
+// waiting for frames.
+//
 // Threads: everything runs on the session's executor (its owner thread); transports on other
-// threads reach it with co_spawn. Not copyable; the owner keeps it alive while tasks use it.
+// threads reach it with co_spawn. Not copyable; the owner keeps it alive while tasks use it (or
+// hands the heartbeat a keep-alive).
 #pragma once
 
 #include <chrono>
@@ -31,12 +37,15 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/intrusive/list_hook.hpp>
 
 #include "core/error.hpp"
 #include "core/task.hpp"
 #include "realtime/engineio_packet.hpp"
 
 namespace onda::realtime {
+
+class Heartbeats;
 
 struct EngineOptions {
     std::chrono::milliseconds ping_interval{25'000};
@@ -89,9 +98,20 @@ public:
         virtual void on_close(CloseReason reason) = 0;
     };
 
+    // What a WebSocket transport writes with (see "Writing" above).
+    class Writer {
+    public:
+        virtual ~Writer() = default;
+        // Frames were queued, or the session closed, while the writer was idle: it should take()
+        // until take() finds nothing (which makes it idle again) or the session closed. On the
+        // session's thread; not again until then.
+        virtual void frames_ready() = 0;
+    };
+
     // `options` and `listener` must outlive the session.
     EngineIoSession(std::string sid, Transport transport, EngineOptions const& options, net::any_io_executor executor,
                     Listener& listener);
+    ~EngineIoSession();
     EngineIoSession(EngineIoSession const&) = delete;
     EngineIoSession& operator=(EngineIoSession const&) = delete;
 
@@ -105,9 +125,10 @@ public:
     bool send(std::vector<OutFrame> frames);
     bool send(OutFrame frame);
 
-    // Pings, and closes the session when a pong is late; returns when the session closes. The caller
-    // keeps the session alive until then.
-    Task<> run_heartbeat();
+    // Pings, and closes the session when a pong is late, with the thread's `heartbeats` (made with
+    // the same options, on this executor). `keep_alive` (e.g. the owner's shared_ptr) is held until
+    // the session closes, or until `heartbeats` goes at shutdown. Once.
+    void start_heartbeat(Heartbeats& heartbeats, std::shared_ptr<void> keep_alive);
 
     struct Pulled {
         std::vector<OutFrame> frames;
@@ -119,6 +140,12 @@ public:
     // held across it) or, once that was answered, invalid_argument. One pull per transport at a time:
     // a second one is a protocol error (two GETs at once) and closes the session.
     Task<Result<Pulled>> pull(Transport via, std::chrono::steady_clock::time_point deadline);
+
+    // The WebSocket's writer (nullptr: none). Told at once when something is queued already. The
+    // writer must stay alive until it is reset or the session is closed.
+    void set_writer(Writer* writer);
+    // For the writer: what is queued, without waiting. Nothing (and not closed) makes it idle.
+    Pulled take();
 
     // A packet from the client over the current transport. An error closes the session
     // (protocol_error) and says why.
@@ -138,11 +165,15 @@ public:
     std::size_t queued_bytes() const { return queued_bytes_; }
 
 private:
+    friend class Heartbeats;
+    using HeartbeatHook = boost::intrusive::list_member_hook<>;
+
     // The open packet: 0{"sid":…,"upgrades":[…],"pingInterval":…,"pingTimeout":…,"maxPayload":…}.
     // It is queued at construction, so a transport's first pull sends it.
     std::string handshake() const;
     void wake();
     bool has_noop_for(Transport via) const;
+    void send_ping();
 
     std::string sid_;
     Transport transport_;
@@ -159,10 +190,19 @@ private:
     bool awaiting_pong_ = false;
     bool polling_waiting_ = false;
     bool websocket_waiting_ = false;
+    bool writer_busy_ = false;  // told frames_ready() and not idle since
+    Writer* writer_ = nullptr;
     // Separate timers: changing one's expiry cancels its waits, so two pulls must not share one.
-    net::steady_timer polling_wake_;
-    net::steady_timer websocket_wake_;
-    net::steady_timer heartbeat_;
+    // Made by the first pull that waits: a WebSocket with a writer never needs one.
+    std::unique_ptr<net::steady_timer> polling_wake_;
+    std::unique_ptr<net::steady_timer> websocket_wake_;
+
+    // The heartbeat, kept by the thread's Heartbeats: its list entry and when its ping (or, awaiting
+    // a pong, the pong) is due.
+    HeartbeatHook heartbeat_hook_;
+    Heartbeats* heartbeats_ = nullptr;
+    std::chrono::steady_clock::time_point heartbeat_deadline_{};
+    std::shared_ptr<void> keep_alive_;
 };
 
 }  // namespace onda::realtime

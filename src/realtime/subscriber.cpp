@@ -78,7 +78,7 @@ Task<Subscriber::Batch> Subscriber::next(std::chrono::steady_clock::time_point d
             co_return batch;
         }
         if (std::chrono::steady_clock::now() >= deadline) co_return batch;
-        if (!timer_) timer_.emplace(executor_);
+        if (!timer_) timer_ = std::make_unique<net::steady_timer>(executor_);
         waiting_ = true;
         // Ends at the deadline, or earlier when an offer or the end cancels it; either way look again.
         timer_->expires_at(deadline);

@@ -108,7 +108,9 @@ private:
 
     std::vector<EventPtr> queue_;
     Sink* sink_ = nullptr;
-    std::optional<net::steady_timer> timer_;  // made by the first next() that waits
+    // Made by the first next() that waits; by pointer, so a Socket.IO subscriber (a sink, never
+    // waiting) keeps no room for it.
+    std::unique_ptr<net::steady_timer> timer_;
     bool waiting_ = false;
     std::atomic<End> end_{End::none};
 };

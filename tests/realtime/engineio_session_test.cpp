@@ -1,4 +1,5 @@
 #include "realtime/engineio_session.hpp"
+#include "realtime/heartbeats.hpp"
 
 #include <chrono>
 #include <future>
@@ -39,9 +40,9 @@ protected:
             return 0;
         });
         for (auto& pending : pending_) pending.wait();
-        if (heartbeat_.valid()) heartbeat_.wait();
         io_.call([&] {
             session_.reset();
+            heartbeats_.reset();
             return 0;
         });
     }
@@ -52,7 +53,16 @@ protected:
             return 0;
         });
     }
-    void start_heartbeat() { heartbeat_ = io_.start(session_->run_heartbeat()); }
+    void start_heartbeat() {
+        io_.call([&] {
+            heartbeats_ = std::make_shared<Heartbeats>(io_.executor(), options_);
+            session_->start_heartbeat(*heartbeats_, nullptr);
+            return 0;
+        });
+    }
+    std::size_t heartbeat_sessions() {
+        return io_.call([&] { return heartbeats_->size(); });
+    }
 
     template <class Fn>
     auto on_session(Fn fn) {
@@ -85,7 +95,7 @@ protected:
     IoThread io_;
     std::unique_ptr<EngineIoSession> session_;
     std::vector<std::shared_future<Result<Pulled>>> pending_;
-    std::future<void> heartbeat_;
+    std::shared_ptr<Heartbeats> heartbeats_;
 };
 
 TEST_F(EngineIoSessionTest, TheFirstPullIsTheOpenPacketWithTheHandshakeValues) {
@@ -214,7 +224,51 @@ TEST_F(EngineIoSessionTest, ALatePongEndsTheSession) {
     start_heartbeat();
     ASSERT_TRUE(eventually([&] { return session_->is_closed(); }));
     EXPECT_EQ(recorder_.closes, std::vector<CloseReason>{CloseReason::ping_timeout});
-    ASSERT_EQ(heartbeat_.wait_for(5s), std::future_status::ready);
+    EXPECT_EQ(heartbeat_sessions(), 0u);  // a closed session leaves the thread's heartbeats
+}
+
+// One Heartbeats keeps the time for many sessions of a thread: each is pinged on its own schedule,
+// a pong keeps only its own session, and the one that does not answer is closed alone.
+TEST(Heartbeats, OneTimerPingsEverySessionAndClosesOnlyTheSilentOne) {
+    EngineOptions options{.ping_interval = 20ms, .ping_timeout = 150ms};
+    IoThread io;
+    Recorder answering_recorder, silent_recorder;
+    std::shared_ptr<Heartbeats> heartbeats;
+    std::unique_ptr<EngineIoSession> answering, silent;
+    io.call([&] {
+        heartbeats = std::make_shared<Heartbeats>(io.executor(), options);
+        answering =
+            std::make_unique<EngineIoSession>("a-0", Transport::polling, options, io.executor(), answering_recorder);
+        silent = std::make_unique<EngineIoSession>("s-0", Transport::polling, options, io.executor(), silent_recorder);
+        answering->start_heartbeat(*heartbeats, nullptr);
+        silent->start_heartbeat(*heartbeats, nullptr);
+        return heartbeats->size();
+    });
+    ASSERT_TRUE(io.run(answering->pull(Transport::polling, Clock::now())));  // the open packets
+    ASSERT_TRUE(io.run(silent->pull(Transport::polling, Clock::now())));
+    int pings = 0;
+    auto const until = Clock::now() + 5s;
+    while (Clock::now() < until && io.call([&] { return silent_recorder.closes.empty(); })) {
+        auto pulled = io.run(answering->pull(Transport::polling, Clock::now() + 50ms));
+        ASSERT_TRUE(pulled);
+        for (auto const& text : texts(*pulled)) {
+            ASSERT_EQ(text, "2");
+            ++pings;
+            ASSERT_TRUE(io.call([&] { return answering->receive(*decode_engine_text("3")); }));
+        }
+    }
+    EXPECT_EQ(silent_recorder.closes, std::vector<CloseReason>{CloseReason::ping_timeout});
+    EXPECT_GE(pings, 2);  // pinged again after each pong, while the other session waited out its timeout
+    EXPECT_TRUE(answering_recorder.closes.empty());
+    EXPECT_EQ(io.call([&] { return heartbeats->size(); }), 1u);
+    io.call([&] {
+        answering->close(CloseReason::server_shutdown);
+        auto const left = heartbeats->size();
+        answering.reset();
+        silent.reset();
+        heartbeats.reset();  // its wait was cancelled with the last session: the thread can end
+        return left;
+    });
 }
 
 TEST_F(EngineIoSessionTest, MessagesGoToTheListenerInOrder) {

@@ -22,10 +22,18 @@ using UpgradeRequest = boost::beast::http::request<boost::beast::http::buffer_bo
 // what a WebSocket keeps of its request for as long as it lives.
 UpgradeRequest handshake_fields(UpgradeRequest const& request);
 
-// Performs the opening handshake for `request` (its headers; the body is empty) with `response`'s
-// headers added to the 101, frees both, then runs the upgrade's session until it returns. `stream`
-// must have no expiry set; the WebSocket keeps its own timeouts.
-Task<> serve_websocket(boost::beast::tcp_stream& stream, UpgradeRequest request, Response response,
-                       std::shared_ptr<WebSocketUpgrade> upgrade, std::string const& peer);
+// An upgrade an exchange accepted: what the opening handshake needs, kept until it is done. Held by
+// pointer so that neither the connection nor a coroutine frame keeps room for it afterwards.
+struct PendingUpgrade {
+    UpgradeRequest request;  // the handshake's own header fields only (handshake_fields)
+    Response response;       // its headers go on the 101
+    std::shared_ptr<WebSocketUpgrade> session;
+};
+
+// Performs the opening handshake for `upgrade->request` (its headers; the body is empty) with
+// `upgrade->response`'s headers added to the 101, frees all of it but the session, then runs the
+// session until it returns. `stream` must have no expiry set; the WebSocket keeps its own timeouts.
+Task<> serve_websocket(boost::beast::tcp_stream& stream, std::unique_ptr<PendingUpgrade> upgrade,
+                       std::string const& peer);
 
 }  // namespace onda::http::detail

@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "realtime/detail/socketio_rooms.hpp"
+#include "realtime/heartbeats.hpp"
 
 namespace onda::realtime::detail {
 namespace {
@@ -22,8 +23,6 @@ bool is_printable(std::string_view text) {
     return std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x20; });
 }
 
-Task<> run_heartbeat(std::shared_ptr<SocketIoConnection> self) { co_await self->engine().run_heartbeat(); }
-
 Task<> run_hook(ClientHook const& hook,
                 std::shared_ptr<SocketIoClient> client) {  // hooks outlive the server's sessions
     Task<> work = hook(std::move(client));
@@ -39,25 +38,38 @@ SocketIoConnection::SocketIoConnection(SocketIoShared& shared, std::string sid, 
     : shared_(shared),
       opening_(std::move(opening)),
       engine_(std::move(sid), transport, shared.options.engine, executor, *this),
-      log_("sio", engine_.sid()),
-      dispatch_wake_(executor),
+      dispatch_wake_(std::make_unique<net::steady_timer>(executor)),
       connect_deadline_(std::chrono::steady_clock::now() + shared.options.connect_timeout) {
-    log_.add("peer", opening_.remote_address);
     shared_.metrics.connections(transport).add(1);
 }
 
 SocketIoConnection::~SocketIoConnection() = default;
 
+log::Context SocketIoConnection::log() const {
+    log::Context context("sio", engine_.sid());
+    context.add("peer", opening_.remote_address);
+    if (!user_room_.empty()) context.add("user", identity_.user);
+    return context;
+}
+
 void SocketIoConnection::start() {
     auto const& executor = engine_.executor();
-    spawn(executor, run_heartbeat(shared_from_this()), "socket.io heartbeat");
+    // The thread's one Heartbeats, made again when its last session has gone; the heartbeat keeps
+    // this connection alive until the session closes.
+    auto& thread = shared_.threads[opening_.worker];
+    auto heartbeats = thread.heartbeats.lock();
+    if (!heartbeats) {
+        heartbeats = std::make_shared<Heartbeats>(executor, shared_.options.engine);
+        thread.heartbeats = heartbeats;
+    }
+    engine_.start_heartbeat(*heartbeats, shared_from_this());
     dispatching_ = true;  // until the CONNECT, it also keeps the connect deadline
     spawn(executor, run_dispatcher(shared_from_this()), "socket.io dispatcher");
 }
 
 void SocketIoConnection::wake_dispatcher() {
     if (dispatching_) {
-        dispatch_wake_.cancel();
+        if (dispatch_wake_) dispatch_wake_->cancel();
         return;
     }
     if (engine_.is_closed()) return;
@@ -69,12 +81,12 @@ void SocketIoConnection::upgraded() {
     if (engine_.is_closed()) return;
     shared_.metrics.polling->add(-1);
     shared_.metrics.websocket->add(1);
-    log_.debug("upgraded to websocket");
+    log().debug("upgraded to websocket");
 }
 
 void SocketIoConnection::fail(CloseReason reason, std::string_view why) {
     if (engine_.is_closed()) return;
-    log_.debug("closing ({}): {}", close_reason_name(reason), why);
+    log().debug("closing ({}): {}", close_reason_name(reason), why);
     engine_.close(reason);
 }
 
@@ -109,7 +121,7 @@ void SocketIoConnection::on_message(EnginePacket packet) {
     bool const binary = decoded->type == SocketType::binary_event || decoded->type == SocketType::binary_ack;
     if (binary && decoded->attachments > 0) {
         partial_bytes_ = packet.data.size();
-        partial_ = std::move(*decoded);
+        partial_ = std::make_unique<SocketPacket>(std::move(*decoded));
         return;
     }
     on_packet(std::move(*decoded), {});
@@ -121,7 +133,7 @@ void SocketIoConnection::on_packet(SocketPacket packet, std::vector<std::string>
         if (connected_) return fail(CloseReason::protocol_error, "CONNECT while connected");
         return connect(packet);
     case SocketType::disconnect:
-        if (connected_) log_.debug("left the namespace");
+        if (connected_) log().debug("left the namespace");
         return leave_namespace();
     case SocketType::event:
     case SocketType::binary_event:
@@ -161,7 +173,6 @@ void SocketIoConnection::connect(SocketPacket const& packet) {
         if (!lease) return refuse(lease.error());
         lease_ = std::move(*lease);
         user_room_ = "user:" + identity->user;
-        log_.add("user", identity->user);
     }
     identity_ = std::move(*identity);
     device_ = std::move(device);
@@ -178,12 +189,12 @@ void SocketIoConnection::connect(SocketPacket const& packet) {
     send_packet(accepted);
     hooks_due_ = !shared_.connect_hooks.empty();
     wake_dispatcher();
-    log_.debug("connected device={}", device_);
+    log().debug("connected device={}", device_);
 }
 
 void SocketIoConnection::refuse(Error const& error) {
     shared_.metrics.connect_errors->add();
-    log_.debug("connect refused: {}", error.message());
+    log().debug("connect refused: {}", error.message());
     boost::json::object detail{{"code", code_name(error.code())}, {"message", error.message()}};
     SocketPacket refusal{
         .type = SocketType::connect_error,
@@ -233,17 +244,17 @@ void SocketIoConnection::on_close(CloseReason reason) {
     leave_namespace();
     partial_.reset();
     partial_attachments_.clear();
-    dispatch_wake_.cancel();
+    if (dispatch_wake_) dispatch_wake_->cancel();
     shared_.metrics.connections(engine_.transport()).add(-1);
     shared_.metrics.disconnects[static_cast<std::size_t>(reason)]->add();
     shared_.threads[opening_.worker].by_sid.erase(engine_.sid());
     // A client cut off for its own behaviour is worth a line; the rest is the normal coming and going.
     if (reason == CloseReason::slow_consumer)
-        log_.warn("disconnected: slow consumer (its queue of events to send overflowed)");
+        log().warn("disconnected: slow consumer (its queue of events to send overflowed)");
     else if (reason == CloseReason::flood)
-        log_.warn("disconnected: flood (events past the rate limit or faster than handled)");
+        log().warn("disconnected: flood (events past the rate limit or faster than handled)");
     else
-        log_.debug("closed ({})", close_reason_name(reason));
+        log().debug("closed ({})", close_reason_name(reason));
 }
 
 bool SocketIoConnection::emit(std::string_view event, boost::json::value const& data,
@@ -310,13 +321,16 @@ Task<> SocketIoConnection::dispatch() {
             co_await std::move(work);
             continue;
         }
-        if (ever_connected_) co_return;  // idle
+        if (ever_connected_) {
+            dispatch_wake_.reset();  // only the wait for the CONNECT needs it
+            co_return;               // idle
+        }
         if (std::chrono::steady_clock::now() >= connect_deadline_) {
             fail(CloseReason::server_disconnect, "no CONNECT in time");
             co_return;
         }
-        dispatch_wake_.expires_at(connect_deadline_);
-        co_await dispatch_wake_.async_wait(use_result);  // cancelled when a packet arrives or the session closes
+        dispatch_wake_->expires_at(connect_deadline_);
+        co_await dispatch_wake_->async_wait(use_result);  // cancelled when a packet arrives or the session closes
     }
 }
 
@@ -342,7 +356,7 @@ Task<> SocketIoConnection::handle(Inbound inbound) {
         Task<> work = it->second(self, std::move(inbound.event), ack);
         co_await std::move(work);
     } catch (std::exception const& e) {
-        log_.error("event {} failed: {}", name, e.what());
+        log().error("event {} failed: {}", name, e.what());
         ack.fail(Error(Errc::internal, "internal error"));
     }
 }

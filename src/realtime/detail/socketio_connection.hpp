@@ -5,9 +5,10 @@
 // Sink, so the hub's thread shard hands each event straight to the Engine.IO send queue (one shared
 // frame, no copy), and the WebSocket writer sends what queued up with one write.
 //
-// Lifetime and threads: made with std::make_shared and start()ed on its owner thread; its own tasks
-// (heartbeat, and the dispatcher while events wait) and the transports' calls each hold a
-// shared_ptr, so it lives while anything uses it. Every member runs on the owner thread.
+// Lifetime and threads: made with std::make_shared and start()ed on its owner thread; the heartbeat
+// holds it until the session closes, and its dispatcher (while events wait), its WebSocket writer
+// (while writing) and the transports' calls each hold a shared_ptr, so it lives while anything uses
+// it. Every member runs on the owner thread.
 #pragma once
 
 #include <chrono>
@@ -62,7 +63,8 @@ public:
     // For the built-in join and leave (socketio_rooms.cpp).
     Subscriber* subscriber() { return subscriber_.get(); }
     std::string const& user_room() const { return user_room_; }
-    log::Context const& log() const { return log_; }
+    // Made when a line is logged (rarely): 10,000 idle connections keep no prefix strings.
+    log::Context log() const;
 
     // The transport changed (polling -> websocket) for the metrics.
     void upgraded();
@@ -100,7 +102,6 @@ private:
     SocketIoShared& shared_;
     Opening opening_;
     EngineIoSession engine_;
-    log::Context log_;
 
     bool connected_ = false;
     bool ever_connected_ = false;
@@ -112,7 +113,7 @@ private:
     std::shared_ptr<Subscriber> subscriber_;
 
     // A binary packet whose attachments are still arriving.
-    std::optional<SocketPacket> partial_;
+    std::unique_ptr<SocketPacket> partial_;  // by pointer: rare, and an idle connection keeps no room for it
     std::vector<std::string> partial_attachments_;
     std::size_t partial_bytes_ = 0;
 
@@ -120,7 +121,7 @@ private:
     bool hooks_due_ = false;        // connect hooks run before the first event is handled
     bool dispatching_ = false;      // the dispatcher task is running
     std::size_t refused_in_a_row_ = 0;
-    net::steady_timer dispatch_wake_;
+    std::unique_ptr<net::steady_timer> dispatch_wake_;  // until the CONNECT, while the dispatcher waits for it
     std::chrono::steady_clock::time_point connect_deadline_;
 };
 

@@ -13,6 +13,10 @@
 
 #include "realtime/socketio_server.hpp"
 
+namespace onda::realtime {
+class Heartbeats;
+}
+
 namespace onda::realtime::detail {
 
 class SocketIoConnection;
@@ -33,6 +37,8 @@ struct ThreadSessions {
     // Weak: a session is owned by its own tasks, so one that ends (or whose tasks are destroyed at
     // shutdown) never outlives its thread because of this table.
     std::unordered_map<std::string, std::weak_ptr<SocketIoConnection>> by_sid;
+    // The thread's sessions' heartbeats; it lives while any session is in it (heartbeats.hpp).
+    std::weak_ptr<Heartbeats> heartbeats;
 };
 
 struct SocketIoShared {

@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 
 #include "auth/identity.hpp"
@@ -78,8 +79,8 @@ Task<Result<Pulled>> pull_there(SocketIoShared& shared, std::size_t worker, std:
 
 Task<Result<Pulled>> pull(SocketIoShared& shared, std::size_t worker, std::string sid, Transport via,
                           Clock::time_point deadline) {
-    // On the owner thread already (a WebSocket writer, usually): pull there directly, which keeps two
-    // frames fewer waiting for each idle connection.
+    // On the owner thread already (a long-poll on the session's own thread): pull there directly,
+    // two frames fewer while the GET is held.
     auto const here = co_await net::this_coro::executor;
     if (here == shared.threads[worker].executor) {
         auto connection = find(shared, worker, sid);
@@ -120,68 +121,134 @@ http::WebSocketOptions websocket_options(SocketIoShared const& shared) {
                                   .idle_timeout = engine.ping_interval + engine.ping_timeout};
 }
 
-// Signals the WebSocket's reader that the writer beside it has finished (both on one thread).
-class WriterDone {
+// Writes what the session queues, as the session's Writer: told that frames are ready (on the
+// session's thread), it starts a task on the WebSocket's thread that takes everything queued, writes
+// it with one gathered write (a message per frame) and takes again, until nothing is left; an idle
+// WebSocket has no writer task, no frame and no timer. Once the session is over it closes the
+// WebSocket with the reason's code (or drops it after a failed write) and is finished.
+class WebSocketWriter final : public EngineIoSession::Writer {
 public:
-    explicit WriterDone(net::any_io_executor executor) : timer_(std::move(executor)) {}
-    void finish() {
-        finished_ = true;
-        timer_.cancel();
+    WebSocketWriter(SocketIoShared& shared, std::size_t worker, http::WebSocket& ws, net::any_io_executor executor)
+        : shared_(shared), worker_(worker), ws_(ws), executor_(std::move(executor)) {}
+
+    // On the session's thread, with the session attached.
+    void attach(SocketIoConnection& connection) {
+        connection_ = connection.weak_from_this();
+        connection.engine().set_writer(this);
     }
-    Task<> wait() {
+
+    void frames_ready() override {
+        auto connection = connection_.lock();
+        if (!connection) return;  // being destroyed: its thread is going away
+        spawn(executor_, write_queued(*this, std::move(connection)), "socket.io websocket writer");
+    }
+
+    // The reader's last step: the writer has closed (or dropped) the WebSocket. The session must be
+    // closed already, so the writer has been told.
+    Task<> finished() {
         while (!finished_) {
-            timer_.expires_at(Clock::time_point::max());
-            co_await timer_.async_wait(use_result);
+            if (!done_) done_ = std::make_unique<net::steady_timer>(executor_);
+            done_->expires_at(Clock::time_point::max());
+            co_await done_->async_wait(use_result);
         }
     }
 
 private:
+    static Task<Pulled> take_there(std::shared_ptr<SocketIoConnection> connection) {
+        co_return connection->engine().take();
+    }
+
+    Task<Pulled> take(std::shared_ptr<SocketIoConnection> const& connection) {
+        Task<Pulled> there = take_there(connection);
+        Task<Pulled> hop = on_owner(shared_, worker_, std::move(there));
+        co_return co_await std::move(hop);
+    }
+
+    // `writer` outlives the task: the reader waits for finished() before it ends.
+    static Task<> write_queued(WebSocketWriter& writer, std::shared_ptr<SocketIoConnection> connection) {
+        // Not inline in the send() that told the writer: whatever the thread queues meanwhile (the
+        // rest of a hub delivery) goes out in the same write.
+        co_await net::post(writer.executor_, use_task);
+        bool clean = true;
+        CloseReason why = CloseReason::client_closed;
+        try {
+            for (;;) {
+                Task<Pulled> taking = writer.take(connection);
+                Pulled pulled = co_await std::move(taking);
+                if (pulled.frames.empty() && !pulled.closed) co_return;  // idle: the session tells again
+                // Views of the pulled frames, which live until the write is done.
+                std::vector<http::OutgoingMessage> messages;
+                messages.reserve(pulled.frames.size());
+                for (auto const& frame : pulled.frames)
+                    messages.push_back(http::OutgoingMessage{.data = *frame.bytes, .binary = frame.binary});
+                Task<Result<void>> writing = writer.ws_.write_all(messages);
+                if (auto written = co_await std::move(writing); !written) {
+                    clean = false;
+                    break;
+                }
+                if (pulled.closed) {
+                    why = pulled.reason;
+                    break;
+                }
+            }
+        } catch (std::exception const& e) {
+            log::error("socket.io websocket writer: {}", e.what());
+            clean = false;
+        }
+        connection.reset();
+        if (clean) {
+            Task<Result<void>> closing = writer.ws_.close(close_code_for(why), close_reason_name(why));
+            co_await std::move(closing);
+        } else {
+            writer.ws_.abort();  // the reader must not wait for a peer this side can no longer write to
+        }
+        writer.finished_ = true;
+        if (writer.done_) writer.done_->cancel();
+    }
+
+    SocketIoShared& shared_;
+    std::size_t worker_;
+    http::WebSocket& ws_;
+    net::any_io_executor executor_;  // the WebSocket's
+    std::weak_ptr<SocketIoConnection> connection_;
     bool finished_ = false;
-    net::steady_timer timer_;
+    std::unique_ptr<net::steady_timer> done_;  // made when the reader waits for the end
 };
 
-// Writes what the session queues, everything queued at each wake-up with one gathered write (a
-// message per frame), until it closes; then closes the WebSocket.
-Task<> write_loop(SocketIoShared& shared, std::size_t worker, std::string sid, http::WebSocket& ws,
-                  WriterDone& done) {  // ws and done outlive this task: the reader waits for it
-    bool clean = true;
-    CloseReason why = CloseReason::client_closed;
-    try {
-        for (bool open = true; open;) {
-            auto const deadline = Clock::now() + std::chrono::hours(1);
-            Task<Result<Pulled>> pulling = pull(shared, worker, sid, Transport::websocket, deadline);
-            auto pulled = co_await std::move(pulling);
-            if (!pulled) break;  // the session is gone
-            // Views of the pulled frames, which live until the write is done. Per wake-up, so an
-            // idle connection keeps no buffer from its last burst.
-            std::vector<http::OutgoingMessage> messages;
-            messages.reserve(pulled->frames.size());
-            for (auto const& frame : pulled->frames)
-                messages.push_back(http::OutgoingMessage{.data = *frame.bytes, .binary = frame.binary});
-            Task<Result<void>> writing = ws.write_all(messages);
-            if (auto written = co_await std::move(writing); !written) clean = false;
-            open = clean && !pulled->closed;
-            why = pulled->reason;
+// Hands a WebSocket message to its session. Its own coroutine, so that the reader's frame, which
+// lives as long as the connection, has no room for what this needs.
+Task<Result<void>> deliver(SocketIoShared& shared, std::size_t worker, std::string const& sid,
+                           http::WebSocketMessage message) {
+    auto hand_over = [message = std::move(message)](SocketIoConnection& connection) mutable -> Result<void> {
+        auto& engine = connection.engine();
+        if (engine.transport() != Transport::websocket) return Error(Errc::invalid_argument, "not upgraded");
+        if (message.binary) return engine.receive(engine_binary(std::move(message.data)));
+        auto packet = decode_engine_text(message.data);
+        if (!packet) {
+            engine.close(CloseReason::protocol_error);
+            return packet.error();
         }
-    } catch (std::exception const& e) {
-        log::error("socket.io websocket writer sid={}: {}", sid, e.what());
-        clean = false;
-    }
-    if (clean) {
-        Task<Result<void>> closing = ws.close(close_code_for(why), close_reason_name(why));
-        co_await std::move(closing);
-    } else {
-        ws.abort();  // the reader must not wait for a peer this side can no longer write to
-    }
-    done.finish();
+        return engine.receive(std::move(*packet));
+    };
+    Task<Result<void>> delivering = with_session(shared, worker, sid, std::move(hand_over));
+    co_return co_await std::move(delivering);
 }
 
-// The WebSocket of an open session: reads here, writes beside, until either side ends.
+// The WebSocket of an open session: reads here, and writes with a WebSocketWriter, until either side
+// ends.
 Task<> run_websocket(SocketIoShared& shared, std::size_t worker, std::string sid, http::WebSocket& ws) {
     auto const executor = co_await net::this_coro::executor;
-    WriterDone done(executor);
-    Task<> writer = write_loop(shared, worker, sid, ws, done);
-    spawn(executor, std::move(writer), "socket.io websocket writer");
+    WebSocketWriter writer(shared, worker, ws, executor);
+    auto attach = [&writer](SocketIoConnection& connection) -> Result<void> {
+        writer.attach(connection);
+        return ok();
+    };
+    Task<Result<void>> attaching = with_session(shared, worker, sid, attach);
+    if (auto attached = co_await std::move(attaching); !attached) {
+        Task<Result<void>> closing = ws.close(close_code_for(CloseReason::client_closed), "the session is gone");
+        co_await std::move(closing);
+        co_return;
+    }
     CloseReason why = CloseReason::client_closed;
     for (;;) {
         Task<Result<http::WebSocketMessage>> reading = ws.read();
@@ -191,35 +258,25 @@ Task<> run_websocket(SocketIoShared& shared, std::size_t worker, std::string sid
             if (message.error().code() == Errc::timeout) why = CloseReason::ping_timeout;
             break;
         }
-        auto deliver = [message = std::move(*message)](SocketIoConnection& connection) mutable -> Result<void> {
-            auto& engine = connection.engine();
-            if (engine.transport() != Transport::websocket) return Error(Errc::invalid_argument, "not upgraded");
-            if (message.binary) return engine.receive(engine_binary(std::move(message.data)));
-            auto packet = decode_engine_text(message.data);
-            if (!packet) {
-                engine.close(CloseReason::protocol_error);
-                return packet.error();
-            }
-            return engine.receive(std::move(*packet));
-        };
-        Task<Result<void>> delivering = with_session(shared, worker, sid, std::move(deliver));
+        Task<Result<void>> delivering = deliver(shared, worker, sid, std::move(*message));
         if (auto delivered = co_await std::move(delivering); !delivered) break;
     }
     Task<> closing = close_session(shared, worker, sid, why);
     co_await std::move(closing);
-    co_await done.wait();
+    Task<> ending = writer.finished();
+    co_await std::move(ending);
 }
 
+// Not a coroutine (one frame fewer per connection): makes the session, then its WebSocket task owns
+// the one copy of the sid. Called on the connection's thread, which is the session's.
 Task<> run_new_websocket(SocketIoShared& shared, Opening opening, http::WebSocket& ws) {
     std::size_t const worker = opening.worker;
-    std::string const sid = make_sid(worker);
-    {
-        auto connection = std::make_shared<SocketIoConnection>(shared, sid, Transport::websocket,
-                                                               shared.threads[worker].executor, std::move(opening));
-        shared.threads[worker].by_sid.emplace(sid, connection);
-        connection->start();  // its own tasks keep it alive from here
-    }
-    co_await run_websocket(shared, worker, sid, ws);
+    std::string sid = make_sid(worker);
+    auto connection = std::make_shared<SocketIoConnection>(shared, sid, Transport::websocket,
+                                                           shared.threads[worker].executor, std::move(opening));
+    shared.threads[worker].by_sid.emplace(sid, connection);
+    connection->start();  // its heartbeat keeps it alive from here
+    return run_websocket(shared, worker, std::move(sid), ws);
 }
 
 // The WebSocket that upgrades polling session `sid`: "2probe" -> "3probe", then "5".
