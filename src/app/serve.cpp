@@ -258,7 +258,7 @@ int serve(ServeOptions options) {
         hub, authenticator, devices, event_limiter, room_access, metrics);
     // Playback sync and stream_track, on the Socket.IO server; the library answers for the tracks.
     PlaybackTracks playback_tracks(library);
-    realtime::PlaybackSync playback(**meta, playback_tracks, clock, metrics);
+    realtime::PlaybackSync playback(**meta, playback_tracks, hub, clock, metrics);
     playback.register_with(socketio);
     Ops ops(**meta, **blobs, blocking_pool, metrics);
 

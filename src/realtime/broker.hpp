@@ -17,22 +17,24 @@ namespace onda::realtime {
 
 class Broker {
 public:
-    // An event for this node's hub: room, event name, JSON payload (serialised).
-    using Deliver = std::function<void(std::string_view room, std::string_view event, std::string data)>;
+    // An event for this node's hub: room, event name, JSON payload (serialised), and the Socket.IO
+    // socket it must not reach ("" for none; Event::except).
+    using Deliver =
+        std::function<void(std::string_view room, std::string_view event, std::string data, std::string_view except)>;
 
     virtual ~Broker() = default;
     // Once, before the first publish; `deliver` must stay callable until the broker is destroyed.
     virtual void start(Deliver deliver) = 0;
     // Sends the event to every node, this one included.
-    virtual void publish(std::string_view room, std::string_view event, std::string data) = 0;
+    virtual void publish(std::string_view room, std::string_view event, std::string data, std::string_view except) = 0;
 };
 
 // One node: publish() is deliver().
 class InProcessBroker final : public Broker {
 public:
     void start(Deliver deliver) override { deliver_ = std::move(deliver); }
-    void publish(std::string_view room, std::string_view event, std::string data) override {
-        deliver_(room, event, std::move(data));
+    void publish(std::string_view room, std::string_view event, std::string data, std::string_view except) override {
+        deliver_(room, event, std::move(data), except);
     }
 
 private:

@@ -24,6 +24,9 @@ struct Event {
     std::string room;
     std::string name;  // e.g. "upload_progress"
     std::string data;  // the JSON payload, serialised
+    // A Socket.IO socket id this event does not reach (the socket whose event caused it, as
+    // socket.io's `socket.to(room).emit`); "" for none. Other doors (SSE) ignore it.
+    std::string except;
     SystemTime published_at{};
 
     // The Engine.IO text packet a Socket.IO client receives: 4 + 2["<name>",<data>]. Any thread.

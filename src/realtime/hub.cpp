@@ -42,8 +42,8 @@ Hub::Hub(HubOptions options, Clock const& clock, MetricsRegistry* metrics, Broke
         .rooms = &metrics->gauge("onda_realtime_rooms", "Rooms kept now (watched or with recent history)", {}),
         .queued = &metrics->gauge("onda_realtime_queued_events", "Events waiting in subscriber queues", {}),
     };
-    broker_.start([this](std::string_view room, std::string_view event, std::string data) {
-        deliver(room, event, std::move(data));
+    broker_.start([this](std::string_view room, std::string_view event, std::string data, std::string_view except) {
+        deliver(room, event, std::move(data), except);
     });
 }
 
@@ -94,16 +94,22 @@ void Hub::exit_locked(Room& room, Subscriber& subscriber, SystemTime now) {
 }
 
 void Hub::publish(std::string_view room, std::string_view event, boost::json::object data) {
-    metrics_.published->add();
-    broker_.publish(room, event, boost::json::serialize(data));
+    publish_except(room, event, std::move(data), {});
 }
 
-void Hub::deliver(std::string_view room, std::string_view event, std::string data) {
+void Hub::publish_except(std::string_view room, std::string_view event, boost::json::object data,
+                         std::string_view except) {
+    metrics_.published->add();
+    broker_.publish(room, event, boost::json::serialize(data), except);
+}
+
+void Hub::deliver(std::string_view room, std::string_view event, std::string data, std::string_view except) {
     // Built outside the lock; only the numbers, the id and the time are filled in under it.
     auto built = std::make_shared<Event>();
     built->room = std::string(room);
     built->name = std::string(event);
     built->data = std::move(data);
+    built->except = std::string(except);
 
     std::lock_guard lock(mutex_);
     auto const now = clock_.now();

@@ -84,6 +84,9 @@ public:
 
     // EventSink: serialises `data` once and sends the event through the broker to the room.
     void publish(std::string_view room, std::string_view event, boost::json::object data) override;
+    // The same, to every Socket.IO socket in the room but `except` (a socket id; see Event::except).
+    void publish_except(std::string_view room, std::string_view event, boost::json::object data,
+                        std::string_view except);
 
     // Subscribes to `rooms` (duplicates ignored), resuming after `last_event_id` when it is not
     // empty (see above). `executor` is the subscriber's thread. `member` is who it is for presence
@@ -139,7 +142,7 @@ private:
     };
 
     // From the broker: numbers, keeps and posts the event.
-    void deliver(std::string_view room, std::string_view event, std::string data);
+    void deliver(std::string_view room, std::string_view event, std::string data, std::string_view except);
     void leave(Subscriber& subscriber);  // from ~Subscriber
     // With mutex_ held.
     bool can_resume_locked(std::vector<std::string> const& rooms, std::uint64_t seq);

@@ -83,6 +83,10 @@ protected:
         auth::Claims claims{.sub = std::move(sub), .exp = clock_.now() + 1h};
         return auth::sign_jwt(claims, secret, clock_.now());
     }
+    // The CONNECT auth of one device of a user.
+    static std::string device_auth(std::string const& token, std::string const& device) {
+        return R"({"token":")" + token + R"(","deviceId":")" + device + R"("})";
+    }
 
     Answer request(std::string method, std::string target, std::string body = {},
                    std::vector<http::Request::Header> headers = {}) {
@@ -226,6 +230,20 @@ TEST_F(SocketIoServerTest, AUserIsInItsOwnRoomFromTheStart) {
     EXPECT_EQ(client.next(), R"(42["upload_progress",{"percentage":42}])");
 }
 
+TEST_F(SocketIoServerTest, AnEventPublishedExceptOneSocketReachesOnlyTheOthers) {
+    std::string const alice = token("alice");
+    auto [phone, a] = connect(device_auth(alice, "phone"));
+    auto [laptop, b] = connect(device_auth(alice, "laptop"));
+    ASSERT_EQ(a.substr(0, 2), "40");
+    ASSERT_EQ(b.substr(0, 2), "40");
+    std::string const phone_id(json::parse(a.substr(2)).at("sid").as_string());
+    hub_.publish_except("user:alice", "sync_state", {{"n", 1}}, phone_id);
+    hub_.publish("user:alice", "upload_progress", {{"n", 2}});
+    EXPECT_EQ(laptop.next(), R"(42["sync_state",{"n":1}])");
+    EXPECT_EQ(laptop.next(), R"(42["upload_progress",{"n":2}])");
+    EXPECT_EQ(phone.next(), R"(42["upload_progress",{"n":2}])");  // the sync_state never came
+}
+
 TEST_F(SocketIoServerTest, TheTokenMayComeWithTheOpeningRequest) {
     auto client = open("&token=" + token("alice"));
     ASSERT_EQ(client.exchange("40").substr(0, 2), "40");
@@ -261,7 +279,7 @@ TEST_F(SocketIoServerTest, ABadTokenIsRefusedAsInvalidToken) {
 
 TEST_F(SocketIoServerTest, AUsersDevicesPastTheLimitAreRefused) {
     std::string const alice = token("alice");
-    auto device = [&](std::string id) { return R"({"token":")" + alice + R"(","deviceId":")" + id + R"("})"; };
+    auto device = [&](std::string const& id) { return device_auth(alice, id); };
     auto [phone, a] = connect(device("phone"));
     auto [laptop, b] = connect(device("laptop"));
     ASSERT_EQ(a.substr(0, 2), "40");

@@ -362,6 +362,7 @@ Task<> SocketIoConnection::handle(Inbound inbound) {
 }
 
 void SocketIoConnection::on_event(EventPtr const& event) {
+    if (!event->except.empty() && event->except == socket_id_) return;  // this socket caused it
     // The event's own encoding, shared with every other socket in the room. An overflow closes the
     // session (slow_consumer), which releases the subscriber.
     engine_.send(OutFrame{std::shared_ptr<std::string const>(event, &event->socketio_frame()), false});

@@ -20,9 +20,9 @@ json::object ok_with_state(PlaybackState const& state, SystemTime now) {
 
 }  // namespace
 
-PlaybackSync::PlaybackSync(storage::MetaStore& meta, TrackCatalog& catalog, Clock const& clock,
+PlaybackSync::PlaybackSync(storage::MetaStore& meta, TrackCatalog& catalog, Hub& hub, Clock const& clock,
                            MetricsRegistry& metrics)
-    : meta_(meta), catalog_(catalog), clock_(clock) {
+    : meta_(meta), catalog_(catalog), hub_(hub), clock_(clock) {
     for (std::string_view quality : {"128k", "192k", "320k"})
         quality_switches_[std::string(quality)] = &metrics.counter(
             "onda_playback_quality_switches_total", "Playback quality changes of a user, by the quality switched to",
@@ -66,8 +66,7 @@ void PlaybackSync::register_with(SocketIoServer& server) {
 }
 
 Task<> PlaybackSync::connected(std::shared_ptr<SocketIoClient> client) {
-    auto socket = std::make_shared<Socket>(
-        Socket{.user = client->identity().user, .client = client, .executor = client->executor()});
+    auto socket = std::make_shared<Socket>(Socket{.user = client->identity().user, .client = client});
     {
         std::lock_guard lock(mutex_);
         sockets_[client->id()] = socket;
@@ -216,21 +215,7 @@ Task<> PlaybackSync::change(PlaybackAction action, std::shared_ptr<SocketIoClien
 }
 
 void PlaybackSync::broadcast(std::string const& user, std::string const& except, json::object message) {
-    std::vector<std::shared_ptr<Socket>> targets;
-    {
-        std::lock_guard lock(mutex_);
-        auto it = states_.find(user);
-        if (it == states_.end()) return;
-        for (auto const& socket : it->second.sockets)
-            if (auto client = socket->client.lock(); client && client->id() != except) targets.push_back(socket);
-    }
-    auto shared = std::make_shared<json::value const>(std::move(message));  // serialised per socket, built once
-    for (auto const& socket : targets) {
-        // On the socket's own thread, where its client may be used (and released).
-        net::post(socket->executor, [client = socket->client, shared] {
-            if (auto alive = client.lock()) alive->emit("sync_state", *shared);
-        });
-    }
+    hub_.publish_except("user:" + user, "sync_state", std::move(message), except);
 }
 
 Task<> PlaybackSync::get_state(std::shared_ptr<SocketIoClient> client, ClientEvent, Ack ack) {

@@ -17,8 +17,8 @@
 //   socket's own stream_track follows its quality_change at the next chunk.
 //
 // Threads: handlers run on their client's thread. The client table and the state cache are shared
-// by every thread under one mutex, held only for lookups and the pure apply(); events for a socket
-// on another thread are posted to that thread.
+// by every thread under one mutex, held only for lookups and the pure apply(). sync_state goes
+// through the hub (room user:<sub>, without the sender), which reaches the sockets on every thread.
 // Scale-out note: the cache assumes one server per user's devices (no Redis fan-out yet).
 #pragma once
 
@@ -31,6 +31,7 @@
 
 #include "core/clock.hpp"
 #include "core/metrics.hpp"
+#include "realtime/hub.hpp"
 #include "realtime/playback/playback_state.hpp"
 #include "realtime/playback/track_catalog.hpp"
 #include "realtime/playback/track_stream.hpp"
@@ -41,8 +42,10 @@ namespace onda::realtime {
 
 class PlaybackSync {
 public:
-    // Every reference must outlive the Socket.IO server's sessions.
-    PlaybackSync(storage::MetaStore& meta, TrackCatalog& catalog, Clock const& clock, MetricsRegistry& metrics);
+    // Every reference must outlive the Socket.IO server's sessions. `hub` carries sync_state to the
+    // user's room (user:<sub>), where every socket of theirs is.
+    PlaybackSync(storage::MetaStore& meta, TrackCatalog& catalog, Hub& hub, Clock const& clock,
+                 MetricsRegistry& metrics);
     PlaybackSync(PlaybackSync const&) = delete;
     PlaybackSync& operator=(PlaybackSync const&) = delete;
 
@@ -64,7 +67,6 @@ private:
     struct Socket {
         std::string user;
         std::weak_ptr<SocketIoClient> client;
-        net::any_io_executor executor;
         std::string preloaded_for;  // the track whose next one was preloaded
         std::shared_ptr<TrackStream> stream;
     };
@@ -80,13 +82,15 @@ private:
     Task<Result<PlaybackState>> load(std::string user);
     // Applies `action`, tells the other sockets, saves, acks.
     Task<> change(PlaybackAction action, std::shared_ptr<SocketIoClient> client, Ack ack);
-    // Sends sync_state to every socket of `user` but `except` (a socket id).
+    // Sends sync_state to every socket of `user` but `except` (a socket id), through the hub: encoded
+    // once, posted once per thread, and on to the user's other servers once a broker joins them.
     void broadcast(std::string const& user, std::string const& except, boost::json::object message);
     std::shared_ptr<Socket> socket_of(std::string const& socket_id);
     void forget_if_idle(std::string const& user);  // with mutex_ held
 
     storage::MetaStore& meta_;
     TrackCatalog& catalog_;
+    Hub& hub_;
     Clock const& clock_;
     TrackStream::Metrics stream_metrics_;
     std::map<std::string, Counter*, std::less<>> quality_switches_;  // by the quality switched to
