@@ -42,7 +42,7 @@ std::optional<Error> reported_error(boost::json::value const& answer) {
 
 Result<MediaInfo> read_answer(detail::ChildOutcome const& outcome, std::string const& what) {
     int const status = outcome.status;
-    if (WIFSIGNALED(status)) {
+    if (!outcome.killed_after_line && WIFSIGNALED(status)) {
         // The file crashed a demuxer (or something killed the child): it is not media we can read.
         log::warn("{}: the probe child was killed by signal {}", what, WTERMSIG(status));
         return Error(Errc::unsupported_media, fmt::format("{}: the probe crashed (signal {})", what, WTERMSIG(status)));
@@ -51,7 +51,7 @@ Result<MediaInfo> read_answer(detail::ChildOutcome const& outcome, std::string c
     boost::json::value const answer = boost::json::parse(outcome.output, ec);
     if (!ec)
         if (auto error = reported_error(answer)) return *error;
-    bool const exited_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    bool const exited_ok = outcome.killed_after_line || (WIFEXITED(status) && WEXITSTATUS(status) == 0);
     if (ec || !exited_ok) {
         // No answer we understand: a sanitizer report, an abort, a bug. The details go to the log only.
         log::warn("{}: the probe child ended with status {} and no answer: {}", what, status, outcome.error_text);
@@ -96,7 +96,7 @@ Result<MediaInfo> probe_in_child(detail::SpareChild& children, std::filesystem::
         if (!started) return started.error().context(what);
     }
     pid_t const pid = started->pid;
-    auto outcome = detail::blocking::run_to_end(*started, deadline, max_answer_bytes);
+    auto outcome = detail::blocking::run_to_end(*started, deadline, max_answer_bytes, true);
     auto const took = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
     log::debug("{}: {:.1f} ms in child {}", what, took.count(), pid);
     children.refill();  // for the next probe (after this one: the two would share the cores)

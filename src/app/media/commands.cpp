@@ -23,7 +23,8 @@ namespace {
 
 void print_error(Error const& error) {
     boost::json::object body{{"code", code_name(error.code())}, {"message", error.message()}};
-    std::cout << boost::json::serialize(boost::json::object{{"error", body}}) << "\n";
+    std::cout << boost::json::serialize(boost::json::object{{"error", body}})
+              << std::endl;  // the server reads one line
 }
 
 }  // namespace

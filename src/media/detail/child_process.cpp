@@ -202,7 +202,7 @@ Result<std::unique_ptr<WaitingChild>> SpareChild::take_or_start() {
 namespace blocking {
 
 Result<ChildOutcome> run_to_end(StartedChild child, std::chrono::steady_clock::time_point deadline,
-                                std::size_t max_output) {
+                                std::size_t max_output, bool first_line_only) {
     // Whatever happens below, the child ends reaped and its descriptors closed.
     struct Reaper {
         StartedChild& child;
@@ -235,6 +235,10 @@ Result<ChildOutcome> run_to_end(StartedChild child, std::chrono::steady_clock::t
         outcome.output.append(piece, static_cast<std::size_t>(n));
         if (outcome.output.size() > max_output)
             return Error(Errc::too_large, fmt::format("the child wrote more than {} bytes", max_output));
+        if (first_line_only && outcome.output.find('\n') != std::string::npos) {
+            outcome.killed_after_line = true;
+            return outcome;  // the Reaper kills and reaps it
+        }
     }
     int status = 0;
     while (::waitpid(child.pid, &status, 0) < 0 && errno == EINTR) {}

@@ -88,19 +88,22 @@ private:
     std::atomic<WaitingChild*> waiting_{nullptr};
 };
 
-// What a child that ran to its end left: its standard output and exit status.
+// What a child that ran left: its standard output and how it ended.
 struct ChildOutcome {
     std::string output;
-    int status = 0;          // as waitpid(2) gives it
+    int status = 0;          // as waitpid(2) gives it; 0 when killed after its first line
     std::string error_text;  // the end of its standard error
+    bool killed_after_line = false;
 };
 
 namespace blocking {
-// Reads the whole standard output of `child` (at most `max_output` bytes) and reaps it, blocking
-// until `deadline`. timeout when it has not ended by then, too_large past max_output: it is then
-// killed (and reaped) all the same.
+// Reads the standard output of `child` (at most `max_output` bytes) to its end and reaps it,
+// blocking until `deadline`. With `first_line_only`, it stops at the first '\n' and kills the child
+// instead of waiting for its exit (an answer is whole; the exit of a process that maps libav takes
+// longer than its work). timeout when it has not ended by then, too_large past max_output: it is
+// then killed (and reaped) all the same.
 Result<ChildOutcome> run_to_end(StartedChild child, std::chrono::steady_clock::time_point deadline,
-                                std::size_t max_output);
+                                std::size_t max_output, bool first_line_only = false);
 }  // namespace blocking
 
 class ChildProcess {
