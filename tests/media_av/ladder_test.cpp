@@ -1,6 +1,6 @@
 // The ladder on real files made by the ffmpeg command line; every output is read back with ffprobe
 // and decoded with ffmpeg, as a player would.
-#include "media/transcode/ladder.hpp"
+#include "media/av/transcode/ladder.hpp"
 
 #include <array>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "media/probe.hpp"
+#include "media/av/probe.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -12,9 +12,6 @@
 
 #include <sys/stat.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
@@ -414,28 +411,6 @@ TEST(ProbeFile, DirectoryIsInvalidArgument) {
     test::TempDir dir;
     auto info = probe(dir.path());
     EXPECT_EQ(error_code(info), Errc::invalid_argument);
-}
-
-TEST(ProbeAsync, OffloadedProbeResumesOnTheCallersThreadWithTheResult) {
-    test::TempDir dir;
-    auto file = dir.path() / "tone.wav";
-    write_file(file, mono_s16_wav(8'000, 4'000));
-    net::io_context io;
-    net::thread_pool pool(1);
-    std::optional<Result<MediaInfo>> outcome;
-    std::thread::id resumed_on;
-    auto finish = [&](std::exception_ptr failure, Result<MediaInfo> result) {
-        if (failure) std::rethrow_exception(failure);
-        resumed_on = std::this_thread::get_id();
-        outcome = std::move(result);
-    };
-    net::co_spawn(io, probe(pool, file, ProbeLimits{}), finish);
-    io.run();
-    pool.join();
-    ASSERT_TRUE(outcome);
-    ASSERT_TRUE(*outcome) << (*outcome).error().message();
-    EXPECT_DOUBLE_EQ((*outcome)->duration, 0.5);
-    EXPECT_EQ(resumed_on, std::this_thread::get_id());
 }
 
 TEST(ProbeJson, MediaInfoHasTheShapeOfTheApiMediaObject) {
