@@ -1,5 +1,5 @@
 // On-the-fly conversions of a media object's audio (`stream?format=F&bitrate=B`, API.md "Media
-// library"). The plan is made here from the media row; an `onda convert` child process does all the
+// library"). The plan is made here from the media row; an `onda-media convert` child process does all the
 // decoding and encoding (DESIGN.md "Crash isolation for decoders": a file that crashes a decoder
 // ends that response, never the server), and its standard output is the response body.
 //   mp3, wav  the length is known before the run: Content-Length, Accept-Ranges: bytes, ETag and

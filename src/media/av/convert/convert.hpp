@@ -13,7 +13,7 @@
 // length announced before the run began.
 // The streamed formats (aac, opus, ogg, flac) start at 0 and end with the source.
 //
-// This runs untrusted decoders: only in the `onda convert` child process, never in the server.
+// This runs untrusted decoders: only in the `onda-media convert` child process, never in the server.
 #pragma once
 
 #include <cstdint>

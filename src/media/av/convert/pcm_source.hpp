@@ -14,7 +14,7 @@
 // Cost: a read at time t decodes (without resampling or encoding) everything before t: reading
 // the bytes for PCM, about t/300 seconds of CPU for MP3 or AAC.
 //
-// This runs untrusted decoders: only in the `onda convert` child process.
+// This runs untrusted decoders: only in the `onda-media convert` child process.
 #pragma once
 
 #include <cstdint>
