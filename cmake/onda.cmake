@@ -1,6 +1,8 @@
-# onda_module(NAME <module> DEPS <targets...> [PUBLIC_LIBS <libs...>] [PRIVATE_LIBS <libs...>])
-#   One folder under src/, one static library onda_<module>, aliased onda::<module>. DEPS lists the
-#   modules it may use (DESIGN.md: dependencies point downwards), so a wrong include fails to link.
+# onda_module(NAME <module> [DIR <folder>] DEPS <targets...> [PUBLIC_LIBS <libs...>] [PRIVATE_LIBS <libs...>])
+#   One folder under src/ (DIR, default NAME: e.g. media/av for media_av), one static library
+#   onda_<module>, aliased onda::<module>. DEPS lists the modules it may use (DESIGN.md: dependencies
+#   point downwards), so a wrong include fails to link. A subfolder with a README.md of its own is a
+#   module of its own (media/av, app/media), not part of its parent's.
 # onda_test(NAME <module> DEPS <targets...>)
 #   tests/<module>/*_test.cpp as one GoogleTest executable registered with ctest.
 
@@ -17,10 +19,18 @@ function(onda_apply_common target)
 endfunction()
 
 function(onda_module)
-  cmake_parse_arguments(ARG "" "NAME" "DEPS;PUBLIC_LIBS;PRIVATE_LIBS" ${ARGN})
+  cmake_parse_arguments(ARG "" "NAME;DIR" "DEPS;PUBLIC_LIBS;PRIVATE_LIBS" ${ARGN})
+  if(NOT ARG_DIR)
+    set(ARG_DIR ${ARG_NAME})
+  endif()
   file(GLOB sources CONFIGURE_DEPENDS
-    ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_NAME}/*.cpp ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_NAME}/*/*.cpp)
+    ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_DIR}/*.cpp ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_DIR}/*/*.cpp)
   list(FILTER sources EXCLUDE REGEX "/main\\.cpp$")
+  file(GLOB submodules LIST_DIRECTORIES true ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_DIR}/*/README.md)
+  foreach(readme IN LISTS submodules)
+    get_filename_component(submodule ${readme} DIRECTORY)
+    list(FILTER sources EXCLUDE REGEX "^${submodule}/")
+  endforeach()
   if(NOT sources)
     # A module still being written: headers only, so the rest of the tree configures.
     add_library(onda_${ARG_NAME} INTERFACE)

@@ -1,4 +1,4 @@
-// The lines an `onda worker` writes on its standard output, which is a pipe to the `onda serve` that
+// The lines an `onda-media worker` writes on its standard output, which is a pipe to the `onda serve` that
 // started it: one JSON object per line for each change of a job it runs (media::JobEvent),
 //   {"mediaId":"m_…","state":"running","progress":0.42,"error":null}
 // The pipe only makes progress events fast; the job's durable state is in the MetaStore.

@@ -213,8 +213,10 @@ int serve(ServeOptions options) {
         .probe = {.timeout = config.probe.timeout, .max_bytes = config.probe.max_bytes},
         .max_json_body_bytes = config.limits.max_json_body_bytes,
         .io_threads = io_threads,
-        // Conversions run this binary's `convert` command in a child process.
-        .converter = {"/proc/self/exe", "convert"},
+        // Probes and conversions run `onda-media probe|convert` in child processes: libav never
+        // runs (or is even loaded) in this one.
+        .prober = {media_program().string(), "probe"},
+        .converter = {media_program().string(), "convert"},
         .max_live_conversions = config.transcode.max_live_conversions
                                     ? config.transcode.max_live_conversions
                                     : 2 * std::max(1u, std::thread::hardware_concurrency()),
@@ -303,6 +305,7 @@ int serve(ServeOptions options) {
     };
     WorkerSupervisor supervisor(main_context, **meta, clock, on_job_event,
                                 SupervisorOptions{.workers = config.transcode.workers,
+                                                  .program = media_program(),
                                                   .arguments = options.worker_arguments,
                                                   .name_prefix = worker_name_prefix(),
                                                   .max_attempts = config.transcode.max_attempts});

@@ -1,4 +1,4 @@
-// The `onda worker` processes of `onda serve` (DESIGN.md "Crash isolation for decoders"): starts
+// The `onda-media worker` processes of `onda serve` (DESIGN.md "Crash isolation for decoders"): starts
 // `workers` children, reads their job reports, and when one exits, says why in the log, hands its
 // running jobs back to the queue (counting the attempt: a job that keeps killing its worker fails
 // after max_attempts) and starts it again after a backoff (1 s, doubling to 30 s; back to 1 s once a
@@ -40,7 +40,7 @@ namespace onda::app {
 
 struct SupervisorOptions {
     unsigned workers = 1;
-    std::filesystem::path program = "/proc/self/exe";
+    std::filesystem::path program;       // onda-media (app/commands.hpp media_program())
     std::vector<std::string> arguments;  // after "worker": what gives a child the server's configuration
     std::string name_prefix;             // e.g. "host.1234."
     unsigned max_attempts = 3;

@@ -89,7 +89,7 @@ struct RealtimeConfig {
     std::size_t send_queue_bytes = 8 * 1024 * 1024;     // bytes likewise
 };
 
-// Transcoding runs in `onda worker` processes that `onda serve` starts and restarts (app/worker_supervisor).
+// Transcoding runs in `onda-media worker` processes that `onda serve` starts and restarts (app/worker_supervisor).
 struct TranscodeConfig {
     unsigned workers = 1;                              // worker processes; 0: nothing is transcoded (jobs wait)
     unsigned max_attempts = 3;                         // tries of one job before it fails for good

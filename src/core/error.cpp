@@ -35,6 +35,12 @@ std::string_view code_name(Errc code) {
     return "internal";
 }
 
+std::optional<Errc> parse_code_name(std::string_view name) {
+    for (int code = 0; code <= static_cast<int>(Errc::cancelled); ++code)  // cancelled: the last one
+        if (code_name(static_cast<Errc>(code)) == name) return static_cast<Errc>(code);
+    return std::nullopt;
+}
+
 Error Error::context(std::string_view what) const& { return Error(code_, std::string(what) + ": " + message_); }
 
 Error Error::context(std::string_view what) && {

@@ -10,6 +10,7 @@
 //   if (!r) return r.error().context("read Range header");
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <boost/system/result.hpp>
@@ -45,6 +46,8 @@ enum class Errc {
 
 // The snake_case name used as `code` in JSON error bodies, e.g. "not_found".
 std::string_view code_name(Errc code);
+// The Errc a code_name() names (what a child process reported); nullopt for any other text.
+std::optional<Errc> parse_code_name(std::string_view name);
 
 class Error {
 public:

@@ -11,6 +11,7 @@
 #include "core/log.hpp"
 #include "http/content_disposition.hpp"
 #include "http/delivery.hpp"
+#include "media/detail/child_process.hpp"
 #include "media/detail/delivery_policy.hpp"
 
 namespace onda::media {
@@ -73,14 +74,18 @@ Library::Library(storage::MetaStore& meta, storage::BlobStore& blobs, net::threa
       auth_(auth),
       options_(std::move(options)),
       caches_(std::max<std::size_t>(1, options_.io_threads)) {
-    keep_a_child_waiting();
+    if (!options_.prober.empty()) prober_ = std::make_unique<Prober>(options_.prober, options_.probe);
+    start_spare_converter();
 }
 
 Task<Result<storage::MediaRecord>> Library::ingest(NewMedia media) {
     if (media.file.size() == 0) co_return Error(Errc::unsupported_media, "the file is empty");
-    auto info = co_await probe(pool_, media.file.path(), options_.probe);
+    if (!prober_) co_return Error(Errc::unavailable, "this server cannot read media");
+    auto info = co_await prober_->probe(pool_, media.file.path());
     if (!info) {
         auto reason = info.error();
+        // No probe child could be started: the file's fault is unknown, and trying again may work.
+        if (reason.code() == Errc::unavailable) co_return reason;
         co_return Error(Errc::unsupported_media, "not audio or video this server can read (" + reason.message() + ")");
     }
 

@@ -25,6 +25,7 @@
 #include "http/response.hpp"
 #include "http/router.hpp"
 #include "media/probe.hpp"
+#include "media/prober.hpp"
 #include "storage/blob_store.hpp"
 #include "storage/meta_store.hpp"
 #include "storage/spool_file.hpp"
@@ -33,7 +34,7 @@ namespace onda::media {
 
 namespace detail {
 class ChildProcess;
-class WaitingChild;
+class SpareChild;
 }  // namespace detail
 struct ConversionPlan;
 
@@ -58,8 +59,11 @@ struct LibraryOptions {
     std::size_t max_json_body_bytes = 64 * 1024;
     std::size_t io_threads = 1;                 // one delivery cache per server thread
     std::size_t cached_media_per_thread = 256;  // open files kept per thread
+    // The command that probes a file in a child process (app: {"<dir>/onda-media", "probe"}; see
+    // prober.hpp); empty: uploads are refused (503), the server has no way to read media.
+    std::vector<std::string> prober;
     // On-the-fly conversions (`stream?format=`): the command that runs one, to which the plan's
-    // options and the file are appended (app: this binary's `convert`); empty: not offered (503).
+    // options and the file are appended (app: `onda-media convert`); empty: not offered (503).
     std::vector<std::string> converter;
     std::size_t max_live_conversions = 4;  // running at once, server-wide; past it 503 with Retry-After
     std::chrono::milliseconds conversion_stall_timeout{30'000};  // a child silent this long is killed
@@ -71,7 +75,7 @@ struct LibraryOptions {
 class Library {
 public:
     // Every reference must outlive the library.
-    // With a converter, one conversion child is started at once and kept waiting for work.
+    // With a prober and a converter, one child of each is started at once and kept waiting for work.
     Library(storage::MetaStore& meta, storage::BlobStore& blobs, net::thread_pool& pool,
             auth::Authenticator const& auth, LibraryOptions options);
     ~Library();
@@ -185,10 +189,11 @@ private:
     std::atomic<std::uint64_t> generation_{0};
     // Conversions running now (their children alive), across every server thread.
     std::atomic<std::size_t> live_conversions_{0};
-    // A conversion child started ahead of need (library_convert.cpp), owned here while it waits;
-    // whichever thread starts a conversion takes it and starts the next.
-    std::atomic<detail::WaitingChild*> waiting_child_{nullptr};
-    void keep_a_child_waiting();
+    std::unique_ptr<Prober> prober_;  // none without options_.prober
+    // A conversion child started ahead of need (library_convert.cpp); whichever thread starts a
+    // conversion takes it and starts the next. None without options_.converter.
+    std::unique_ptr<detail::SpareChild> spare_converter_;
+    void start_spare_converter();
     // A conversion child for `plan` from byte `first` of its output, reading the media from
     // `source_fd`, on `executor`: the waiting one when there is one, else a new one.
     Result<std::unique_ptr<detail::ChildProcess>> start_converter(net::any_io_executor executor,

@@ -1,5 +1,5 @@
 // On-the-fly conversions of a media object's audio (`stream?format=F&bitrate=B`, API.md "Media
-// library"). The plan is made here from the media row; an `onda convert` child process does all the
+// library"). The plan is made here from the media row; an `onda-media convert` child process does all the
 // decoding and encoding (DESIGN.md "Crash isolation for decoders": a file that crashes a decoder
 // ends that response, never the server), and its standard output is the response body.
 //   mp3, wav  the length is known before the run: Content-Length, Accept-Ranges: bytes, ETag and
@@ -21,7 +21,6 @@
 #include "http/content_disposition.hpp"
 #include "http/delivery.hpp"
 #include "media/detail/delivery_policy.hpp"
-#include "media/convert/convert.hpp"
 #include "media/convert/mp3_layout.hpp"
 #include "media/convert/plan.hpp"
 #include "media/detail/child_process.hpp"
@@ -174,27 +173,21 @@ public:
 
 }  // namespace
 
-Library::~Library() { delete waiting_child_.exchange(nullptr); }
+Library::~Library() = default;
 
-void Library::keep_a_child_waiting() {
-    if (options_.converter.empty() || waiting_child_.load(std::memory_order_acquire)) return;
+void Library::start_spare_converter() {
+    if (options_.converter.empty()) return;
     std::vector<std::string> argv = options_.converter;
     argv.insert(argv.end(), {"--await-job", "--parent-pid", std::to_string(::getpid())});
-    auto started = detail::WaitingChild::start(argv);
-    if (!started) {
-        log::warn("could not start a conversion child ahead of need: {}", started.error().message());
-        return;
-    }
-    detail::WaitingChild* none = nullptr;
-    // Another thread may have put one there meanwhile: then this one goes (killed when it is freed).
-    if (waiting_child_.compare_exchange_strong(none, started->get(), std::memory_order_acq_rel)) started->release();
+    spare_converter_ = std::make_unique<detail::SpareChild>(std::move(argv));
+    spare_converter_->refill();
 }
 
 Result<std::unique_ptr<detail::ChildProcess>> Library::start_converter(net::any_io_executor executor,
                                                                        ConversionPlan const& plan, std::uint64_t first,
                                                                        int source_fd, std::string const& what) {
     std::unique_ptr<detail::ChildProcess> child;
-    if (std::unique_ptr<detail::WaitingChild> waiting{waiting_child_.exchange(nullptr, std::memory_order_acq_rel)}) {
+    if (auto waiting = spare_converter_ ? spare_converter_->take() : nullptr) {
         auto handed = waiting->hand_over(encode_job(plan, first), source_fd);
         if (handed)
             child = detail::ChildProcess::adopt(executor, *handed);
@@ -210,7 +203,7 @@ Result<std::unique_ptr<detail::ChildProcess>> Library::start_converter(net::any_
         child = std::move(*spawned);
     }
     log::debug("{} from byte {}: child {}", what, first, child->pid());
-    keep_a_child_waiting();  // for the next conversion, while this one runs
+    if (spare_converter_) spare_converter_->refill();  // for the next conversion, while this one runs
     return child;
 }
 

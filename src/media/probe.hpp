@@ -1,7 +1,7 @@
-// Probing: what a file is (container, codecs, duration, bit rates, sample rate, channels, picture
-// size and rate), read with libavformat under a time and size budget so that a hostile file cannot
-// hold a thread or read gigabytes. Only audio/video the server can read passes; anything else is
-// Errc::unsupported_media with a reason.
+// What a probe says about a file: container, codecs, duration, bit rates, sample rate, channels,
+// picture size and rate, and the budget a probe runs under. The probe itself reads the file with
+// libavformat in an `onda-media` process (media/av/probe.hpp); the server asks one through
+// media/prober.hpp and reads its answer back from JSON.
 #pragma once
 
 #include <chrono>
@@ -10,16 +10,15 @@
 #include <optional>
 #include <string>
 
-#include <boost/asio/thread_pool.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include "core/error.hpp"
-#include "core/task.hpp"
 
 namespace onda::media {
 
 struct ProbeLimits {
-    std::chrono::milliseconds timeout{10'000};      // enforced with AVIOInterruptCB
+    std::chrono::milliseconds timeout{10'000};      // enforced with AVIOInterruptCB, and by killing the child
     std::uint64_t max_bytes = 64ull * 1024 * 1024;  // bytes the probe may read from the file
 };
 
@@ -54,11 +53,8 @@ boost::json::object to_json(MediaInfo const& info);
 boost::json::object to_json(AudioInfo const& info);
 boost::json::object to_json(VideoInfo const& info);
 
-namespace blocking {
-// May take up to limits.timeout.
-Result<MediaInfo> probe(std::filesystem::path const& file, ProbeLimits limits);
-}  // namespace blocking
-
-Task<Result<MediaInfo>> probe(net::thread_pool& pool, std::filesystem::path file, ProbeLimits limits);
+// The inverse of to_json(MediaInfo), for what a probe child printed. invalid_argument when a member
+// is missing or of another type.
+Result<MediaInfo> media_info_from_json(boost::json::value const& value);
 
 }  // namespace onda::media

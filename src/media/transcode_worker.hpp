@@ -1,4 +1,4 @@
-// The job loop of an `onda worker` process (DESIGN.md "Crash isolation for decoders"): claim the
+// The job loop of an `onda-media worker` process (DESIGN.md "Crash isolation for decoders"): claim the
 // oldest transcode job with a lease, run the transcoder on the media's original into a scratch
 // directory, put every file it wrote into the BlobStore under "media/{id}/", and complete the job.
 //

@@ -2,7 +2,6 @@
 // the Info frame's bytes and the WAV header.
 #include <gtest/gtest.h>
 
-#include "media/convert/convert.hpp"
 #include "media/convert/mp3_layout.hpp"
 #include "media/convert/plan.hpp"
 #include "media/convert/wav_layout.hpp"

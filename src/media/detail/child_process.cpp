@@ -1,6 +1,7 @@
 #include "media/detail/child_process.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -8,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -61,10 +63,11 @@ Task<> reap_after_exit(int pid_fd, pid_t pid) {  // owns pid_fd
 }  // namespace
 
 void StartedChild::kill_and_reap() {
-    if (pid <= 0) return;
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (pid > 0) {
+        ::kill(pid, SIGKILL);
+        int status = 0;
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    }
     for (int fd : {stdout_fd, stderr_fd, pid_fd})
         if (fd >= 0) ::close(fd);
     *this = StartedChild{};
@@ -177,6 +180,85 @@ Result<StartedChild> WaitingChild::hand_over(std::string_view job, int fd) {
     }
     return std::exchange(child_, StartedChild{});
 }
+
+void SpareChild::refill() {
+    if (waiting_.load(std::memory_order_acquire)) return;
+    auto started = WaitingChild::start(argv_);
+    if (!started) {
+        log::warn("could not start a child ahead of need ({}): {}", argv_.size() > 1 ? argv_[1] : argv_[0],
+                  started.error().message());
+        return;
+    }
+    WaitingChild* none = nullptr;
+    // Another thread may have put one there meanwhile: then this one goes (killed when it is freed).
+    if (waiting_.compare_exchange_strong(none, started->get(), std::memory_order_acq_rel)) started->release();
+}
+
+Result<std::unique_ptr<WaitingChild>> SpareChild::take_or_start() {
+    if (auto waiting = take()) return waiting;
+    return WaitingChild::start(argv_);
+}
+
+namespace blocking {
+
+Result<ChildOutcome> run_to_end(StartedChild child, std::chrono::steady_clock::time_point deadline,
+                                std::size_t max_output, bool first_line_only) {
+    // Whatever happens below, the child ends reaped and its descriptors closed.
+    struct Reaper {
+        StartedChild& child;
+        ~Reaper() { child.kill_and_reap(); }
+    } reaper{child};
+    auto remaining_ms = [&] {
+        auto const left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        return static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 60'000));
+    };
+    ChildOutcome outcome;
+    // Standard output to its end (the child closed it, usually by exiting), then the exit itself.
+    bool output_open = true;
+    for (;;) {
+        pollfd watched{.fd = output_open ? child.stdout_fd : child.pid_fd, .events = POLLIN, .revents = 0};
+        int const timeout = remaining_ms();
+        int const ready = ::poll(&watched, 1, timeout);
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready < 0) return system_error("poll", errno);
+        if (ready == 0)
+            return Error(Errc::timeout, fmt::format("the child did not finish in time (pid {})", child.pid));
+        if (!output_open) break;  // the pidfd is readable: the child has exited
+        char piece[4096];
+        ssize_t const n = ::read(child.stdout_fd, piece, sizeof piece);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return system_error("read the child's output", errno);
+        if (n == 0) {
+            output_open = false;
+            continue;
+        }
+        outcome.output.append(piece, static_cast<std::size_t>(n));
+        if (outcome.output.size() > max_output)
+            return Error(Errc::too_large, fmt::format("the child wrote more than {} bytes", max_output));
+        if (first_line_only && outcome.output.find('\n') != std::string::npos) {
+            outcome.killed_after_line = true;
+            return outcome;  // the Reaper kills and reaps it
+        }
+    }
+    int status = 0;
+    while (::waitpid(child.pid, &status, 0) < 0 && errno == EINTR) {}
+    outcome.status = status;
+    // Its standard error (non-blocking), for the reason of a failure: keep the end.
+    for (;;) {
+        char piece[4096];
+        ssize_t const n = ::read(child.stderr_fd, piece, sizeof piece);
+        if (n <= 0) break;
+        outcome.error_text.append(piece, static_cast<std::size_t>(n));
+        if (outcome.error_text.size() > max_error_bytes)
+            outcome.error_text.erase(0, outcome.error_text.size() - max_error_bytes);
+    }
+    while (!outcome.error_text.empty() && (outcome.error_text.back() == '\n' || outcome.error_text.back() == '\r'))
+        outcome.error_text.pop_back();
+    child.pid = -1;  // reaped already: the Reaper only closes the descriptors
+    return outcome;
+}
+
+}  // namespace blocking
 
 Result<std::unique_ptr<ChildProcess>> ChildProcess::spawn(net::any_io_executor executor,
                                                           std::vector<std::string> const& argv, int stdin_fd) {

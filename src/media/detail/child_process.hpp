@@ -1,5 +1,5 @@
-// A child process whose standard output the server reads as a stream: how on-the-fly conversions
-// keep untrusted decoders out of the server (DESIGN.md "Crash isolation for decoders").
+// A child process whose standard output the server reads: how probes and on-the-fly conversions
+// keep untrusted demuxers and decoders out of the server (DESIGN.md "Crash isolation for decoders").
 //
 // The child gets: standard input from a given descriptor (the media's bytes), standard output a
 // pipe read here, standard error a pipe kept for the reason of a failure, and no other descriptor
@@ -13,6 +13,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -34,7 +35,8 @@ struct StartedChild {
     int stdout_fd = -1;
     int stderr_fd = -1;
     int pid_fd = -1;  // readable once the child has exited
-    // SIGKILL, a blocking wait (short: the child cannot resist) and the descriptors closed.
+    // SIGKILL, a blocking wait (short: the child cannot resist) and the descriptors closed (only
+    // those when pid is -1: reaped already).
     void kill_and_reap();
 };
 
@@ -63,6 +65,46 @@ private:
     StartedChild child_;
     int socket_fd_;
 };
+
+// One child started ahead of need, for whichever thread needs one next: take() hands it over (or
+// nothing), refill() starts the next one. Thread-safe; the command must stay the same.
+class SpareChild {
+public:
+    explicit SpareChild(std::vector<std::string> argv) : argv_(std::move(argv)) {}
+    ~SpareChild() { delete waiting_.exchange(nullptr); }  // a child still waiting is killed and reaped
+    SpareChild(SpareChild const&) = delete;
+    SpareChild& operator=(SpareChild const&) = delete;
+
+    std::unique_ptr<WaitingChild> take() {
+        return std::unique_ptr<WaitingChild>(waiting_.exchange(nullptr, std::memory_order_acq_rel));
+    }
+    // Starts a child unless one is waiting; a failure is logged (the next job starts its own).
+    void refill();
+    // take(), else a child started now.
+    Result<std::unique_ptr<WaitingChild>> take_or_start();
+
+private:
+    std::vector<std::string> argv_;
+    std::atomic<WaitingChild*> waiting_{nullptr};
+};
+
+// What a child that ran left: its standard output and how it ended.
+struct ChildOutcome {
+    std::string output;
+    int status = 0;          // as waitpid(2) gives it; 0 when killed after its first line
+    std::string error_text;  // the end of its standard error
+    bool killed_after_line = false;
+};
+
+namespace blocking {
+// Reads the standard output of `child` (at most `max_output` bytes) to its end and reaps it,
+// blocking until `deadline`. With `first_line_only`, it stops at the first '\n' and kills the child
+// instead of waiting for its exit (an answer is whole; the exit of a process that maps libav takes
+// longer than its work). timeout when it has not ended by then, too_large past max_output: it is
+// then killed (and reaped) all the same.
+Result<ChildOutcome> run_to_end(StartedChild child, std::chrono::steady_clock::time_point deadline,
+                                std::size_t max_output, bool first_line_only = false);
+}  // namespace blocking
 
 class ChildProcess {
 public:

@@ -13,7 +13,8 @@
 //   waveform.json                         audio: {"duration", "peaks"}
 //   thumbnail.jpg                         video: a frame from about 10 % in; audio: the cover art
 //
-// This runs untrusted decoders: call it only in an `onda worker` process, never in the server.
+// These are the ladder's options and results; media/av/transcode/ladder.hpp runs it (with libav, in
+// an `onda-media` process only).
 #pragma once
 
 #include <chrono>
@@ -71,14 +72,5 @@ struct LadderResult {
 
 // Called with the fraction done (0..1), from the thread running the ladder, often (keep it cheap).
 using LadderProgress = std::function<void(double)>;
-
-namespace blocking {
-// Decodes `source` once and writes every rung that fits it (never upscaled: a rung above the
-// source's sample rate, a lossy source's bit rate or its picture height is skipped; the lowest rung
-// is always made) below `out_dir`, which must exist and be empty. unsupported_media with a reason
-// when the source cannot be decoded; the directory may then hold partial output.
-Result<LadderResult> run_ladder(std::filesystem::path const& source, std::filesystem::path const& out_dir,
-                                LadderOptions const& options, LadderProgress const& progress);
-}  // namespace blocking
 
 }  // namespace onda::media
