@@ -78,7 +78,8 @@ public:
 };
 
 // Runs on the connection's thread for as long as the WebSocket is used. Whatever it references must
-// outlive it (it may run until server shutdown).
+// outlive it (it may run until server shutdown). The callable itself is destroyed as soon as it has
+// returned its task: the task must not use anything the callable captured (pass values instead).
 using WebSocketSession = std::function<Task<>(WebSocket&)>;
 
 // What a Response carries when the handler takes the connection over.

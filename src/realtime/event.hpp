@@ -24,8 +24,9 @@ struct Event {
     std::string room;
     std::string name;  // e.g. "upload_progress"
     std::string data;  // the JSON payload, serialised
-    // A Socket.IO socket id this event does not reach (the socket whose event caused it, as
-    // socket.io's `socket.to(room).emit`); "" for none. Other doors (SSE) ignore it.
+    // Set by Hub::publish_except: a Socket.IO socket id this event does not reach (the socket whose
+    // event caused it, as socket.io's `socket.to(room).emit`); "" for none. Such an event is for the
+    // room's Socket.IO sockets only: the room's history does not keep it and SSE streams skip it.
     std::string except;
     SystemTime published_at{};
 

@@ -120,7 +120,7 @@ void Hub::deliver(std::string_view room, std::string_view event, std::string dat
     built->published_at = now;
     EventPtr shared = std::move(built);
     target.last_active = now;
-    target.history.append(shared, now);
+    if (shared->except.empty()) target.history.append(shared, now);  // see Event::except
     // Under the lock, so each thread's queue holds the events in seq order.
     for (auto const& [shard, count] : target.shards)
         net::post(shard->executor(), [shard = shard, shared] { shard->deliver(shared); });

@@ -84,7 +84,8 @@ public:
 
     // EventSink: serialises `data` once and sends the event through the broker to the room.
     void publish(std::string_view room, std::string_view event, boost::json::object data) override;
-    // The same, to every Socket.IO socket in the room but `except` (a socket id; see Event::except).
+    // The same, to every Socket.IO socket in the room but `except` (a socket id), and nowhere else:
+    // not kept in the room's history, not on SSE (Event::except).
     void publish_except(std::string_view room, std::string_view event, boost::json::object data,
                         std::string_view except);
 

@@ -34,7 +34,8 @@ public:
             co_return chunk;
         }
         std::string text;
-        for (auto const& event : batch.events) text += event->sse_text();  // encoded once per event
+        for (auto const& event : batch.events)
+            if (event->except.empty()) text += event->sse_text();  // encoded once per event; see Event::except
         chunk = std::move(text);
         co_return chunk;
     }

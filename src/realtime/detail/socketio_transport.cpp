@@ -165,6 +165,14 @@ private:
     }
 
     // `writer` outlives the task: the reader waits for finished() before it ends.
+    // The writer's reference may be the session's last: it is dropped on the session's own thread,
+    // where every member of the session lives (the WebSocket's thread is another one after an upgrade
+    // from polling).
+    void release_at_home(std::shared_ptr<SocketIoConnection> connection) {
+        net::post(shared_.threads[worker_].executor,
+                  [connection = std::move(connection)]() mutable { connection.reset(); });
+    }
+
     static Task<> write_queued(WebSocketWriter& writer, std::shared_ptr<SocketIoConnection> connection) {
         // Not inline in the send() that told the writer: whatever the thread queues meanwhile (the
         // rest of a hub delivery) goes out in the same write.
@@ -175,7 +183,10 @@ private:
             for (;;) {
                 Task<Pulled> taking = writer.take(connection);
                 Pulled pulled = co_await std::move(taking);
-                if (pulled.frames.empty() && !pulled.closed) co_return;  // idle: the session tells again
+                if (pulled.frames.empty() && !pulled.closed) {  // idle: the session tells again
+                    writer.release_at_home(std::move(connection));
+                    co_return;
+                }
                 // Views of the pulled frames, which live until the write is done.
                 std::vector<http::OutgoingMessage> messages;
                 messages.reserve(pulled.frames.size());
@@ -195,7 +206,7 @@ private:
             log::error("socket.io websocket writer: {}", e.what());
             clean = false;
         }
-        connection.reset();
+        writer.release_at_home(std::move(connection));
         if (clean) {
             Task<Result<void>> closing = writer.ws_.close(close_code_for(why), close_reason_name(why));
             co_await std::move(closing);
