@@ -177,9 +177,7 @@ Library::~Library() = default;
 
 void Library::start_spare_converter() {
     if (options_.converter.empty()) return;
-    std::vector<std::string> argv = options_.converter;
-    argv.insert(argv.end(), {"--await-job", "--parent-pid", std::to_string(::getpid())});
-    spare_converter_ = std::make_unique<detail::SpareChild>(std::move(argv));
+    spare_converter_ = std::make_unique<detail::SpareChild>(options_.converter);
     spare_converter_->refill();
 }
 

@@ -114,7 +114,6 @@ Result<MediaInfo> probe_in_child(detail::SpareChild& children, std::filesystem::
 
 Prober::Prober(std::vector<std::string> command, ProbeLimits limits, std::chrono::milliseconds grace)
     : limits_(limits), grace_(grace) {
-    command.insert(command.end(), {"--await-job", "--parent-pid", std::to_string(::getpid())});
     children_ = std::make_unique<detail::SpareChild>(std::move(command));
     children_->refill();
 }

@@ -156,7 +156,8 @@ int probe(ProbeOptions const& options) {
     std::string name;                                    // how errors name the file: its own name, not /proc/self/fd/N
     if (!die_with_parent(options.parent_pid)) return 1;  // nobody waits for the answer
     if (options.await_job) {
-        ::prctl(PR_SET_NAME, "onda-waiting");  // so that `ps` tells a waiting child from a working one
+        // So that `ps` tells a waiting child from a working one, and a probe child from a conversion's.
+        ::prctl(PR_SET_NAME, "onda-probe-wait");
         auto received = receive_job();
         if (!received) {
             if (received.error().code() == Errc::cancelled) return 0;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -194,6 +195,10 @@ void SpareChild::refill() {
     if (waiting_.compare_exchange_strong(none, started->get(), std::memory_order_acq_rel)) started->release();
 }
 
+SpareChild::SpareChild(std::vector<std::string> command) : argv_(std::move(command)) {
+    argv_.insert(argv_.end(), {"--await-job", "--parent-pid", std::to_string(::getpid())});
+}
+
 Result<std::unique_ptr<WaitingChild>> SpareChild::take_or_start() {
     if (auto waiting = take()) return waiting;
     return WaitingChild::start(argv_);
@@ -213,16 +218,36 @@ Result<ChildOutcome> run_to_end(StartedChild child, std::chrono::steady_clock::t
         return static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 60'000));
     };
     ChildOutcome outcome;
+    auto keep_error_text = [&outcome](char const* bytes, std::size_t n) {
+        // For the reason of a failure: keep the end.
+        outcome.error_text.append(bytes, n);
+        if (outcome.error_text.size() > max_error_bytes)
+            outcome.error_text.erase(0, outcome.error_text.size() - max_error_bytes);
+    };
     // Standard output to its end (the child closed it, usually by exiting), then the exit itself.
+    // Standard error is read as it comes: a child that fills that pipe would block and never finish.
     bool output_open = true;
+    bool errors_open = true;
     for (;;) {
-        pollfd watched{.fd = output_open ? child.stdout_fd : child.pid_fd, .events = POLLIN, .revents = 0};
-        int const timeout = remaining_ms();
-        int const ready = ::poll(&watched, 1, timeout);
+        std::array<pollfd, 2> watched{
+            pollfd{.fd = output_open ? child.stdout_fd : child.pid_fd, .events = POLLIN, .revents = 0},
+            pollfd{.fd = errors_open ? child.stderr_fd : -1, .events = POLLIN, .revents = 0}};
+        int const ready = ::poll(watched.data(), watched.size(), remaining_ms());
         if (ready < 0 && errno == EINTR) continue;
         if (ready < 0) return system_error("poll", errno);
-        if (ready == 0)
+        if (ready == 0) {
+            if (std::chrono::steady_clock::now() < deadline) continue;  // one poll waits a minute at most
             return Error(Errc::timeout, fmt::format("the child did not finish in time (pid {})", child.pid));
+        }
+        if (watched[1].revents != 0) {
+            char piece[4096];
+            ssize_t const n = ::read(child.stderr_fd, piece, sizeof piece);
+            if (n > 0)
+                keep_error_text(piece, static_cast<std::size_t>(n));
+            else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+                errors_open = false;
+        }
+        if (watched[0].revents == 0) continue;
         if (!output_open) break;  // the pidfd is readable: the child has exited
         char piece[4096];
         ssize_t const n = ::read(child.stdout_fd, piece, sizeof piece);
@@ -243,14 +268,12 @@ Result<ChildOutcome> run_to_end(StartedChild child, std::chrono::steady_clock::t
     int status = 0;
     while (::waitpid(child.pid, &status, 0) < 0 && errno == EINTR) {}
     outcome.status = status;
-    // Its standard error (non-blocking), for the reason of a failure: keep the end.
+    // What is left of its standard error (the pipe is non-blocking).
     for (;;) {
         char piece[4096];
         ssize_t const n = ::read(child.stderr_fd, piece, sizeof piece);
         if (n <= 0) break;
-        outcome.error_text.append(piece, static_cast<std::size_t>(n));
-        if (outcome.error_text.size() > max_error_bytes)
-            outcome.error_text.erase(0, outcome.error_text.size() - max_error_bytes);
+        keep_error_text(piece, static_cast<std::size_t>(n));
     }
     while (!outcome.error_text.empty() && (outcome.error_text.back() == '\n' || outcome.error_text.back() == '\r'))
         outcome.error_text.pop_back();

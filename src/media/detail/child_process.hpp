@@ -67,10 +67,11 @@ private:
 };
 
 // One child started ahead of need, for whichever thread needs one next: take() hands it over (or
-// nothing), refill() starts the next one. Thread-safe; the command must stay the same.
+// nothing), refill() starts the next one. Thread-safe; the command must stay the same. The child is
+// `command --await-job --parent-pid <this process>` (onda-media's waiting mode).
 class SpareChild {
 public:
-    explicit SpareChild(std::vector<std::string> argv) : argv_(std::move(argv)) {}
+    explicit SpareChild(std::vector<std::string> command);
     ~SpareChild() { delete waiting_.exchange(nullptr); }  // a child still waiting is killed and reaped
     SpareChild(SpareChild const&) = delete;
     SpareChild& operator=(SpareChild const&) = delete;
