@@ -41,7 +41,7 @@ enum class Errc {
     timeout,
     not_ready,
     checksum_mismatch,
-    cancelled,
+    cancelled,  // keep last: parse_code_name walks the codes up to this one
 };
 
 // The snake_case name used as `code` in JSON error bodies, e.g. "not_found".

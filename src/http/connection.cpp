@@ -28,6 +28,7 @@
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
+#include "http/detail/request_body.hpp"
 #include "http/detail/websocket_connection.hpp"
 #include "http/detail/worker.hpp"
 
@@ -40,7 +41,8 @@ using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
 using namespace net::experimental::awaitable_operators;
 
-using Parser = bhttp::request_parser<bhttp::buffer_body>;
+using Parser = detail::RequestParser;
+using detail::ParserBody;
 
 // Bodies a handler left unread are drained up to this much so the connection can be reused;
 // past it the connection is closed instead.
@@ -48,7 +50,6 @@ constexpr std::size_t max_drain_bytes = 256 * 1024;
 
 // The read buffer an idle keep-alive connection keeps; most request heads fit in it.
 constexpr std::size_t idle_buffer_bytes = 1024;
-constexpr std::size_t body_buffer_bytes = 256 * 1024;  // while a request body is read
 
 // How much one response may send in a row before the thread's other connections get a turn.
 constexpr std::uint64_t fair_share_bytes = 2 * 1024 * 1024;
@@ -92,96 +93,6 @@ std::string request_id(std::size_t worker, std::uint64_t number) {
 }
 
 bool status_has_body(unsigned status) { return status >= 200 && status != 204 && status != 304; }
-
-Errc read_error_code(error_code const& ec) {
-    if (ec == beast::error::timeout) return Errc::timeout;
-    if (ec == net::error::eof || ec == bhttp::error::end_of_stream || ec == net::error::connection_reset ||
-        ec == bhttp::error::partial_message || ec == net::error::operation_aborted)
-        return Errc::cancelled;
-    return Errc::invalid_argument;
-}
-
-// The body of the current request, read as the handler asks for it. A body of declared length is
-// read straight into the handler's buffer (after whatever of it came in with the head): no copy
-// through the connection's buffer, and reads as large as the handler's. A chunked body goes through
-// the parser, which decodes the chunking.
-class ParserBody final : public BodySource {
-public:
-    ParserBody(beast::tcp_stream& stream, beast::flat_buffer& buffer, Parser& parser, std::chrono::milliseconds timeout,
-               bool expects_continue)
-        : stream_(stream), buffer_(buffer), parser_(parser), timeout_(timeout), expects_continue_(expects_continue) {
-        if (!parser_.chunked() && !parser_.is_done()) {
-            // Neither chunked nor done: RFC 9112 §6.3 leaves only a Content-Length for a request.
-            if (auto length = parser_.content_length()) direct_remaining_ = *length;
-        }
-    }
-
-    bool is_done() const override { return direct_remaining_ ? *direct_remaining_ == 0 : parser_.is_done(); }
-    bool failed() const { return failed_; }
-    bool continue_sent() const { return continue_sent_; }
-
-    Task<Result<std::size_t>> read_some(std::span<char> out) override {
-        if (is_done() || out.empty()) co_return std::size_t{0};
-        if (failed_) co_return Error(Errc::cancelled, "the request body already failed");
-        if (direct_remaining_ && buffer_.size() > 0) co_return take_buffered(out);
-        if (expects_continue_ && !continue_sent_) {
-            // RFC 9110 §10.1.1: the client waits for this before it sends the body.
-            continue_sent_ = true;
-            static constexpr std::string_view interim = "HTTP/1.1 100 Continue\r\n\r\n";
-            stream_.expires_after(timeout_);
-            auto [ec, n] = co_await net::async_write(stream_, net::buffer(interim), use_result);
-            if (ec) co_return fail("client went away: " + ec.message(), Errc::cancelled);
-        }
-        if (direct_remaining_) {
-            // Never past the body: what follows it is the next pipelined request.
-            std::size_t const want = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), *direct_remaining_));
-            stream_.expires_after(timeout_);
-            auto [ec, n] = co_await stream_.async_read_some(net::buffer(out.data(), want), use_result);
-            if (ec) co_return fail("reading the request body: " + ec.message(), read_error_code(ec));
-            *direct_remaining_ -= n;
-            co_return n;
-        }
-        // Chunked bytes pass through the connection's buffer, which idles at idle_buffer_bytes; read
-        // them in large pieces (1 KiB reads cost a system call and a timer reset per KiB).
-        if (buffer_.capacity() < body_buffer_bytes) buffer_.reserve(body_buffer_bytes);
-        for (;;) {
-            auto& body = parser_.get().body();
-            body.data = out.data();
-            body.size = out.size();
-            stream_.expires_after(timeout_);
-            auto [ec, n] = co_await bhttp::async_read_some(stream_, buffer_, parser_, use_result);
-            std::size_t const got = out.size() - body.size;
-            if (ec == bhttp::error::need_buffer) ec = {};
-            if (ec) co_return fail("reading the request body: " + ec.message(), read_error_code(ec));
-            if (got > 0 || parser_.is_done()) co_return got;
-        }
-    }
-
-private:
-    // Body bytes that arrived together with the head (or with an earlier read) are handed out first.
-    std::size_t take_buffered(std::span<char> out) {
-        std::size_t const n =
-            static_cast<std::size_t>(std::min<std::uint64_t>({out.size(), buffer_.size(), *direct_remaining_}));
-        net::buffer_copy(net::buffer(out.data(), n), buffer_.data());
-        buffer_.consume(n);
-        *direct_remaining_ -= n;
-        return n;
-    }
-
-    Error fail(std::string message, Errc code) {
-        failed_ = true;
-        return Error(code, std::move(message));
-    }
-
-    beast::tcp_stream& stream_;
-    beast::flat_buffer& buffer_;
-    Parser& parser_;
-    std::chrono::milliseconds timeout_;
-    bool expects_continue_;
-    bool continue_sent_ = false;
-    bool failed_ = false;
-    std::optional<std::uint64_t> direct_remaining_;  // set for a body of declared length
-};
 
 class Connection {
 public:

@@ -118,6 +118,31 @@ TEST(HttpServer, PipelinedRequestsWithBodiesKeepTheirBoundaries) {
     EXPECT_NE(answers.find(R"("title":"second")", last), std::string::npos) << answers;
 }
 
+TEST(HttpServer, ABodyAfter100ContinueInPiecesStopsAtItsEnd) {
+    // The body is read from the socket (not the head's buffer) in several reads; the request that
+    // follows it in the last piece must still be read as a request.
+    OndaProcess onda;
+    auto token = onda.token("alice", "creator");
+    auto up = upload_raw(onda, token, make_wav(0.5), "filename=p.wav");
+    ASSERT_EQ(up.response.status, 201);
+    std::string const body = R"({"title":"after continue"})";
+    RawSocket socket(onda.port());
+    socket.send("PATCH /v1/media/" + up.id + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+                "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: " +
+                std::to_string(body.size()) + "\r\n\r\n");
+    EXPECT_EQ(socket.receive_until("\r\n\r\n", 5s), "HTTP/1.1 100 Continue\r\n\r\n");
+    socket.send(body.substr(0, 5));
+    std::this_thread::sleep_for(100ms);  // the server reads what came, then waits for the rest
+    socket.send(body.substr(5) + "GET /v1/media/" + up.id + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+                "\r\nConnection: close\r\n\r\n");
+    auto answers = socket.receive_for(5s);
+    auto first = answers.find("HTTP/1.1 200");
+    ASSERT_NE(first, std::string::npos) << answers;
+    auto second = answers.find("HTTP/1.1 200", first + 1);
+    ASSERT_NE(second, std::string::npos) << answers;
+    EXPECT_NE(answers.find(R"("title":"after continue")", second), std::string::npos) << answers;
+}
+
 TEST(HttpServer, Http10GetsAnAnswerAndAClose) {
     OndaProcess onda;
     RawSocket socket(onda.port());
