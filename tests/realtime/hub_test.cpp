@@ -69,6 +69,24 @@ TEST_F(HubTest, PublishReachesSubscribersOfThatRoomOnly) {
     release(bob);
 }
 
+TEST_F(HubTest, AnEventForAllButOneSocketIsDeliveredButNotKept) {
+    Hub hub({}, clock_, &metrics_);
+    auto live = subscribe(hub, {"user:alice"});
+    hub.publish("user:alice", "upload_progress", {{"n", 1}});
+    hub.publish_except("user:alice", "sync_state", {{"n", 2}}, "socket-1");
+    settle();
+    auto batch = take(live);
+    ASSERT_EQ(batch.events.size(), 2u);  // the hub delivers it; a Socket.IO door skips its sender
+    EXPECT_EQ(batch.events[1]->except, "socket-1");
+    // A subscriber resuming from before both finds only the event the room keeps.
+    auto resumed = subscribe(hub, {"user:alice"}, hub.epoch() + "-0");
+    auto replay = take(resumed);
+    ASSERT_EQ(replay.events.size(), 1u);
+    EXPECT_EQ(replay.events[0]->name, "upload_progress");
+    release(live);
+    release(resumed);
+}
+
 TEST_F(HubTest, NextReturnsNothingAtTheDeadline) {
     Hub hub({}, clock_, &metrics_);
     auto subscriber = subscribe(hub, {"chat:s1"});
