@@ -55,4 +55,10 @@ std::filesystem::path media_program() {
     return self.parent_path() / "onda-media";
 }
 
+std::string_view media_command_summary(std::string_view name) {
+    for (auto const& command : media_commands)
+        if (command.name == name) return command.summary;
+    return {};
+}
+
 }  // namespace onda::app

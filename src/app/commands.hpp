@@ -2,9 +2,11 @@
 // process exit code.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/config.hpp"
@@ -39,5 +41,19 @@ int token(TokenOptions const& options);
 // directory of this process's executable. The server starts its probe, conversion and transcode
 // children from it; `onda probe|convert|transcode|worker` becomes it.
 std::filesystem::path media_program();
+
+// The commands `onda-media` runs, with the line of help both programs show for each.
+struct MediaCommand {
+    std::string_view name;
+    std::string_view summary;
+};
+inline constexpr std::array<MediaCommand, 4> media_commands{{
+    {"worker", "run transcode jobs (onda serve starts these itself)"},
+    {"probe", "print what a media file is, as JSON"},
+    {"transcode", "run the transcode ladder on a file, into an empty directory"},
+    {"convert", "write a media file's audio as mp3, aac, opus, ogg, flac or wav to standard output"},
+}};
+// The summary of one of media_commands; "" for another name.
+std::string_view media_command_summary(std::string_view name);
 
 }  // namespace onda::app

@@ -10,16 +10,21 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include "app/commands.hpp"
 #include "app/config_flags.hpp"
 
 namespace {
 
-bool is_media_command(char const* name) {
-    for (char const* command : {"worker", "probe", "transcode", "convert"})
-        if (std::strcmp(name, command) == 0) return true;
-    return false;
+bool is_media_command(char const* name) { return !onda::app::media_command_summary(name).empty(); }
+
+// The footer of `onda --help`: the commands that run in onda-media.
+std::string media_commands_help() {
+    std::string help = "Commands that decode media (run by onda-media, beside this program):";
+    for (auto const& command : onda::app::media_commands)
+        help += fmt::format("\n  {:<10} {}", command.name, command.summary);
+    return help;
 }
 
 // Becomes `onda-media` with the same arguments; returns only when that fails.
@@ -37,12 +42,7 @@ int main(int argc, char** argv) {
 
     CLI::App app{"onda: a media streaming server"};
     app.require_subcommand(1);
-    app.footer(
-        "Commands that decode media (run by onda-media, beside this program):\n"
-        "  worker     run transcode jobs (onda serve starts these itself)\n"
-        "  probe      print what a media file is, as JSON\n"
-        "  transcode  run the transcode ladder on a file, into an empty directory\n"
-        "  convert    write a media file's audio as mp3, aac, opus, ogg, flac or wav to standard output");
+    app.footer(media_commands_help());
 
     onda::app::ConfigFlags serve_flags;
     std::string ready_file;

@@ -14,19 +14,36 @@
 #include <fmt/format.h>
 
 #include "core/log.hpp"
+#include "core/unique_fd.hpp"
 #include "media/detail/child_process.hpp"
 
 namespace onda::media {
+
+std::string encode_probe_job(ProbeJob const& job) {
+    return boost::json::serialize(boost::json::object{
+        {"timeout_ms", job.limits.timeout.count()}, {"max_bytes", job.limits.max_bytes}, {"name", job.name}});
+}
+
+Result<ProbeJob> decode_probe_job(std::string_view text) {
+    boost::system::error_code ec;
+    auto const value = boost::json::parse(text, ec);
+    auto const* object = ec ? nullptr : value.if_object();
+    auto const* timeout = object ? object->if_contains("timeout_ms") : nullptr;
+    auto const* max_bytes = object ? object->if_contains("max_bytes") : nullptr;
+    auto const* name = object ? object->if_contains("name") : nullptr;
+    if (!timeout || !timeout->is_int64() || timeout->as_int64() <= 0 || !max_bytes || !max_bytes->is_number() ||
+        !name || !name->is_string())
+        return Error(Errc::invalid_argument, "not a probe job");
+    ProbeJob job{.limits = {.timeout = std::chrono::milliseconds(timeout->as_int64())},
+                 .name = std::string(name->as_string())};
+    job.limits.max_bytes = max_bytes->to_number<std::uint64_t>();
+    return job;
+}
+
 namespace {
 
 // An answer is one line of JSON: a media object or an error.
 constexpr std::size_t max_answer_bytes = 64 * 1024;
-
-// The job a waiting `onda-media probe --await-job` child reads (with the file's descriptor).
-std::string job_text(ProbeLimits const& limits, std::string const& name) {
-    return boost::json::serialize(
-        boost::json::object{{"timeout_ms", limits.timeout.count()}, {"max_bytes", limits.max_bytes}, {"name", name}});
-}
 
 // `{"error":{"code","message"}}`, as `onda-media probe` prints a failure.
 std::optional<Error> reported_error(boost::json::value const& answer) {
@@ -62,13 +79,6 @@ Result<MediaInfo> read_answer(detail::ChildOutcome const& outcome, std::string c
     return info;
 }
 
-struct FileDescriptor {
-    int fd;
-    ~FileDescriptor() {
-        if (fd >= 0) ::close(fd);
-    }
-};
-
 namespace blocking {
 
 // Blocks for up to limits.timeout + grace (a child started now, not ahead of need, spends part of
@@ -79,20 +89,20 @@ Result<MediaInfo> probe_in_child(detail::SpareChild& children, std::filesystem::
     std::string const what = "probe " + name;
     auto const start = std::chrono::steady_clock::now();
     auto const deadline = start + limits.timeout + grace;
-    FileDescriptor const source{::open(file.c_str(), O_RDONLY | O_CLOEXEC)};
-    if (source.fd < 0) {
+    UniqueFd const source(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!source.is_open()) {
         int const code = errno;
         return Error(code == ENOENT ? Errc::not_found : Errc::internal, what + ": " + std::strerror(code));
     }
-    std::string const job = job_text(limits, name);
+    std::string const job = encode_probe_job({.limits = limits, .name = name});
     auto waiting = children.take_or_start();
     if (!waiting) return waiting.error().context(what);
-    auto started = (*waiting)->hand_over(job, source.fd);
+    auto started = (*waiting)->hand_over(job, source.get());
     if (!started) {
         // The child that waited has died meanwhile: one more, started now.
         waiting = children.take_or_start();
         if (!waiting) return waiting.error().context(what);
-        started = (*waiting)->hand_over(job, source.fd);
+        started = (*waiting)->hand_over(job, source.get());
         if (!started) return started.error().context(what);
     }
     pid_t const pid = started->pid;

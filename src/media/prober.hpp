@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/thread_pool.hpp>
@@ -29,6 +30,16 @@ namespace onda::media {
 namespace detail {
 class SpareChild;
 }  // namespace detail
+
+// The job a waiting `onda-media probe --await-job` child reads (with the file's descriptor,
+// job_socket.hpp): the budget, and the name errors give the file (not /proc/self/fd/N).
+struct ProbeJob {
+    ProbeLimits limits;
+    std::string name;
+};
+std::string encode_probe_job(ProbeJob const& job);
+// invalid_argument for a text encode_probe_job did not make.
+Result<ProbeJob> decode_probe_job(std::string_view text);
 
 class Prober {
 public:

@@ -26,7 +26,8 @@ struct Event {
     std::string data;  // the JSON payload, serialised
     // Set by Hub::publish_except: a Socket.IO socket id this event does not reach (the socket whose
     // event caused it, as socket.io's `socket.to(room).emit`); "" for none. Such an event is for the
-    // room's Socket.IO sockets only: the room's history does not keep it and SSE streams skip it.
+    // room's Socket.IO sockets only: the room's history does not keep it and no subscriber queue (an
+    // SSE stream) takes it.
     std::string except;
     SystemTime published_at{};
 

@@ -34,8 +34,7 @@ public:
             co_return chunk;
         }
         std::string text;
-        for (auto const& event : batch.events)
-            if (event->except.empty()) text += event->sse_text();  // encoded once per event; see Event::except
+        for (auto const& event : batch.events) text += event->sse_text();  // encoded once per event
         chunk = std::move(text);
         co_return chunk;
     }

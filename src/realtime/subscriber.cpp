@@ -20,6 +20,7 @@ Subscriber::~Subscriber() {
 void Subscriber::offer(EventPtr const& event) {
     if (end_reason() != End::none) return;
     if (sink_) return sink_->on_event(event);  // last: the sink may release this subscriber
+    if (!event->except.empty()) return;        // for Socket.IO sinks only (Event::except): never queued
     if (queue_.size() >= limit_) {
         // Too slow: cut loose rather than grow. Dropping the queue frees its memory now; the client
         // resumes from the room histories when it reconnects.

@@ -9,15 +9,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/unique_fd.hpp"
 #include "storage/detail/posix_error.hpp"
-#include "storage/detail/unique_fd.hpp"
 
 namespace onda::storage {
 namespace {
 
 namespace fs = std::filesystem;
 using detail::errno_error;
-using detail::UniqueFd;
 
 Error invalid_key() { return Error(Errc::invalid_argument, "invalid blob key"); }
 

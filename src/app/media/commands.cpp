@@ -15,6 +15,8 @@
 #include "media/av/convert/convert.hpp"
 #include "media/av/probe.hpp"
 #include "media/av/transcode/ladder.hpp"
+#include "media/job_socket.hpp"
+#include "media/prober.hpp"
 #include "media/transcode/ladder_config.hpp"
 
 namespace onda::app {
@@ -84,68 +86,12 @@ Result<media::ConversionPlan> conversion_plan(ConvertOptions const& options) {
         {.duration = info->duration, .sample_rate = info->audio->sample_rate, .channels = info->audio->channels});
 }
 
-// The job a child started ahead of need is handed on standard input: one datagram with its text and
-// the media's descriptor, read as the file /proc/self/fd/N. cancelled when the server closed the
-// socket without a job (it had no more use for this child).
-struct Job {
-    std::string text;
-    std::filesystem::path file;
-};
-
-Result<Job> receive_job() {
-    std::string text(64 * 1024, '\0');
-    iovec buffer{.iov_base = text.data(), .iov_len = text.size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr message{};
-    message.msg_iov = &buffer;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
-    ssize_t got = -1;
-    do {
-        got = ::recvmsg(STDIN_FILENO, &message, MSG_CMSG_CLOEXEC);
-    } while (got < 0 && errno == EINTR);
-    if (got == 0) return Error(Errc::cancelled, "no job came");
-    if (got < 0) return Error(Errc::invalid_argument, std::string("reading the job: ") + std::strerror(errno));
-    text.resize(static_cast<std::size_t>(got));
-    int fd = -1;
-    for (cmsghdr* header = CMSG_FIRSTHDR(&message); header; header = CMSG_NXTHDR(&message, header))
-        if (header->cmsg_level == SOL_SOCKET && header->cmsg_type == SCM_RIGHTS &&
-            header->cmsg_len == CMSG_LEN(sizeof(int)))
-            std::memcpy(&fd, CMSG_DATA(header), sizeof fd);
-    if (fd < 0 || (message.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
-        return Error(Errc::invalid_argument, "the job came without its file");
-    return Job{.text = std::move(text), .file = "/proc/self/fd/" + std::to_string(fd)};
-}
-
 // A child of the server ends with it, even if it is killed; the check after the prctl covers a
 // server that died before it. false when the server is gone already.
 bool die_with_parent(int parent_pid) {
     if (parent_pid <= 0) return true;
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     return ::getppid() == parent_pid;
-}
-
-// A probe job (media/prober.cpp): {"timeout_ms", "max_bytes", "name"}.
-struct ProbeJob {
-    media::ProbeLimits limits;
-    std::string name;
-};
-
-Result<ProbeJob> parse_probe_job(std::string_view text) {
-    boost::system::error_code ec;
-    auto const value = boost::json::parse(text, ec);
-    auto const* object = ec ? nullptr : value.if_object();
-    auto const* timeout = object ? object->if_contains("timeout_ms") : nullptr;
-    auto const* max_bytes = object ? object->if_contains("max_bytes") : nullptr;
-    auto const* name = object ? object->if_contains("name") : nullptr;
-    if (!timeout || !timeout->is_int64() || timeout->as_int64() <= 0 || !max_bytes || !max_bytes->is_number() ||
-        !name || !name->is_string())
-        return Error(Errc::invalid_argument, "not a probe job");
-    ProbeJob job{.limits = {.timeout = std::chrono::milliseconds(timeout->as_int64())},
-                 .name = std::string(name->as_string())};
-    job.limits.max_bytes = max_bytes->to_number<std::uint64_t>();
-    return job;
 }
 
 }  // namespace
@@ -158,13 +104,13 @@ int probe(ProbeOptions const& options) {
     if (options.await_job) {
         // So that `ps` tells a waiting child from a working one, and a probe child from a conversion's.
         ::prctl(PR_SET_NAME, "onda-probe-wait");
-        auto received = receive_job();
+        auto received = media::receive_job(STDIN_FILENO);
         if (!received) {
             if (received.error().code() == Errc::cancelled) return 0;
             print_error(received.error());
             return 2;
         }
-        auto job = parse_probe_job(received->text);
+        auto job = media::decode_probe_job(received->text);
         if (!job) {
             print_error(job.error());
             return 2;
@@ -194,7 +140,7 @@ int convert(ConvertOptions const& options) {
     if (options.await_job) {
         // Named so that `ps` tells a waiting child from a working one.
         ::prctl(PR_SET_NAME, "onda-waiting");
-        auto received = receive_job();
+        auto received = media::receive_job(STDIN_FILENO);
         if (!received) {
             std::cerr << "onda convert: " << received.error().message() << "\n";
             return received.error().code() == Errc::cancelled ? 0 : 2;

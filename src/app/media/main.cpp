@@ -5,23 +5,26 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/commands.hpp"
 #include "app/config_flags.hpp"
 #include "app/media/commands.hpp"
 
 int main(int argc, char** argv) {
+    // The same help lines `onda --help` shows for these commands.
+    auto summary = [](std::string_view name) { return std::string(onda::app::media_command_summary(name)); };
     CLI::App app{"onda-media: the media commands of onda (onda serve starts these itself; onda <command> runs them)"};
     app.require_subcommand(1);
 
     onda::app::ConfigFlags worker_flags;
     std::string worker_id;
-    auto* worker = app.add_subcommand("worker", "run transcode jobs (onda serve starts these itself)");
+    auto* worker = app.add_subcommand("worker", summary("worker"));
     worker_flags.add_to(*worker, false);
     worker->add_option("--id", worker_id, "lease owner name (default: <hostname>.<pid>)");
 
     onda::app::ConfigFlags probe_flags;
     onda::app::ProbeOptions probe_options;
     std::string probe_file;
-    auto* probe = app.add_subcommand("probe", "print what a media file is, as JSON");
+    auto* probe = app.add_subcommand("probe", summary("probe"));
     probe_flags.add_to(*probe, false);
     probe->add_option("file", probe_file, "the file (none with --await-job)");
     probe->add_option("--parent-pid", probe_options.parent_pid, "exit when this process (the server) does");
@@ -31,7 +34,7 @@ int main(int argc, char** argv) {
     onda::app::ConfigFlags transcode_flags;
     std::string transcode_file;
     std::string transcode_dir;
-    auto* transcode = app.add_subcommand("transcode", "run the transcode ladder on a file, into an empty directory");
+    auto* transcode = app.add_subcommand("transcode", summary("transcode"));
     transcode_flags.add_to(*transcode, false);
     transcode->add_option("file", transcode_file, "the media file")->required();
     transcode->add_option("dir", transcode_dir, "where the renditions go (created; must be empty)")->required();
@@ -39,8 +42,7 @@ int main(int argc, char** argv) {
     onda::app::ConfigFlags convert_flags;
     onda::app::ConvertOptions convert_options;
     std::string convert_file;
-    auto* convert = app.add_subcommand(
-        "convert", "write a media file's audio as mp3, aac, opus, ogg, flac or wav to standard output");
+    auto* convert = app.add_subcommand("convert", summary("convert"));
     convert_flags.add_to(*convert, false);
     convert->add_option("file", convert_file, "the media file (none with --await-job)");
     convert->add_option("--format", convert_options.format, "mp3, aac, opus, ogg, flac or wav");

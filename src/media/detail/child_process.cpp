@@ -18,6 +18,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "core/log.hpp"
+#include "media/job_socket.hpp"
 
 extern char** environ;
 
@@ -156,28 +157,12 @@ WaitingChild::~WaitingChild() {
 }
 
 Result<StartedChild> WaitingChild::hand_over(std::string_view job, int fd) {
-    iovec text{.iov_base = const_cast<char*>(job.data()), .iov_len = job.size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr message{};
-    message.msg_iov = &text;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
-    cmsghdr* header = CMSG_FIRSTHDR(&message);
-    header->cmsg_level = SOL_SOCKET;
-    header->cmsg_type = SCM_RIGHTS;
-    header->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(header), &fd, sizeof fd);
-    ssize_t sent = -1;
-    do {
-        sent = ::sendmsg(socket_fd_, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
-    } while (sent < 0 && errno == EINTR);
-    int const code = errno;
+    auto sent = send_job(socket_fd_, job, fd);
     ::close(socket_fd_);
     socket_fd_ = -1;
-    if (sent != static_cast<ssize_t>(job.size())) {
+    if (!sent) {
         child_.kill_and_reap();  // it died while it waited, or cannot take the job: start another
-        return system_error("hand a job to a waiting child", sent < 0 ? code : EMSGSIZE);
+        return sent.error();
     }
     return std::exchange(child_, StartedChild{});
 }

@@ -5,7 +5,7 @@
 
 #include <unistd.h>
 
-namespace onda::storage::detail {
+namespace onda {
 
 class UniqueFd {
 public:
@@ -32,4 +32,4 @@ private:
     int fd_ = -1;
 };
 
-}  // namespace onda::storage::detail
+}  // namespace onda
