@@ -11,7 +11,8 @@
 #      onda accepts only real audio/video, and nginx serves the very same file;
 #   3. starts nginx (generated config: worker_processes = onda's threads, sendfile, tcp_nopush,
 #      keepalive_requests 100000, access_log off, reuseport like onda's SO_REUSEPORT acceptors) and a
-#      release onda, and uploads the file to onda;
+#      release onda without transcode workers (the upload would otherwise start a ladder transcode that
+#      takes both cores during the runs), and uploads the file to onda;
 #   4. reads onda's RSS after start, after the upload (idle), then with 10,000 idle keep-alive
 #      connections (one GET /healthz each, then held), and the same for nginx as a reference;
 #   5. per mode (range: random 64 KiB ranges; whole: whole-file GETs) and per server: a 3 s warm-up then
@@ -148,7 +149,7 @@ wait_http "http://127.0.0.1:$NGINX_PORT/healthz"
 ONDA_PORT=$(free_port)
 "$ONDA" serve --listen "127.0.0.1:$ONDA_PORT" --data-dir "$TMP/onda-data" \
   --set auth.default_visibility=public --set auth.rate_limit_per_minute=0 \
-  --threads "$THREADS" --set log.level=warn >"$TMP/onda.log" 2>&1 &
+  --set transcode.workers=0 --threads "$THREADS" --set log.level=warn >"$TMP/onda.log" 2>&1 &
 ONDA_PID=$!
 wait_http "http://127.0.0.1:$ONDA_PORT/healthz"
 sleep 1

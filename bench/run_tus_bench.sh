@@ -17,7 +17,8 @@
 #      as it is;
 #   3. starts the servers, each with its own data directory in one temporary directory (same
 #      filesystem): `onda` (`onda serve --listen 127.0.0.1:0 --ready-file F --threads 2`, rate limit
-#      off, a creator token from `onda token`; as configured by default, so each PATCH is fdatasync'ed
+#      off, no transcode workers — each finished upload would otherwise start a ladder transcode of the
+#      1 GiB WAV that takes both cores away from the runs after it, the peer's included — a creator token from `onda token`; as configured by default, so each PATCH is fdatasync'ed
 #      before it is acknowledged), `onda-nosync` (the same with `--set uploads.sync_writes=false`: no
 #      fdatasync, which is what the peer does, so the two compare like for like), and `peer`
 #      (`node bench/tus-peer/server.mjs DIR`, path /files);
@@ -142,7 +143,7 @@ start_onda() {  # start_onda SIDE [--set key=value...]
   shift
   mkdir -p "$TMP/$side"
   "$ONDA" serve --listen 127.0.0.1:0 --data-dir "$TMP/$side" --ready-file "$TMP/$side.ready" --threads "$THREADS" \
-    --set auth.rate_limit_per_minute=0 --set log.level=warn "$@" >"$TMP/$side.log" 2>&1 &
+    --set auth.rate_limit_per_minute=0 --set transcode.workers=0 --set log.level=warn "$@" >"$TMP/$side.log" 2>&1 &
   PID_OF[$side]=$!
   port=$(wait_port_file "$TMP/$side.ready" "${PID_OF[$side]}") || die "$side did not start: $(tail -n5 "$TMP/$side.log")"
   TOKEN_OF[$side]=$("$ONDA" token --data-dir "$TMP/$side" --sub bench --role creator) || die "onda token failed"

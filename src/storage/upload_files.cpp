@@ -25,20 +25,25 @@ Result<std::uint64_t> file_size(int fd, std::string_view id) {
     return static_cast<std::uint64_t>(st.st_size);
 }
 
-// Writes all of `bytes` at `offset`; on failure the file is cut back to `offset`, so a full disk
-// never leaves part of a write behind.
-Result<void> write_all_at(int fd, std::string_view bytes, std::uint64_t offset, std::string_view what) {
-    std::uint64_t at = offset;
+// Writes all of `bytes` at `at`: 0, or the errno of the failure (ENOSPC for a write that took
+// nothing from a non-empty buffer: nothing fits).
+int pwrite_all(int fd, std::string_view bytes, std::uint64_t at) {
     while (!bytes.empty()) {
         ssize_t const n = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(at));
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            int const err = n < 0 ? errno : ENOSPC;  // 0 bytes taken from a non-empty buffer: nothing fits
-            (void)::ftruncate(fd, static_cast<off_t>(offset));
-            return detail::errno_error(err, what);
-        }
+        if (n <= 0) return n < 0 ? errno : ENOSPC;
         bytes.remove_prefix(static_cast<std::size_t>(n));
         at += static_cast<std::uint64_t>(n);
+    }
+    return 0;
+}
+
+// Writes all of `bytes` at `offset`; on failure the file is cut back to `offset`, so a full disk
+// never leaves part of a write behind.
+Result<void> write_all_at(int fd, std::string_view bytes, std::uint64_t offset, std::string_view what) {
+    if (int const err = pwrite_all(fd, bytes, offset); err != 0) {
+        (void)::ftruncate(fd, static_cast<off_t>(offset));
+        return detail::errno_error(err, what);
     }
     return ok();
 }
@@ -50,6 +55,7 @@ UploadWriter::UploadWriter(int data_fd, int chunk_fd, std::filesystem::path chun
 
 UploadWriter::UploadWriter(UploadWriter&& other) noexcept
     : data_fd_(std::exchange(other.data_fd_, -1)),
+      uncached_fd_(std::exchange(other.uncached_fd_, -1)),
       chunk_fd_(std::exchange(other.chunk_fd_, -1)),
       chunk_path_(std::move(other.chunk_path_)),
       offset_(other.offset_),
@@ -58,7 +64,13 @@ UploadWriter::UploadWriter(UploadWriter&& other) noexcept
 
 UploadWriter::~UploadWriter() {
     discard_chunk();
+    stop_uncached();
     if (data_fd_ >= 0) ::close(data_fd_);
+}
+
+void UploadWriter::stop_uncached() {
+    if (uncached_fd_ >= 0) ::close(uncached_fd_);
+    uncached_fd_ = -1;
 }
 
 void UploadWriter::discard_chunk() {
@@ -73,10 +85,14 @@ Result<void> UploadWriter::write(std::string_view bytes) {
     if (chunk_fd_ >= 0) {
         if (auto done = write_all_at(chunk_fd_, bytes, written_, "write the upload's staged chunk"); !done) return done;
     } else {
-        if (auto done = write_all_at(data_fd_, bytes, offset_ + written_, "write upload data"); !done) return done;
+        std::uint64_t const at = offset_ + written_;
+        if (int const err = write_data(bytes, at); err != 0) {
+            (void)::ftruncate(data_fd_, static_cast<off_t>(at));
+            return detail::errno_error(err, "write upload data");
+        }
     }
     written_ += bytes.size();
-    if (chunk_fd_ < 0 && written_ - writeback_started_ >= writeback_step_bytes) {
+    if (chunk_fd_ < 0 && uncached_fd_ < 0 && written_ - writeback_started_ >= writeback_step_bytes) {
         // Start writing the new bytes to disk now, without waiting, so sync() at the end of the request
         // has only the tail left to wait for. A failure here changes nothing: sync() reports it.
         (void)::sync_file_range(data_fd_, static_cast<off_t>(offset_ + writeback_started_),
@@ -84,6 +100,25 @@ Result<void> UploadWriter::write(std::string_view bytes) {
         writeback_started_ = written_;
     }
     return ok();
+}
+
+int UploadWriter::write_data(std::string_view bytes, std::uint64_t at) {
+    constexpr std::size_t block = uncached_alignment;
+    auto const address = reinterpret_cast<std::uintptr_t>(bytes.data());
+    if (uncached_fd_ < 0 || address % block != at % block) return pwrite_all(data_fd_, bytes, at);
+    std::size_t const head = std::min(bytes.size(), (block - at % block) % block);
+    std::size_t const whole = (bytes.size() - head) / block * block;
+    if (whole == 0) return pwrite_all(data_fd_, bytes, at);
+    if (int const err = pwrite_all(data_fd_, bytes.substr(0, head), at); err != 0) return err;
+    int err = pwrite_all(uncached_fd_, bytes.substr(head, whole), at + head);
+    if (err == EINVAL) {
+        // The file system took the O_DIRECT open but not this write: the page cache from here on.
+        stop_uncached();
+        (void)::ftruncate(data_fd_, static_cast<off_t>(at + head));  // a partial block write, if any
+        err = pwrite_all(data_fd_, bytes.substr(head, whole), at + head);
+    }
+    if (err != 0) return err;
+    return pwrite_all(data_fd_, bytes.substr(head + whole), at + head + whole);
 }
 
 Result<void> UploadWriter::commit() {
@@ -201,6 +236,9 @@ Result<UploadWriter> UploadFiles::open_writer(std::string_view id, std::uint64_t
         if (chunk_fd < 0) return detail::errno_error(errno, "stage a chunk of upload " + std::string(id));
         writer.chunk_fd_ = chunk_fd;
         writer.chunk_path_ = std::move(chunk_path);
+    } else {
+        // -1 (EINVAL) where the file system has no O_DIRECT: then everything goes through the page cache.
+        writer.uncached_fd_ = ::open(path.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
     }
     return writer;
 }

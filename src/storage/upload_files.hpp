@@ -7,8 +7,14 @@
 // the middle of it leaves the data file as it was. Staging files left by a crash are removed when
 // the directory is opened.
 //
-// Everything here blocks (filesystem calls); writes of a few hundred KiB land in the page cache and
-// are cheap enough for an I/O thread, sync() and the commit of a staged chunk belong on the pool.
+// Writes into the data file skip the page cache where they can (O_DIRECT): copying an upload into
+// the page cache cost more CPU than anything else it did, on the receiving thread (see
+// docs/benchmarks.md). Whole 4 KiB blocks whose address in memory lines up with their place in the
+// file (`uncached_alignment`; see `buffer_offset()`) go to the disk directly; the unaligned ends of a
+// write, staged chunks, and file systems without O_DIRECT (tmpfs) go through the page cache. A block
+// is always written one way only, so the two never overlap.
+//
+// Everything here blocks (filesystem calls and disk writes): call it from the blocking pool.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +40,9 @@ public:
     // Appends all of `bytes`, or none of them: a failed write is cut back off the file.
     // insufficient_storage when the disk is full or failing.
     Result<void> write(std::string_view bytes);
+    // Where in a buffer aligned to `uncached_alignment` the next byte to write should be placed so
+    // that the whole blocks after it can skip the page cache.
+    std::size_t buffer_offset() const { return (offset_ + written_) % uncached_alignment; }
     // Bytes appended by this writer so far.
     std::uint64_t written() const { return written_; }
     // Direct writers: nothing to do. Staged writers: appends the chunk to the data file (in the
@@ -45,13 +54,19 @@ public:
     // whose pages the kernel may have dropped). Staged writers: drops the chunk.
     void roll_back();
 
+    static constexpr std::size_t uncached_alignment = 4096;
+
 private:
     friend class UploadFiles;
     UploadWriter(int data_fd, int chunk_fd, std::filesystem::path chunk_path, std::uint64_t offset);
     void discard_chunk();
+    // Writes `bytes` at `at` in the data file, its aligned whole blocks past the page cache.
+    int write_data(std::string_view bytes, std::uint64_t at);
+    void stop_uncached();
 
     int data_fd_ = -1;
-    int chunk_fd_ = -1;  // -1: direct
+    int uncached_fd_ = -1;  // the data file opened with O_DIRECT; -1 when the file system refused it
+    int chunk_fd_ = -1;     // -1: direct
     std::filesystem::path chunk_path_;
     std::uint64_t offset_ = 0;  // where the data file ends when this writer starts
     std::uint64_t written_ = 0;

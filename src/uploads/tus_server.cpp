@@ -10,7 +10,7 @@
 
 #include "core/ids.hpp"
 #include "core/log.hpp"
-#include "uploads/detail/background_digests.hpp"
+#include "uploads/detail/background_writes.hpp"
 #include "uploads/detail/tus_upload.hpp"
 #include "uploads/tus_protocol.hpp"
 
@@ -21,7 +21,6 @@ namespace json = boost::json;
 using http::Request;
 using http::Response;
 
-constexpr std::size_t read_chunk_bytes = 256 * 1024;
 constexpr auto finish_poll = std::chrono::milliseconds(20);
 constexpr auto max_finish_wait = std::chrono::milliseconds(60'000);
 
@@ -297,6 +296,7 @@ Task<Response> TusServer::write_chunk(Request& request, UploadPtr upload, std::u
     Received const received = co_await receive_body(request, u, *writer, chunk, running, !checksum);
     std::optional<Error> failure = received.failure;
     bool const client_gone = received.client_gone;
+    if (received.digest_spoiled) whole.reset();  // it saw bytes that were cut off: hashed again at the end
 
     if (checksum) {
         if (!failure && chunk_digest->finish() != checksum->digest)
@@ -358,56 +358,57 @@ Task<Response> TusServer::write_chunk(Request& request, UploadPtr upload, std::u
     co_return response;
 }
 
-// Reads the request body into the upload: every piece written as it arrives, its offset published
-// when `counts_now` (a checked chunk counts only once verified), each full buffer hashed in the
-// background while the other one fills. The digests are complete when this returns.
+// Reads the request body into the upload. The pool writes and hashes what arrived while the next
+// bytes are read (detail::BackgroundWrites); each write that lands is published as the offset when
+// `counts_now` (a checked chunk counts only once verified). When this returns, everything read is
+// in the file (or failed) and the digests are complete.
 Task<TusServer::Received> TusServer::receive_body(Request& request, Upload& u, storage::UploadWriter& writer,
                                                   Digest* chunk_digest, Digest* whole_digest, bool counts_now) {
     std::uint64_t offset = 0;
     std::uint64_t room = 0;  // bytes the upload still takes
-    std::string uid;
     {
         std::lock_guard lock(u.mutex);
         offset = u.record.offset;
         room = u.record.length - offset;
-        uid = u.record.id;
     }
-    std::array<std::vector<char>, 2> buffers{std::vector<char>(read_chunk_bytes), std::vector<char>(read_chunk_bytes)};
-    std::size_t current = 0;
-    detail::BackgroundDigests hashing(co_await net::this_coro::executor, pool_, chunk_digest, whole_digest);
+    detail::BackgroundWrites::WrittenFn on_written;
+    if (counts_now) on_written = [this, &u, offset](std::uint64_t written) { count_written(u, offset + written); };
+    detail::BackgroundWrites writes(co_await net::this_coro::executor, pool_, writer, chunk_digest, whole_digest,
+                                    std::move(on_written));
     Received received;
-    for (bool end = false; !end && !received.failure;) {
-        std::span<char> buffer(buffers[current]);
-        std::size_t filled = 0;
-        while (filled < buffer.size() && !end && !received.failure) {
-            auto n = co_await request.read_some(buffer.subspan(filled));
-            if (!n) {
-                received.client_gone = true;  // what arrived is kept (unless it had to be verified)
-                received.failure = n.error();
-            } else if (*n == 0) {
-                end = true;
-            } else if (*n > room - writer.written()) {
-                received.failure = Error(Errc::too_large, "the chunk goes past Upload-Length");
-            } else if (auto written = writer.write(std::string_view(buffer.data() + filled, *n)); !written) {
-                received.failure = written.error().context("upload " + uid);
-            } else {
-                filled += *n;
-                if (counts_now) {
-                    {
-                        std::lock_guard lock(u.mutex);
-                        u.record.offset = offset + writer.written();
-                    }
-                    publish(u, "uploading", false);
-                }
-            }
+    std::uint64_t accepted = 0;  // bytes read
+    while (!received.failure) {
+        std::span<char> space = co_await writes.space();
+        if (space.empty()) break;  // a write failed
+        auto n = co_await request.read_some(space);
+        if (!n) {
+            received.client_gone = true;  // what arrived is kept (unless it had to be verified)
+            received.failure = n.error();
+        } else if (*n == 0) {
+            break;
+        } else if (*n > room - accepted) {
+            received.failure = Error(Errc::too_large, "the chunk goes past Upload-Length");
+        } else {
+            accepted += *n;
+            writes.commit(*n);
         }
-        if (filled == 0) continue;
-        co_await hashing.wait();  // the other buffer is free again
-        hashing.feed(std::string_view(buffer.data(), filled));
-        current = 1 - current;
     }
-    co_await hashing.wait();  // the digests are read (and the buffers freed) by the caller
+    // The digests are read by the caller.
+    if (auto failed = co_await writes.finish(); failed) {
+        received.digest_spoiled = true;
+        std::lock_guard lock(u.mutex);
+        if (!received.failure) received.failure = failed->context("upload " + u.record.id);
+    }
     co_return received;
+}
+
+// Another write of the PATCH under way is in the file: it counts from now on.
+void TusServer::count_written(Upload& u, std::uint64_t offset) {
+    {
+        std::lock_guard lock(u.mutex);
+        u.record.offset = offset;
+    }
+    publish(u, "uploading", false);
 }
 
 Task<Response> TusServer::terminate(Request& request) {

@@ -83,9 +83,11 @@ private:
     struct Received {
         std::optional<Error> failure;
         bool client_gone = false;
+        bool digest_spoiled = false;  // the running digests saw bytes a failed write cut off
     };
     Task<Received> receive_body(http::Request& request, Upload& upload, storage::UploadWriter& writer,
                                 Digest* chunk_digest, Digest* whole_digest, bool counts_now);
+    void count_written(Upload& upload, std::uint64_t offset);
     Task<Result<std::string>> finish(UploadPtr upload);
     enum class Removal {
         by_client,  // DELETE: conflict while a request works on it
