@@ -5,7 +5,8 @@
 // Timeouts: an idle keep-alive connection may wait idle_timeout for its next request; once the
 // first byte of a request arrives its whole head must follow within header_timeout (a slowloris
 // client is cut off without affecting anyone else); each body read may stall for body_timeout;
-// each write for send_timeout.
+// each write for send_timeout. Each is a deadline on the connection's entry that the thread's sweep
+// enforces (detail/worker.hpp), not a timer per operation.
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 
@@ -15,20 +16,18 @@
 #include <memory>
 #include <optional>
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/status.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/status.hpp>
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "http/detail/request_body.hpp"
+#include "http/detail/request_head.hpp"
 #include "http/detail/websocket_connection.hpp"
 #include "http/detail/worker.hpp"
 
@@ -39,9 +38,8 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
-using namespace net::experimental::awaitable_operators;
 
-using Parser = detail::RequestParser;
+using detail::HeadStatus;
 using detail::ParserBody;
 
 // Bodies a handler left unread are drained up to this much so the connection can be reused;
@@ -50,6 +48,12 @@ constexpr std::size_t max_drain_bytes = 256 * 1024;
 
 // The read buffer an idle keep-alive connection keeps; most request heads fit in it.
 constexpr std::size_t idle_buffer_bytes = 1024;
+
+// The most one read of a request head asks for.
+constexpr std::size_t max_head_read_bytes = 64 * 1024;
+
+// Up to this much, a head still incomplete is parsed again after each read (see parse_buffered).
+constexpr std::size_t head_rescan_bytes = 4 * 1024;
 
 // How much one response may send in a row before the thread's other connections get a turn.
 constexpr std::uint64_t fair_share_bytes = 2 * 1024 * 1024;
@@ -96,12 +100,13 @@ bool status_has_body(unsigned status) { return status >= 200 && status != 204 &&
 
 class Connection {
 public:
-    Connection(Server::Worker& worker, tcp::socket socket) : worker_(worker), stream_(std::move(socket)) {
+    Connection(Server::Worker& worker, tcp::socket socket) : worker_(worker), socket_(std::move(socket)) {
         error_code ec;
-        auto endpoint = stream_.socket().remote_endpoint(ec);
+        auto endpoint = socket_.remote_endpoint(ec);
         peer_ = ec ? std::string("unknown") : endpoint.address().to_string();
-        entry_ = worker_.connections.insert(worker_.connections.end(), ConnectionEntry{&stream_.socket(), true});
+        entry_ = worker_.connections.insert(worker_.connections.end(), ConnectionEntry{.socket = &socket_});
         worker_.metrics.open_connections->add(1);
+        worker_.start_sweeping();
     }
     ~Connection() {
         worker_.connections.erase(entry_);
@@ -121,8 +126,8 @@ public:
             co_await std::move(websocket);
         }
         error_code ignored;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        stream_.close();
+        socket_.shutdown(tcp::socket::shutdown_send, ignored);
+        socket_.close(ignored);
     }
 
 private:
@@ -134,8 +139,8 @@ private:
         if (buffer_.size() > 0) co_return true;  // a pipelined request is already here
         if (buffer_.capacity() > idle_buffer_bytes) buffer_.shrink_to_fit();
         entry_->idle = true;
-        stream_.expires_after(worker_.options.idle_timeout);
-        auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(idle_buffer_bytes), use_result);
+        entry_->expires_after(worker_.options.idle_timeout);
+        auto [ec, n] = co_await socket_.async_read_some(buffer_.prepare(idle_buffer_bytes), use_result);
         entry_->idle = false;
         if (ec) co_return false;  // idle timeout, peer closed, or shutdown cancelled the wait
         buffer_.commit(n);
@@ -144,41 +149,49 @@ private:
 
     // Reads one request, lets the service answer it, writes the answer. False: close the connection.
     Task<bool> exchange() {
-        Parser parser;
-        parser.header_limit(static_cast<std::uint32_t>(worker_.options.max_header_bytes));
-        parser.body_limit(boost::none);  // handlers enforce their own limits as they read
-        stream_.expires_after(worker_.options.header_timeout);
-        auto [ec, n] = co_await bhttp::async_read_header(stream_, buffer_, parser, use_result);
-        if (ec == bhttp::error::header_limit) {
-            co_await write_error(Error(Errc::headers_too_large, "request headers are too large"));
-            co_return false;
+        entry_->expires_after(worker_.options.header_timeout);
+        detail::RequestHead head;
+        std::string failure;
+        HeadStatus status = parse_buffered(head, failure);
+        if (status == HeadStatus::need_more) {  // usually the whole head came with the first read
+            Task<std::optional<HeadStatus>> reading = read_head(head, failure);
+            auto read = co_await std::move(reading);
+            if (!read) co_return false;  // slow (the sweep cancelled the read), gone, or shutting down
+            status = *read;
         }
-        if (ec == beast::error::timeout || ec == net::error::eof || ec == bhttp::error::end_of_stream ||
-            ec == net::error::connection_reset || ec == net::error::operation_aborted)
-            co_return false;  // slow, gone, or shutting down: nothing useful to say
-        if (ec) {
-            co_await write_error(Error(Errc::invalid_argument, "malformed request: " + ec.message()));
+        if (status != HeadStatus::complete) {
+            Response refusal = error_response(status == HeadStatus::too_large
+                                                  ? Error(Errc::headers_too_large, "request headers are too large")
+                                                  : Error(Errc::invalid_argument, "malformed request: " + failure));
+            if (status == HeadStatus::version_unsupported) refusal.set_status(505);
+            if (status == HeadStatus::coding_unsupported) refusal.set_status(501);
+            bool keep_alive = false;
+            co_await write_response(refusal, false, keep_alive, false);
             co_return false;
         }
 
-        auto const& head = parser.get();
-        std::vector<Request::Header> headers;
-        headers.reserve(16);
-        for (auto const& field : head)
-            headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-        bool const keep_alive_requested = head.keep_alive();
-        bool const http10 = head.version() < 11;
-        auto expect = head[bhttp::field::expect];
-        bool const expects_continue = !http10 && beast::iequals(expect, "100-continue");
+        bool const http10 = head.http10;
+        ParserBody body(socket_, *entry_, buffer_, head, worker_.options.body_timeout);
+        std::string_view const bytes(static_cast<char const*>(buffer_.data().data()), head.size);
+        Request request(bytes, head.method, head.target, head.fields, peer_,
+                        request_id(worker_.index, ++worker_.request_counter), &body, worker_.index);
+        buffer_.consume(head.size);  // the request has its own copy; `head`'s views are stale from here
+        auto const expect = request.header("Expect");
+        bool const expects_continue = !http10 && iequals(expect, "100-continue");
         if (!expect.empty() && !expects_continue) {
             co_await write_error(Error(Errc::precondition_failed, "unsupported Expect header"));
             co_return false;
         }
+        if (expects_continue) body.expect_continue();
 
-        ParserBody body(stream_, buffer_, parser, worker_.options.body_timeout, expects_continue);
-        Request request(std::string(head.method_string()), std::string(head.target()), std::move(headers), peer_,
-                        request_id(worker_.index, ++worker_.request_counter), &body, worker_.index);
-        Response response = co_await answer(request);
+        Response response;
+        try {
+            Task<Response> answering = worker_.service.handle(request);
+            response = co_await std::move(answering);
+        } catch (std::exception const& e) {
+            log::error("req={} {} {} failed: {}", request.id(), request.method(), request.path(), e.what());
+            response = error_response(Error(Errc::internal, "internal error"));
+        }
         response.set_header("X-Request-Id", request.id());
         if (auto* upgrade = std::get_if<std::shared_ptr<WebSocketUpgrade>>(&response.body())) {
             // From here on the connection belongs to the WebSocket (run() starts it); it ends with the
@@ -192,15 +205,28 @@ private:
                 co_await write_error(Error(Errc::unavailable, "the server is shutting down"));
                 co_return false;
             }
+            auto const version = request.header("Sec-WebSocket-Version");
+            auto accept_key = http10 ? Result<std::string>(Error(Errc::invalid_argument, "a WebSocket needs HTTP/1.1"))
+                                     : detail::check_handshake(version, request.header("Sec-WebSocket-Key"));
+            if (!accept_key) {
+                auto refusal = error_response(accept_key.error());
+                if (!http10 && version != "13") {  // RFC 6455 §4.4: name the versions this server speaks
+                    refusal.set_status(426);
+                    refusal.add_header("Sec-WebSocket-Version", "13");
+                }
+                bool keep_alive = false;
+                co_await write_response(refusal, false, keep_alive, http10);
+                co_return false;
+            }
             auto session = *upgrade;
-            upgrade_ = std::make_unique<detail::PendingUpgrade>(detail::PendingUpgrade{
-                detail::handshake_fields(parser.get()), std::move(response), std::move(session)});
+            upgrade_ = std::make_unique<detail::PendingUpgrade>(
+                detail::PendingUpgrade{std::move(*accept_key), std::move(response), std::move(session)});
             co_return false;
         }
 
         // The unread rest of the body stands between us and the next request: drain a little,
         // else close. A client still waiting for 100-continue never sends it, so close then too.
-        bool keep_alive = keep_alive_requested && !response.wants_close() && !worker_.stopping && !body.failed();
+        bool keep_alive = head.keep_alive && !response.wants_close() && !worker_.stopping && !body.failed();
         if (keep_alive && !body.is_done()) {
             if (expects_continue && !body.continue_sent())
                 keep_alive = false;
@@ -210,22 +236,43 @@ private:
         co_return co_await write_response(response, request.is_head(), keep_alive, http10) && keep_alive;
     }
 
-    Task<Response> answer(Request& request) {
-        try {
-            co_return co_await worker_.service.handle(request);
-        } catch (std::exception const& e) {
-            log::error("req={} {} {} failed: {}", request.id(), request.method(), request.path(), e.what());
+    // Parses the head from what is buffered. Heads are parsed whole, again after each read: while
+    // the buffer is small that is cheap and refuses garbage at once; past head_rescan_bytes only once
+    // an empty line (or the limit) says the head may be whole, so a client dripping a large head
+    // byte by byte costs a search per read, not a parse.
+    HeadStatus parse_buffered(detail::RequestHead& head, std::string& failure) {
+        std::string_view const bytes(static_cast<char const*>(buffer_.data().data()), buffer_.size());
+        if (bytes.empty()) return HeadStatus::need_more;
+        if (bytes.size() > head_rescan_bytes && bytes.size() < worker_.options.max_header_bytes &&
+            bytes.find("\r\n\r\n", head_searched_ > 3 ? head_searched_ - 3 : 0) == std::string_view::npos) {
+            head_searched_ = bytes.size();
+            return HeadStatus::need_more;
         }
-        co_return error_response(Error(Errc::internal, "internal error"));
+        auto const status = detail::parse_request_head(bytes, worker_.options.max_header_bytes, head, failure);
+        head_searched_ = status == HeadStatus::need_more ? bytes.size() : 0;
+        return status;
+    }
+
+    // Reads until parse_buffered() has the whole head (or refuses it); nullopt when the socket failed
+    // (operation_aborted when the header deadline passed).
+    Task<std::optional<HeadStatus>> read_head(detail::RequestHead& head, std::string& failure) {
+        for (;;) {
+            std::size_t const room =
+                std::clamp(buffer_.capacity() - buffer_.size(), idle_buffer_bytes, max_head_read_bytes);
+            auto [ec, n] = co_await socket_.async_read_some(buffer_.prepare(room), use_result);
+            if (ec) co_return std::nullopt;
+            buffer_.commit(n);
+            if (auto status = parse_buffered(head, failure); status != HeadStatus::need_more) co_return status;
+        }
     }
 
     // Not a coroutine: the WebSocket's task is awaited by run() itself, one frame fewer per
     // connection for as long as it lives.
     Task<> run_websocket() {
         buffer_ = beast::flat_buffer();  // empty (checked above): the WebSocket reads with its own
-        stream_.expires_never();         // the WebSocket keeps its own handshake and idle timeouts
+        entry_->expires_never();         // the WebSocket keeps its own handshake and idle timeouts
         entry_->upgraded = true;         // shutdown cancels its pending read, which ends the session
-        return detail::serve_websocket(stream_, std::move(upgrade_), peer_);
+        return detail::serve_websocket(socket_, *entry_, std::move(upgrade_), peer_);
     }
 
     Task<bool> drain(ParserBody& body) {
@@ -283,8 +330,8 @@ private:
     // Writes `buffers` whole; false on any failure (the connection is then closed).
     template <class Buffers>
     Task<bool> send(Buffers const& buffers) {
-        stream_.expires_after(worker_.options.send_timeout);
-        auto [ec, n] = co_await net::async_write(stream_, buffers, use_result);
+        entry_->expires_after(worker_.options.send_timeout);
+        auto [ec, n] = co_await net::async_write(socket_, buffers, use_result);
         worker_.metrics.bytes_sent->add(n);
         co_return !ec;
     }
@@ -358,89 +405,112 @@ private:
                 pending += piece.text;
                 continue;
             }
+            // Each step is tried at once, without a coroutine of its own; only what the socket did
+            // not take goes through one that waits (most 64 KiB ranges go out whole at once).
             if (!pending.empty()) {
-                if (!co_await send_head(pending)) co_return false;
+                auto sent = send_now(pending);
+                if (!sent) co_return false;
+                if (*sent < pending.size()) {
+                    Task<bool> rest = send_head(std::string_view(pending).substr(*sent));
+                    if (!co_await std::move(rest)) co_return false;
+                }
                 pending.clear();
             }
-            if (!co_await send_file_range(piece.fd, piece.offset, piece.length)) co_return false;
+            auto sent = sendfile_now(piece.fd, piece.offset, std::min(piece.length, fair_share_bytes));
+            if (!sent) co_return false;
+            if (*sent < piece.length) {
+                Task<bool> rest = send_file_range(piece.fd, piece.offset + *sent, piece.length - *sent);
+                if (!co_await std::move(rest)) co_return false;
+            }
         }
         if (!pending.empty()) co_return co_await send(net::buffer(pending));
         co_return true;
     }
 
-    // Sends `text` (the head) on its own, without MSG_MORE: corked into the sendfile that follows, each
+    // Sends what the socket takes now, without waiting: how much that was, or nullopt when the peer
+    // is gone. `text` goes on its own, without MSG_MORE: corked into the sendfile that follows, each
     // 64 KiB range cost more on loopback (see docs/benchmarks.md).
-    Task<bool> send_head(std::string_view text) {
-        auto& socket = stream_.socket();
-        while (!text.empty()) {
-            ssize_t n = ::send(socket.native_handle(), text.data(), text.size(), MSG_NOSIGNAL);
+    std::optional<std::size_t> send_now(std::string_view text) {
+        std::size_t sent = 0;
+        while (sent < text.size()) {
+            ssize_t const n = ::send(socket_.native_handle(), text.data() + sent, text.size() - sent, MSG_NOSIGNAL);
             if (n > 0) {
                 worker_.metrics.bytes_sent->add(static_cast<std::uint64_t>(n));
-                text.remove_prefix(static_cast<std::size_t>(n));
+                sent += static_cast<std::size_t>(n);
                 continue;
             }
             if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                if (!co_await wait_writable()) co_return false;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+            return std::nullopt;
+        }
+        return sent;
+    }
+
+    // sendfile(2) while the socket takes it, up to `length` bytes from `offset`: how many went, or
+    // nullopt when the peer is gone or the file is shorter than promised (truncated underneath us).
+    std::optional<std::uint64_t> sendfile_now(int fd, std::uint64_t offset, std::uint64_t length) {
+        off_t position = static_cast<off_t>(offset);
+        std::uint64_t sent = 0;
+        while (sent < length) {
+            std::size_t const step = static_cast<std::size_t>(std::min<std::uint64_t>(length - sent, 1 << 20));
+            ssize_t const n = ::sendfile(socket_.native_handle(), fd, &position, step);
+            if (n > 0) {
+                worker_.metrics.bytes_sent->add(static_cast<std::uint64_t>(n));
+                sent += static_cast<std::uint64_t>(n);
                 continue;
             }
-            co_return false;
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+            return std::nullopt;
         }
-        co_return true;
+        return sent;
+    }
+
+    Task<bool> send_head(std::string_view text) {
+        for (;;) {
+            auto sent = send_now(text);
+            if (!sent) co_return false;
+            text.remove_prefix(*sent);
+            if (text.empty()) co_return true;
+            if (!co_await wait_writable()) co_return false;
+        }
     }
 
     Task<bool> send_file_range(int fd, std::uint64_t offset, std::uint64_t length) {
-        auto& socket = stream_.socket();
-        off_t position = static_cast<off_t>(offset);
-        std::uint64_t remaining = length;
+        std::uint64_t done = 0;
         std::uint64_t since_yield = 0;
-        while (remaining > 0) {
+        while (done < length) {
             if (since_yield >= fair_share_bytes) {
                 // A fast reader could keep this loop going for the whole file while the thread's
                 // other connections wait: let them run.
                 since_yield = 0;
-                co_await net::post(stream_.get_executor(), net::use_awaitable);
+                co_await net::post(socket_.get_executor(), net::use_awaitable);
             }
-            std::size_t const step = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, 1 << 20));
-            ssize_t n = ::sendfile(socket.native_handle(), fd, &position, step);
-            if (n > 0) {
-                worker_.metrics.bytes_sent->add(static_cast<std::uint64_t>(n));
-                remaining -= static_cast<std::uint64_t>(n);
-                since_yield += static_cast<std::uint64_t>(n);
-                continue;
-            }
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            auto sent = sendfile_now(fd, offset + done, std::min(length - done, fair_share_bytes - since_yield));
+            if (!sent) co_return false;
+            done += *sent;
+            since_yield += *sent;
+            if (*sent == 0 || (done < length && since_yield < fair_share_bytes)) {
+                // The socket is full.
                 since_yield = 0;
                 if (!co_await wait_writable()) co_return false;
-                continue;
             }
-            // n == 0: the file is shorter than promised (truncated underneath us); errors: peer gone.
-            co_return false;
         }
         co_return true;
     }
 
-    // Waits until the socket can take more, for at most send_timeout.
+    // Waits until the socket can take more, for at most send_timeout (past it the client stopped
+    // reading, and the sweep cancels the wait).
     Task<bool> wait_writable() {
-        if (!timer_) timer_ = std::make_unique<net::steady_timer>(worker_.context);
-        timer_->expires_after(worker_.options.send_timeout);
-        // Each operand is named: GCC 12 destroys temporaries built inside a co_await expression twice.
-        auto writable = stream_.socket().async_wait(tcp::socket::wait_write, use_result);
-        auto expired = timer_->async_wait(use_result);
-        auto either = std::move(writable) || std::move(expired);
-        auto outcome = co_await std::move(either);
-        if (outcome.index() != 0) co_return false;  // the timer won: the client stopped reading
-        auto [ec] = std::get<0>(outcome);
+        entry_->expires_after(worker_.options.send_timeout);
+        auto [ec] = co_await socket_.async_wait(tcp::socket::wait_write, use_result);
         co_return !ec;
     }
 
     Server::Worker& worker_;
-    beast::tcp_stream stream_;
+    tcp::socket socket_;
     beast::flat_buffer buffer_;
-    // Stalled sends (file bodies); made by the first, so the many connections that never stall (a
-    // WebSocket's, for hours) keep no room for it.
-    std::unique_ptr<net::steady_timer> timer_;
+    std::size_t head_searched_ = 0;  // how much of buffer_ has no empty line ending a head
     std::string peer_;
     std::list<ConnectionEntry>::iterator entry_;
     // An upgrade the last exchange accepted, until run() starts it.

@@ -1,5 +1,6 @@
 #include "http/delivery.hpp"
 
+#include <charconv>
 #include <variant>
 
 #include <fmt/format.h>
@@ -54,6 +55,22 @@ std::variant<Response, RangeRequest> evaluate(Request const& request, R const& r
     return ranges;
 }
 
+void append_decimal(std::string& out, std::uint64_t value) {
+    char digits[24];
+    out.append(digits, std::to_chars(digits, digits + sizeof digits, value).ptr);
+}
+
+// "bytes FIRST-LAST/SIZE" (§14.4) without fmt: one of these goes with every range answered.
+std::string format_content_range(ByteRange const& range, std::uint64_t size) {
+    std::string out = "bytes ";
+    append_decimal(out, range.first);
+    out += '-';
+    append_decimal(out, range.last);
+    out += '/';
+    append_decimal(out, size);
+    return out;
+}
+
 // RFC 9110 §14.6: a boundary that cannot occur in the parts (random, 16 hex digits).
 std::string make_boundary() {
     unsigned char bytes[8];
@@ -76,7 +93,7 @@ Response deliver(Request const& request, Representation r) {
         auto const& range = ranges.ranges.front();
         response.set_status(206);
         response.add_header("Content-Type", r.content_type);
-        response.add_header("Content-Range", fmt::format("bytes {}-{}/{}", range.first, range.last, r.size));
+        response.add_header("Content-Range", format_content_range(range, r.size));
         body.pieces.push_back(FilePiece{.text = {}, .fd = r.fd, .offset = range.first, .length = range.length()});
     } else if (ranges.kind == RangeRequest::Kind::partial) {
         // §14.6 multipart/byteranges: each part has its own Content-Type and Content-Range.
@@ -116,7 +133,7 @@ Response deliver(Request const& request, GeneratedRepresentation const& r) {
     if (ranges.kind == RangeRequest::Kind::partial && ranges.ranges.size() == 1) {
         range = ranges.ranges.front();
         response.set_status(206);
-        response.add_header("Content-Range", fmt::format("bytes {}-{}/{}", range.first, range.last, r.size));
+        response.add_header("Content-Range", format_content_range(range, r.size));
     }
     std::uint64_t const length = r.size == 0 ? 0 : range.length();
     response.add_header("Content-Type", r.content_type);

@@ -1,5 +1,7 @@
 #include "http/percent.hpp"
 
+#include <algorithm>
+
 namespace onda::http {
 namespace {
 
@@ -24,6 +26,10 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
+    // Most ids and parameters have nothing to decode: a plain copy.
+    if (std::none_of(text.begin(), text.end(),
+                     [plus_is_space](char c) { return c == '%' || (plus_is_space && c == '+'); }))
+        return std::string(text);
     std::string out;
     out.reserve(text.size());
     for (std::size_t i = 0; i < text.size(); ++i) {

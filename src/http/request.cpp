@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include <fmt/format.h>
+
 namespace onda::http {
 namespace {
 
@@ -23,19 +25,48 @@ std::vector<std::pair<std::string, std::string>> parse_query(std::string_view qu
 
 }  // namespace
 
-Request::Request(std::string method, std::string target, std::vector<Header> headers, std::string remote_address,
+Request::Request(std::string method, std::string target, std::vector<Header> const& headers, std::string remote_address,
                  std::string id, BodySource* body, std::size_t worker)
-    : method_(std::move(method)),
-      target_(std::move(target)),
-      headers_(std::move(headers)),
-      remote_address_(std::move(remote_address)),
-      id_(std::move(id)),
-      body_(body),
-      worker_(worker) {
-    std::string_view target_view = target_;
-    auto question = target_view.find('?');
-    path_ = target_view.substr(0, question);
-    if (question != std::string_view::npos) query_ = parse_query(target_view.substr(question + 1));
+    : remote_address_(std::move(remote_address)), id_(std::move(id)), body_(body), worker_(worker) {
+    // Everything in one string, then views into it (text_ no longer changes).
+    std::size_t total = method.size() + target.size();
+    for (auto const& [name, value] : headers) total += name.size() + value.size();
+    text_.reserve(total);
+    text_ += method;
+    text_ += target;
+    for (auto const& [name, value] : headers) {
+        text_ += name;
+        text_ += value;
+    }
+    std::string_view all = text_;
+    method_ = all.substr(0, method.size());
+    target_ = all.substr(method.size(), target.size());
+    std::size_t at = method.size() + target.size();
+    for (auto const& [name, value] : headers) {
+        headers_.emplace_back(all.substr(at, name.size()), all.substr(at + name.size(), value.size()));
+        at += name.size() + value.size();
+    }
+    parse_target();
+}
+
+Request::Request(std::string_view head, std::string_view method, std::string_view target,
+                 std::span<HeaderView const> headers, std::string remote_address, std::string id, BodySource* body,
+                 std::size_t worker)
+    : text_(head), remote_address_(std::move(remote_address)), id_(std::move(id)), body_(body), worker_(worker) {
+    std::string_view const all = text_;
+    auto rebase = [&](std::string_view view) {
+        return all.substr(static_cast<std::size_t>(view.data() - head.data()), view.size());
+    };
+    method_ = rebase(method);
+    target_ = rebase(target);
+    for (auto const& [name, value] : headers) headers_.emplace_back(rebase(name), rebase(value));
+    parse_target();
+}
+
+void Request::parse_target() {
+    auto question = target_.find('?');
+    path_ = target_.substr(0, question);
+    if (question != std::string_view::npos) query_ = parse_query(target_.substr(question + 1));
 }
 
 std::optional<std::string> Request::query(std::string_view name) const {

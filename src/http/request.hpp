@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 #include "core/error.hpp"
 #include "core/task.hpp"
 #include "http/percent.hpp"
@@ -34,9 +36,18 @@ public:
 class Request {
 public:
     using Header = std::pair<std::string, std::string>;
+    using HeaderView = std::pair<std::string_view, std::string_view>;
 
-    Request(std::string method, std::string target, std::vector<Header> headers, std::string remote_address,
+    Request(std::string method, std::string target, std::vector<Header> const& headers, std::string remote_address,
             std::string id, BodySource* body, std::size_t worker = 0);
+    // What the connection builds: `method`, `target` and every name and value are views into
+    // `head`, the request's head as received, which the Request copies once (one allocation for all).
+    Request(std::string_view head, std::string_view method, std::string_view target,
+            std::span<HeaderView const> headers, std::string remote_address, std::string id, BodySource* body,
+            std::size_t worker);
+    // Its views point into itself: neither copied nor moved.
+    Request(Request const&) = delete;
+    Request& operator=(Request const&) = delete;
 
     std::string_view method() const { return method_; }
     bool is_head() const { return method_ == "HEAD"; }
@@ -49,7 +60,7 @@ public:
     // The first header of that name (case-insensitive); "" when absent.
     std::string_view header(std::string_view name) const;
     bool has_header(std::string_view name) const;
-    std::vector<Header> const& headers() const { return headers_; }
+    std::span<HeaderView const> headers() const { return headers_; }
     // A cookie from the Cookie header; nullopt when absent.
     std::optional<std::string> cookie(std::string_view name) const;
 
@@ -79,11 +90,14 @@ public:
     Task<Result<std::string>> read_body(std::size_t limit);
 
 private:
-    std::string method_;
-    std::string target_;
+    void parse_target();
+
+    std::string text_;  // the bytes method_, target_ and headers_ view
+    std::string_view method_;
+    std::string_view target_;
     std::string_view path_;
     std::vector<std::pair<std::string, std::string>> query_;
-    std::vector<Header> headers_;
+    boost::container::small_vector<HeaderView, 16> headers_;
     std::vector<std::pair<std::string, std::string>> params_;
     std::string remote_address_;
     std::string id_;

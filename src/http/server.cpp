@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include <boost/asio/ip/address.hpp>
@@ -137,6 +138,37 @@ void Server::Worker::begin_shutdown() {
     drain_timer->async_wait([this](boost::system::error_code ec) {
         if (!ec) server.stop_threads();  // past the deadline: whatever still runs is cut off
     });
+}
+
+std::chrono::milliseconds Server::Worker::sweep_period_for(ServerOptions const& options) {
+    auto shortest =
+        std::min({options.header_timeout, options.idle_timeout, options.body_timeout, options.send_timeout});
+    return std::clamp(shortest / 4, std::chrono::milliseconds(50), std::chrono::milliseconds(1000));
+}
+
+void Server::Worker::start_sweeping() {
+    if (sweeping || !sweep_timer) return;
+    sweeping = true;
+    sweep_timer->expires_after(sweep_period);
+    sweep_timer->async_wait([this](boost::system::error_code ec) {
+        sweeping = false;
+        if (!ec && sweep_timer) sweep();
+    });
+}
+
+void Server::Worker::sweep() {
+    auto const now = ConnectionEntry::Clock::now();
+    boost::system::error_code ignored;
+    for (auto& entry : connections) {
+        if (std::min(entry.deadline, entry.write_deadline) > now) continue;
+        // The operations under way complete with operation_aborted; `timed_out` says why. (A deadline
+        // left over from an operation that already ended cancels nothing.)
+        entry.deadline = ConnectionEntry::Clock::time_point::max();
+        entry.write_deadline = ConnectionEntry::Clock::time_point::max();
+        entry.timed_out = true;
+        entry.socket->cancel(ignored);
+    }
+    if (!connections.empty()) start_sweeping();  // an idle thread does not wake up for nothing
 }
 
 void Server::Worker::connection_ended() {

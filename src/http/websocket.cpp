@@ -1,30 +1,39 @@
 #include "http/websocket.hpp"
 
-#include <limits>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <span>
 #include <vector>
 
+#include <openssl/evp.h>
+
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
-#include <boost/beast/core/error.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/field.hpp>
-#include <boost/beast/websocket/error.hpp>
-#include <boost/beast/websocket/rfc6455.hpp>
-#include <boost/beast/websocket/stream.hpp>
 
 #include "core/log.hpp"
 #include "http/detail/websocket_connection.hpp"
+#include "http/detail/websocket_frame.hpp"
 
 namespace onda::http {
 namespace {
 
-namespace beast = boost::beast;
-namespace websocket = boost::beast::websocket;
+using detail::Incoming;
+using detail::Opcode;
 using error_code = boost::system::error_code;
+using tcp = net::ip::tcp;
 
-// What the read that waits for a message asks for (most Socket.IO packets fit: pongs, acks, small
-// events).
-constexpr std::size_t idle_read_bytes = 128;
+// RFC 6455 §1.3: what the Sec-WebSocket-Accept digest appends to the client's key.
+constexpr std::string_view accept_guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+// One receive takes at most this much (into a buffer of the thread's, then into the reader).
+constexpr std::size_t receive_bytes = 64 * 1024;
+
+// Pongs and close replies queued while a write is in flight, at most: past it a ping flood's pongs
+// are dropped (RFC 6455 §5.5.3 lets a server answer only the latest ping).
+constexpr std::size_t max_queued_control_bytes = 4 * 1024;
 
 // A token of a comma-separated header value, case-insensitively (RFC 9110 §5.6.1).
 bool has_token(std::string_view list, std::string_view token) {
@@ -40,125 +49,245 @@ bool has_token(std::string_view list, std::string_view token) {
     return false;
 }
 
-Error read_error(error_code const& ec) {
-    if (ec == websocket::error::message_too_big || ec == websocket::error::buffer_overflow)
-        return Error(Errc::too_large, "WebSocket message too large");
-    if (ec == beast::error::timeout) return Error(Errc::timeout, "WebSocket idle for too long");
-    if (ec == websocket::error::closed || ec == net::error::eof || ec == net::error::connection_reset ||
-        ec == net::error::operation_aborted || ec == net::error::broken_pipe || ec == net::error::not_connected)
-        return Error(Errc::cancelled, "WebSocket closed: " + ec.message());
-    return Error(Errc::invalid_argument, "WebSocket protocol error: " + ec.message());
+// A Sec-WebSocket-Key is the base64 of 16 bytes: 22 characters of the alphabet and "==".
+bool is_valid_key(std::string_view key) {
+    if (key.size() != 24 || key.substr(22) != "==") return false;
+    return std::all_of(key.begin(), key.begin() + 22, [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+    });
 }
 
-class BeastWebSocket final : public WebSocket {
+// RFC 6455 on a socket the connection hands over after the upgrade. The waiting read holds no
+// buffer: it waits for readability and then receives into a buffer of the thread's, and the reader
+// keeps only the bytes of a frame not yet whole; writes gather frame heads and payloads into one
+// system call. Timeouts are deadlines on the connection's entry (the thread's sweep enforces them):
+// handshake_timeout for the 101 and for the peer's answer to our close; idle_timeout since the
+// peer's last bytes; and idle_timeout for each write (a peer that sends but never reads). Pongs and
+// close replies the reader owes go out at once when the socket takes them, else queued, in order,
+// ahead of the next write (and flushed before the connection closes).
+class Rfc6455WebSocket final : public WebSocket {
 public:
-    BeastWebSocket(beast::tcp_stream& stream, WebSocketOptions const& options, std::string peer)
-        : ws_(stream), peer_(std::move(peer)) {
-        ws_.read_message_max(options.max_message_bytes);
-        ws_.auto_fragment(false);  // one frame per message: less work for both sides
-        websocket::stream_base::timeout timeouts{};
-        timeouts.handshake_timeout = options.handshake_timeout;
-        timeouts.idle_timeout = options.idle_timeout;
-        timeouts.keep_alive_pings = false;  // the session above runs its own heartbeat
-        ws_.set_option(timeouts);
-    }
+    Rfc6455WebSocket(tcp::socket& socket, ConnectionEntry& entry, WebSocketOptions const& options, std::string peer)
+        : socket_(socket),
+          entry_(entry),
+          handshake_timeout_(options.handshake_timeout),
+          idle_timeout_(options.idle_timeout),
+          reader_(options.max_message_bytes),
+          peer_(std::move(peer)) {}
 
-    Task<Result<void>> accept(detail::UpgradeRequest const& request, Response const& response) {
-        // The 101 carries what the handler and the service added (request id, CORS, …).
-        ws_.set_option(websocket::stream_base::decorator([&response](websocket::response_type& out) {
-            out.set(beast::http::field::server, "onda");
-            for (auto const& [name, value] : response.headers()) out.insert(name, value);
-        }));
-        auto [ec] = co_await ws_.async_accept(request, use_result);
-        if (ec) co_return Error(Errc::invalid_argument, "WebSocket handshake failed: " + ec.message());
+    // Sends the 101; the response's headers (request id, CORS, …) go on it.
+    Task<Result<void>> accept(std::string const& accept_key, Response const& response) {
+        std::string head =
+            "HTTP/1.1 101 Switching Protocols\r\nServer: onda\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Accept: " +
+            accept_key + "\r\n";
+        for (auto const& [name, value] : response.headers()) head += name + ": " + value + "\r\n";
+        head += "\r\n";
+        entry_.expires_after(handshake_timeout_);
+        auto [ec, n] = co_await net::async_write(socket_, net::buffer(head), use_result);
+        if (ec) co_return Error(Errc::cancelled, "WebSocket handshake failed: " + failure_text(ec));
         co_return ok();
     }
 
     Task<Result<WebSocketMessage>> read() override {
-        // The first read of a message asks for at most idle_read_bytes: it is the one that waits
-        // while the connection idles, and Beast allocates what it asks for before it waits (a
-        // whole 1.5 KiB frame buffer per idle WebSocket otherwise). The rest of the message is
-        // read as it comes; max_message_bytes is enforced by the stream across the reads.
-        std::size_t limit = idle_read_bytes;
-        do {
-            auto [ec, n] = co_await ws_.async_read_some(buffer_, limit, use_result);
-            if (ec) {
-                buffer_ = beast::flat_buffer();
-                co_return read_error(ec);
+        for (;;) {
+            Incoming in = reader_.next();
+            switch (in.kind) {
+            case Incoming::Kind::message: co_return WebSocketMessage{.data = std::move(in.data), .binary = in.binary};
+            case Incoming::Kind::ping:
+                if (!close_sent_) send_control(Opcode::pong, in.data);
+                continue;
+            case Incoming::Kind::pong: continue;
+            case Incoming::Kind::close:
+                if (!close_sent_) {  // RFC 6455 §5.5.1: answer with a close, echoing the code
+                    close_sent_ = true;
+                    std::uint16_t const code =
+                        in.code == detail::close_code::none_received ? detail::close_code::normal : in.code;
+                    send_control(Opcode::close, detail::encode_close_payload(code, {}));
+                }
+                co_return Error(Errc::cancelled, "WebSocket closed by the peer");
+            case Incoming::Kind::violation:
+                if (!close_sent_) {
+                    close_sent_ = true;
+                    send_control(Opcode::close, detail::encode_close_payload(in.code, in.data));
+                }
+                co_return Error(in.code == detail::close_code::too_big ? Errc::too_large : Errc::invalid_argument,
+                                "WebSocket protocol error: " + in.data);
+            case Incoming::Kind::none: break;
             }
-            limit = std::numeric_limits<std::size_t>::max();
-        } while (!ws_.is_message_done());
-        WebSocketMessage message{.data = beast::buffers_to_string(buffer_.data()), .binary = ws_.got_binary()};
-        // Copied out: the buffer is freed, so a WebSocket idling between messages (most of them,
-        // most of the time) holds none.
-        buffer_ = beast::flat_buffer();
-        co_return message;
+            auto received = co_await receive();
+            if (!received) co_return received.error();
+        }
     }
 
     Task<Result<void>> write(std::string_view data, bool binary) override {
-        ws_.binary(binary);
-        auto [ec, n] = co_await ws_.async_write(net::buffer(data.data(), data.size()), use_result);
-        if (ec) co_return read_error(ec);
-        co_return ok();
+        std::array<OutgoingMessage, 1> const one{OutgoingMessage{.data = data, .binary = binary}};
+        Task<Result<void>> writing = write_all(one);
+        co_return co_await std::move(writing);
     }
 
     Task<Result<void>> write_all(std::span<OutgoingMessage const> messages) override {
+        if (close_sent_) co_return Error(Errc::cancelled, "WebSocket closing");
         if (messages.empty()) co_return ok();
-        if (messages.size() == 1) {
-            Task<Result<void>> one = write(messages.front().data, messages.front().binary);
-            co_return co_await std::move(one);
-        }
-        // RFC 6455 §5.2: FIN and the opcode, then the length in 7, 7+16 or 7+64 bits; no mask from
-        // a server. At most 10 header bytes per message.
-        constexpr std::size_t max_header = 10;
-        std::vector<unsigned char> headers(messages.size() * max_header);
+        std::vector<unsigned char> heads(messages.size() * detail::max_server_head_bytes);
         std::vector<net::const_buffer> buffers;
         buffers.reserve(messages.size() * 2);
         for (std::size_t i = 0; i < messages.size(); ++i) {
             auto const& message = messages[i];
-            unsigned char* header = headers.data() + i * max_header;
-            std::size_t used = 0;
-            header[used++] = static_cast<unsigned char>(0x80 | (message.binary ? 0x2 : 0x1));
-            std::uint64_t const size = message.data.size();
-            if (size < 126) {
-                header[used++] = static_cast<unsigned char>(size);
-            } else if (size <= 0xffff) {
-                header[used++] = 126;
-                header[used++] = static_cast<unsigned char>(size >> 8);
-                header[used++] = static_cast<unsigned char>(size & 0xff);
-            } else {
-                header[used++] = 127;
-                for (int shift = 56; shift >= 0; shift -= 8)
-                    header[used++] = static_cast<unsigned char>((size >> shift) & 0xff);
-            }
-            buffers.emplace_back(header, used);
+            unsigned char* head = heads.data() + i * detail::max_server_head_bytes;
+            auto const used =
+                detail::write_frame_header(message.binary ? Opcode::binary : Opcode::text, message.data.size(), head);
+            buffers.emplace_back(head, used);
             buffers.emplace_back(message.data.data(), message.data.size());
         }
-        auto [ec, n] = co_await net::async_write(ws_.next_layer(), buffers, use_result);
-        if (ec) co_return read_error(ec);
-        co_return ok();
+        Task<Result<void>> sending = send(std::move(buffers));
+        co_return co_await std::move(sending);
     }
 
     Task<Result<void>> close(std::uint16_t code, std::string_view reason) override {
-        auto const text = reason.substr(0, 120);  // a close frame's reason holds at most 123 bytes
-        websocket::close_reason why(static_cast<websocket::close_code>(code),
-                                    beast::string_view(text.data(), text.size()));
-        auto [ec] = co_await ws_.async_close(why, use_result);
-        if (ec) co_return read_error(ec);
-        co_return ok();
+        if (close_sent_) {  // the reader answered the peer's close, or refused a frame: flush that
+            Task<Result<void>> flushing = flush_control();
+            co_return co_await std::move(flushing);
+        }
+        close_sent_ = true;
+        std::string const payload = detail::encode_close_payload(code, reason);
+        std::array<unsigned char, detail::max_server_head_bytes> head{};
+        auto const used = detail::write_frame_header(Opcode::close, payload.size(), head.data());
+        std::vector<net::const_buffer> buffers{net::buffer(head.data(), used), net::buffer(payload)};
+        Task<Result<void>> sending = send(std::move(buffers));
+        auto sent = co_await std::move(sending);
+        // The peer has handshake_timeout to answer; a pending read ends with its answer or then.
+        entry_.deadline = std::min(entry_.deadline, ConnectionEntry::Clock::now() + handshake_timeout_);
+        co_return sent;
+    }
+
+    // RFC 6455 §7.1.1: the server closes the TCP connection first. What the peer still sends is
+    // read and dropped until it closes too (or handshake_timeout passes): closing a socket with
+    // unread bytes makes the kernel send a reset, which can destroy our close frame before the peer
+    // has read it.
+    Task<> teardown() {
+        if (!socket_.is_open()) co_return;  // aborted
+        Task<Result<void>> flushing = flush_control();
+        co_await std::move(flushing);
+        error_code ignored;
+        socket_.shutdown(tcp::socket::shutdown_send, ignored);
+        entry_.expires_after(handshake_timeout_);
+        for (;;) {
+            auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, use_result);
+            if (ec) co_return;
+            ssize_t const n = ::recv(socket_.native_handle(), receive_space().data(), receive_bytes, 0);
+            if (n == 0) co_return;
+            if (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) co_return;
+        }
     }
 
     void abort() override {
         error_code ignored;
-        ws_.next_layer().socket().close(ignored);
+        socket_.close(ignored);
     }
 
     std::string const& remote_address() const override { return peer_; }
 
 private:
-    websocket::stream<beast::tcp_stream&> ws_;
-    beast::flat_buffer buffer_;
+    std::string failure_text(error_code const& ec) const { return entry_.timed_out ? "timed out" : ec.message(); }
+
+    // Where the thread's WebSockets receive, before the reader copies what makes a frame.
+    static std::span<char, receive_bytes> receive_space() {
+        thread_local std::array<char, receive_bytes> space;
+        return space;
+    }
+
+    // Waits until the peer's bytes arrive and hands them to the reader.
+    Task<Result<void>> receive() {
+        auto const scratch = receive_space();
+        for (;;) {
+            if (!close_sent_) entry_.expires_after(idle_timeout_);  // after our close, its deadline holds
+            auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, use_result);
+            if (ec && ec == net::error::operation_aborted && entry_.timed_out)
+                co_return Error(Errc::timeout, "WebSocket idle for too long");
+            if (ec) co_return Error(Errc::cancelled, "WebSocket closed: " + ec.message());
+            for (;;) {
+                ssize_t const n = ::recv(socket_.native_handle(), scratch.data(), scratch.size(), 0);
+                if (n > 0) {
+                    reader_.feed(std::string_view(scratch.data(), static_cast<std::size_t>(n)));
+                    if (!close_sent_) entry_.expires_after(idle_timeout_);  // idle counts from the last bytes
+                    co_return ok();
+                }
+                if (n == 0) co_return Error(Errc::cancelled, "WebSocket closed: the peer went away");
+                if (errno == EINTR) continue;
+                if (errno == EAGAIN || errno == EWOULDBLOCK) break;  // a spurious wake-up: wait again
+                co_return Error(Errc::cancelled, std::string("WebSocket closed: ") + std::strerror(errno));
+            }
+        }
+    }
+
+    // Writes `buffers` whole, after any control frame the reader left queued, then whatever the
+    // reader queued meanwhile. One write at a time: the caller's (read() never waits to write).
+    Task<Result<void>> send(std::vector<net::const_buffer> buffers) {
+        writing_ = true;
+        entry_.write_deadline = ConnectionEntry::Clock::now() + idle_timeout_;
+        std::string queued = std::move(control_out_);
+        control_out_.clear();
+        if (!queued.empty()) buffers.insert(buffers.begin(), net::buffer(queued));
+        auto [ec, n] = co_await net::async_write(socket_, buffers, use_result);
+        while (!ec && !control_out_.empty()) {
+            queued = std::move(control_out_);
+            control_out_.clear();
+            auto [control_ec, control_n] = co_await net::async_write(socket_, net::buffer(queued), use_result);
+            ec = control_ec;
+        }
+        writing_ = false;
+        entry_.write_deadline = ConnectionEntry::Clock::time_point::max();
+        if (!ec) co_return ok();
+        if (ec == net::error::operation_aborted && entry_.timed_out)
+            co_return Error(Errc::timeout, "WebSocket idle for too long");
+        co_return Error(Errc::cancelled, "WebSocket closed: " + ec.message());
+    }
+
+    // Writes out what send_control() queued, unless a write is under way (which does it).
+    Task<Result<void>> flush_control() {
+        if (writing_ || control_out_.empty()) co_return ok();
+        std::vector<net::const_buffer> nothing_else;
+        Task<Result<void>> sending = send(std::move(nothing_else));
+        co_return co_await std::move(sending);
+    }
+
+    // Sends a pong or close from the reader, without waiting: at once when the socket takes it, else
+    // queued for the next write (behind one in flight, and after a frame only partly sent). A ping
+    // flood cannot grow the queue past max_queued_control_bytes: its pongs are dropped there
+    // (RFC 6455 §5.5.3 asks a pong only for the latest ping); a close is always queued.
+    void send_control(Opcode opcode, std::string_view payload) {
+        std::array<unsigned char, detail::max_server_head_bytes> head{};
+        auto const used = detail::write_frame_header(opcode, payload.size(), head.data());
+        std::string frame(reinterpret_cast<char const*>(head.data()), used);
+        frame += payload;
+        if (writing_ || !control_out_.empty()) {
+            if (opcode == Opcode::close || control_out_.size() + frame.size() <= max_queued_control_bytes)
+                control_out_ += frame;
+            return;
+        }
+        std::string_view rest = frame;
+        while (!rest.empty()) {
+            ssize_t const n = ::send(socket_.native_handle(), rest.data(), rest.size(), MSG_NOSIGNAL);
+            if (n > 0) {
+                rest.remove_prefix(static_cast<std::size_t>(n));
+                continue;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) control_out_.assign(rest);
+            return;  // queued, or the peer is gone (the next read or write finds out)
+        }
+    }
+
+    tcp::socket& socket_;
+    ConnectionEntry& entry_;
+    std::chrono::milliseconds handshake_timeout_;
+    std::chrono::milliseconds idle_timeout_;
+    detail::MessageReader reader_;
+    std::string control_out_;  // control frames waiting for the write side, in order
     std::string peer_;
+    bool writing_ = false;
+    bool close_sent_ = false;
 };
 
 }  // namespace
@@ -176,18 +305,25 @@ Response accept_websocket(WebSocketSession session, WebSocketOptions options) {
 
 namespace detail {
 
-UpgradeRequest handshake_fields(UpgradeRequest const& request) {
-    UpgradeRequest kept(request.method(), request.target(), request.version());
-    for (auto field : {beast::http::field::host, beast::http::field::upgrade, beast::http::field::connection,
-                       beast::http::field::sec_websocket_key, beast::http::field::sec_websocket_version,
-                       beast::http::field::sec_websocket_protocol, beast::http::field::sec_websocket_extensions})
-        for (auto [it, end] = request.equal_range(field); it != end; ++it) kept.insert(field, it->value());
-    return kept;
+Result<std::string> check_handshake(std::string_view version, std::string_view key) {
+    if (version != "13")
+        return Error(Errc::invalid_argument, "unsupported WebSocket version: this server speaks 13 (RFC 6455)");
+    if (!is_valid_key(key)) return Error(Errc::invalid_argument, "bad Sec-WebSocket-Key: 16 bytes in base64 expected");
+    std::string input(key);
+    input += accept_guid;
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_size = 0;
+    if (EVP_Digest(input.data(), input.size(), digest, &digest_size, EVP_sha1(), nullptr) != 1)
+        return Error(Errc::internal, "SHA-1 failed");
+    unsigned char encoded[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
+    int const length = EVP_EncodeBlock(encoded, digest, static_cast<int>(digest_size));
+    return std::string(reinterpret_cast<char const*>(encoded), static_cast<std::size_t>(length));
 }
 
-Task<> serve_websocket(beast::tcp_stream& stream, std::unique_ptr<PendingUpgrade> upgrade, std::string const& peer) {
-    BeastWebSocket ws(stream, upgrade->session->options, peer);
-    Task<Result<void>> accepting = ws.accept(upgrade->request, upgrade->response);
+Task<> serve_websocket(net::ip::tcp::socket& socket, ConnectionEntry& entry, std::unique_ptr<PendingUpgrade> upgrade,
+                       std::string const& peer) {
+    Rfc6455WebSocket ws(socket, entry, upgrade->session->options, peer);
+    Task<Result<void>> accepting = ws.accept(upgrade->accept_key, upgrade->response);
     auto accepted = co_await std::move(accepting);
     // The session may last hours: keep none of the request, and (once its task exists) not the
     // closure that made it either.
@@ -200,6 +336,8 @@ Task<> serve_websocket(beast::tcp_stream& stream, std::unique_ptr<PendingUpgrade
     Task<> running = session->session(ws);
     session.reset();
     co_await std::move(running);
+    Task<> closing = ws.teardown();
+    co_await std::move(closing);
 }
 
 }  // namespace detail

@@ -4,9 +4,9 @@
 // the WebSocket as its only I/O, until the session returns. The HTTP connection ends with it.
 //
 // Limits: a message larger than max_message_bytes fails the read with too_large (the peer gets close
-// code 1009); nothing received for idle_timeout ends the connection (timeout), which also bounds a
-// write to a peer that stopped reading; the opening and closing handshakes each get
-// handshake_timeout. At server shutdown a pending read ends with cancelled.
+// code 1009); nothing received for idle_timeout ends the connection (timeout), and so does a write
+// that takes longer than idle_timeout (a peer that stopped reading); the opening and closing
+// handshakes each get handshake_timeout. At server shutdown a pending read ends with cancelled.
 //
 // Example:
 //   if (!http::is_websocket_upgrade(request)) co_return http::error_response(…);
@@ -61,10 +61,8 @@ public:
 
     // Sends `messages` in order, one WebSocket message each, with one gathered write: what a
     // connection queued while it was busy goes out in one syscall instead of one per message
-    // (DESIGN.md "Merged writes"). Errors as write(). The frames are built here (RFC 6455 §5.2:
-    // unfragmented, unmasked, no extension) and written beside the WebSocket layer, which must not
-    // write meanwhile: it writes on its own only to answer a peer's ping or close, which Socket.IO
-    // and SSE-like peers do not send while data flows (browsers never send pings).
+    // (DESIGN.md "Merged writes"). Errors as write(). Frames are unfragmented and unmasked, with no
+    // extension (RFC 6455 §5.2); pongs and close replies the reader owes are ordered between them.
     virtual Task<Result<void>> write_all(std::span<OutgoingMessage const> messages) = 0;
 
     // Sends a close frame (RFC 6455 §7.4 `code`). A pending read then ends once the peer answers.

@@ -67,6 +67,25 @@ TEST(HttpServer, SlowlorisIsCutOffWhileOthersAreServed) {
     EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
 }
 
+TEST(HttpServer, AStalledBodyIsCutOffAfterTheBodyTimeoutWhileOthersAreServed) {
+    OndaProcess onda({.settings = {{"limits.body_timeout", "1s"}}});
+    auto token = onda.token("alice", "creator");
+    RawSocket stalled(onda.port());
+    auto const started = std::chrono::steady_clock::now();
+    stalled.send("POST /v1/media?filename=a.wav HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+                 "\r\nContent-Type: audio/wav\r\nContent-Length: 100000\r\n\r\nRIFF");  // and no more
+    EXPECT_EQ(http_get(onda.url("/healthz")).status, 200);
+    auto answer = stalled.receive_until("}", 5s);
+    EXPECT_NE(answer.find("HTTP/1.1 408"), std::string::npos) << answer;
+    EXPECT_TRUE(stalled.closed_within(2s));
+    auto const waited = std::chrono::steady_clock::now() - started;
+    EXPECT_GE(waited, 900ms);
+    EXPECT_LT(waited, 4s);
+    auto listed = http_get(onda.url("/v1/media"), {{"Authorization", "Bearer " + token}});
+    EXPECT_EQ(listed.status, 200);
+    EXPECT_NE(listed.body.find("\"items\":[]"), std::string::npos) << listed.body;  // nothing was kept
+}
+
 TEST(HttpServer, IdleKeepAliveConnectionIsClosedAfterTheIdleTimeout) {
     OndaProcess onda({.settings = {{"limits.idle_timeout", "500ms"}}});
     RawSocket socket(onda.port());

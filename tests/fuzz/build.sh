@@ -32,6 +32,8 @@ declare -A sources=(
   [playlist]="src/media/transcode/playlist.cpp"
   [engineio]="src/realtime/engineio_packet.cpp src/auth/base64.cpp src/core/error.cpp"
   [socketio]="src/realtime/socketio_packet.cpp src/core/error.cpp"
+  [websocket]="src/http/detail/websocket_frame.cpp src/core/text.cpp"
+  [request_head]="src/http/detail/request_head.cpp src/http/percent.cpp"
   [conversion]="src/media/convert/plan.cpp src/media/convert/mp3_layout.cpp src/media/convert/wav_layout.cpp src/core/error.cpp"
 )
 declare -A libs=(
@@ -43,9 +45,11 @@ declare -A libs=(
   [playlist]="-lfmt"
   [engineio]="-lfmt"
   [socketio]="-lboost_json -lfmt"
+  [websocket]=""
+  [request_head]=""
   [conversion]="-lfmt"
 )
-all_targets=(range conditional multipart jwt signed_url query config tus playlist engineio socketio conversion)
+all_targets=(range conditional multipart jwt signed_url query config tus playlist engineio socketio conversion websocket request_head)
 
 # Per source file: config.cpp uses the shared toml++ library, as the main build does.
 declare -A extra_flags=(

@@ -301,6 +301,60 @@ def socketio_seeds():
         write("socketio", name, text)
 
 
+def ws_frame(opcode, payload, fin=True, mask=b"\x12\x34\x56\x78", masked=True):
+    """A client's WebSocket frame (RFC 6455 section 5.2), masked unless told otherwise."""
+    head = bytes([(0x80 if fin else 0) | opcode])
+    n = len(payload)
+    bit = 0x80 if masked else 0
+    if n < 126:
+        head += bytes([bit | n])
+    elif n <= 0xFFFF:
+        head += bytes([bit | 126]) + struct.pack(">H", n)
+    else:
+        head += bytes([bit | 127]) + struct.pack(">Q", n)
+    if not masked:
+        return head + payload
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def websocket_seeds():
+    # First byte: the piece size the fuzzer feeds the rest in (1 + byte % 17).
+    for name, (step, wire) in {
+        "text": (0, ws_frame(1, b'42["volume_change",{"volume":0.5}]')),
+        "binary-16bit-length": (3, ws_frame(2, bytes(range(256)) * 2)),
+        "binary-64bit-length": (16, ws_frame(2, b"a" * 70000)),
+        "fragments-and-ping": (5, ws_frame(1, b"he", fin=False) + ws_frame(9, b"p") + ws_frame(0, b"llo")),
+        "pong": (1, ws_frame(10, b"")),
+        "close-with-reason": (2, ws_frame(8, struct.pack(">H", 1000) + b"bye")),
+        "close-bare": (0, ws_frame(8, b"")),
+        "unmasked": (0, ws_frame(1, b"hi", masked=False)),
+        "utf8-euro-split": (1, ws_frame(1, b"\xe2", fin=False) + ws_frame(0, b"\x82\xac")),
+        "utf8-overlong": (0, ws_frame(1, b"\xc0\xaf")),
+        "too-large": (0, ws_frame(2, b"x" * 5000)),
+    }.items():
+        write("websocket", name, bytes([step]) + wire)
+
+
+def request_head_seeds():
+    # 2 bytes little-endian head limit (mod 4096, at least 16), then the bytes.
+    limit = struct.pack("<H", 4000)
+    for name, text in {
+        "get": b"GET /v1/media/m_1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nRange: bytes=0-65535\r\n\r\n",
+        "post-length": b"POST /v1/media?filename=a.wav HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nRIFF",
+        "chunked": b"PATCH /v1/uploads/u_1 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "http10": b"\r\nGET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+        "pipelined": b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n",
+        "smuggling": b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "folding": b"GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n",
+        "bare-lf": b"GET / HTTP/1.1\nHost: a\n\n",
+        "websocket": b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nUpgrade: websocket\r\n"
+                     b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     b"Sec-WebSocket-Version: 13\r\n\r\n",
+    }.items():
+        write("request_head", name, limit + text)
+    write("request_head", "tiny-limit", struct.pack("<H", 0) + b"GET / HTTP/1.1\r\nX: yy\r\n\r\n")
+
+
 if __name__ == "__main__":
     range_seeds()
     conditional_seeds()
@@ -311,3 +365,5 @@ if __name__ == "__main__":
     config_seeds()
     engineio_seeds()
     socketio_seeds()
+    websocket_seeds()
+    request_head_seeds()

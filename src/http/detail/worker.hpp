@@ -2,6 +2,7 @@
 // touches it once the server runs (other threads post to `context`).
 #pragma once
 
+#include <chrono>
 #include <list>
 #include <memory>
 #include <string>
@@ -16,12 +17,31 @@
 
 namespace onda::http {
 
-// A connection as its worker sees it, for shutdown: idle ones are closed at once, and so are
-// WebSockets (their session sees its read cancelled and ends).
+// A connection as its worker sees it. For shutdown: idle ones are closed at once, and so are
+// WebSockets (their session sees its read cancelled and ends). For timeouts: the socket operation a
+// connection has under way must end by `deadline`, or the worker's sweep (every sweep_period)
+// cancels it and sets `timed_out`, which tells the connection why its operation was aborted. One
+// coarse per-thread sweep instead of a timer per connection: arming a deadline is a store, where a
+// timer per operation cost a timer-queue insert, a cancel and a second completion per request.
 struct ConnectionEntry {
+    using Clock = std::chrono::steady_clock;
+
     net::ip::tcp::socket* socket = nullptr;
     bool idle = true;
     bool upgraded = false;
+    bool timed_out = false;
+    Clock::time_point deadline = Clock::time_point::max();
+    // A WebSocket's write, which may be under way together with its read (whose is `deadline`).
+    Clock::time_point write_deadline = Clock::time_point::max();
+
+    void expires_after(std::chrono::milliseconds timeout) {
+        deadline = Clock::now() + timeout;
+        timed_out = false;
+    }
+    void expires_never() {
+        deadline = Clock::time_point::max();
+        timed_out = false;
+    }
 };
 
 struct HttpMetrics {
@@ -44,11 +64,16 @@ struct Server::Worker {
     Worker(Server& server, unsigned index, ServerOptions const& options, Service& service, HttpMetrics metrics)
         : server(server), index(index), options(options), service(service), metrics(metrics), acceptor(context) {
         drain_timer = std::make_unique<net::steady_timer>(context);
+        sweep_timer = std::make_unique<net::steady_timer>(context);
+        sweep_period = sweep_period_for(options);
     }
     // Frames still suspended on `context` when it shuts down (past the drain deadline) run their
     // destructors then, and those touch `connections`: so the members they use are declared before
     // `context` (destroyed after it), and the timer goes first, while the context still lives.
-    ~Worker() { drain_timer.reset(); }
+    ~Worker() {
+        drain_timer.reset();
+        sweep_timer.reset();
+    }
 
     Server& server;
     unsigned index;
@@ -60,6 +85,9 @@ struct Server::Worker {
     bool drained = false;  // stopping, with no connection left: the server was told
     std::uint64_t request_counter = 0;
     std::unique_ptr<net::steady_timer> drain_timer;  // null once the worker is being destroyed
+    std::unique_ptr<net::steady_timer> sweep_timer;  // likewise
+    std::chrono::milliseconds sweep_period{1000};
+    bool sweeping = false;  // sweep_timer is armed
     WorkerContext context;
     // Keeps the thread running when it has nothing of its own left to do during shutdown: other
     // threads' connections may still post work here until the server stops every thread together.
@@ -69,6 +97,11 @@ struct Server::Worker {
     void begin_shutdown();
     void connection_ended();
     void report_drained();
+    // Arms the sweep unless it is armed; it re-arms itself while the thread has connections.
+    void start_sweeping();
+    void sweep();
+    // A quarter of the shortest timeout, from 50 ms to 1 s: a deadline is met within that much.
+    static std::chrono::milliseconds sweep_period_for(ServerOptions const& options);
 };
 
 // The coroutine of one connection; `worker` outlives it.

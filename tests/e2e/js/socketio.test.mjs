@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { test } from 'node:test';
 import { io } from 'socket.io-client';
@@ -457,6 +458,47 @@ test('a payload past maxPayload closes that client (WebSocket 1009, polling 413)
   const gone = disconnected(big);
   big.emit('join', { room: `chat:${'z'.repeat(5000)}` });
   await gone;
+
+  assert.equal((await ack(bystander, 'join', { room: 'chat:s1' })).ok, true);
+});
+
+test('the WebSocket layer (RFC 6455): pings answered, fragments joined, framing errors closed with their code', { timeout: TIMEOUT }, async (t) => {
+  const onda = await startOnda(t);
+  const bystander = await connected(client(t, onda.base, { transports: ['websocket'] }));
+
+  const { raw } = await rawConnected(t, onda.port);
+  const pong = new Promise((resolve) => raw.ws.once('pong', (data) => resolve(data.toString())));
+  raw.ws.ping('are you there');
+  assert.equal(await within(5_000, pong, 'pong'), 'are you there');
+  // One Socket.IO packet in three fragments, with a ping between two of them.
+  raw.ws.send('421["jo', { fin: false });
+  raw.ws.ping('between');
+  raw.ws.send('in",{"room":"chat:s1"}', { fin: false });
+  raw.ws.send(']', { fin: true });
+  assert.match(await raw.next(), /^431\[\{"ok":true/);
+
+  const framing = [
+    ['an unmasked frame', 1002, (ws) => ws.send('42["join",{"room":"chat:s1"}]', { mask: false })],
+    ['a text frame that is not UTF-8', 1007, (ws) => ws.send(Buffer.from([0x34, 0x32, 0xc0, 0xaf]), { binary: false })],
+  ];
+  for (const [what, code, send] of framing) {
+    const { raw: bad } = await rawConnected(t, onda.port);
+    send(bad.ws);
+    assert.equal(await within(5_000, bad.closed, `closed after ${what}`), code, what);
+  }
+
+  // A handshake in another WebSocket version is refused with the one this server speaks.
+  const refusal = await new Promise((resolve, reject) => {
+    const req = http.get({
+      host: '127.0.0.1', port: onda.port, path: '/socket.io/?EIO=4&transport=websocket',
+      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '8',
+        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+    }, (res) => { res.resume(); resolve(res); });
+    req.on('upgrade', () => reject(new Error('upgraded, but a refusal was expected')));
+    req.on('error', reject);
+  });
+  assert.equal(refusal.statusCode, 426);
+  assert.equal(refusal.headers['sec-websocket-version'], '13');
 
   assert.equal((await ack(bystander, 'join', { room: 'chat:s1' })).ok, true);
 });
