@@ -72,7 +72,14 @@ Task<http::Response> ApiService::handle(http::Request& request) {
     std::size_t const metrics_index =
         match.kind == http::RouteMatch::Kind::found ? match.index : route_metrics_.size() - 1;
 
-    http::Response response = co_await route(request, match);
+    std::optional<http::Response> refusal = admit(request, match);
+    http::Response response;
+    if (refusal) {
+        response = std::move(*refusal);
+    } else {
+        Task<http::Response> handling = match.route->handler(request);
+        response = co_await std::move(handling);
+    }
 
     add_cors_headers(request, response);
     double const seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -82,7 +89,7 @@ Task<http::Response> ApiService::handle(http::Request& request) {
     co_return response;
 }
 
-Task<http::Response> ApiService::route(http::Request& request, http::RouteMatch& match) {
+std::optional<http::Response> ApiService::admit(http::Request& request, http::RouteMatch& match) {
     // CORS preflight (Fetch standard): answered here for any path, before identity is needed, even
     // where an OPTIONS route exists (tus discovery at /v1/uploads is not a preflight).
     if (request.method() == "OPTIONS" && request.has_header("Origin") &&
@@ -94,15 +101,15 @@ Task<http::Response> ApiService::route(http::Request& request, http::RouteMatch&
             preflight.add_header("Access-Control-Allow-Headers", std::string(cors_allow_headers));
             preflight.add_header("Access-Control-Max-Age", "86400");
         }
-        co_return preflight;
+        return preflight;
     }
     if (match.kind == http::RouteMatch::Kind::not_found)
-        co_return http::error_response(Error(Errc::not_found, "no route for " + std::string(request.path())));
+        return http::error_response(Error(Errc::not_found, "no route for " + std::string(request.path())));
     if (match.kind == http::RouteMatch::Kind::method_not_allowed) {
         auto response = http::error_response(Error(
             Errc::method_not_allowed, std::string(request.method()) + " is not allowed here; allowed: " + match.allow));
         response.add_header("Allow", match.allow);
-        co_return response;
+        return response;
     }
 
     auth::Identity identity;  // anonymous unless a token is verified here
@@ -111,7 +118,7 @@ Task<http::Response> ApiService::route(http::Request& request, http::RouteMatch&
         if (!identified) {
             auto response = http::error_response(identified.error());
             response.add_header("WWW-Authenticate", "Bearer");
-            co_return response;
+            return response;
         }
         identity = std::move(*identified);
     }
@@ -120,12 +127,12 @@ Task<http::Response> ApiService::route(http::Request& request, http::RouteMatch&
         if (auto decision = limiter_.take(key); !decision.allowed) {
             auto response = http::error_response(Error(Errc::rate_limited, "too many requests; slow down"));
             response.add_header("Retry-After", std::to_string(decision.retry_after.count()));
-            co_return response;
+            return response;
         }
     }
     if (!identity.is_anonymous()) request.context() = std::move(identity);  // identity_of() is anonymous without one
     request.set_params(std::move(match.params));
-    co_return co_await match.route->handler(request);
+    return std::nullopt;
 }
 
 }  // namespace onda::app

@@ -4,6 +4,7 @@
 // log line with the request id.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,10 @@ private:
         Histogram* latency;
         std::array<Counter*, 5> by_class;  // 1xx..5xx
     };
-    Task<http::Response> route(http::Request& request, http::RouteMatch& match);
+    // Everything before the handler: the answer when the request ends here (preflight, 404, 405,
+    // 401, 429), else nothing, with the caller's identity and the route's parameters set on the
+    // request. Not a coroutine: one frame fewer per request.
+    std::optional<http::Response> admit(http::Request& request, http::RouteMatch& match);
     bool origin_allowed(std::string_view origin) const;  // listed, or "*" is configured
     bool is_listed(std::string_view origin) const;       // named exactly in cors.allowed_origins
     void add_cors_headers(http::Request const& request, http::Response& response) const;

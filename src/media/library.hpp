@@ -143,6 +143,7 @@ private:
     struct OpenMedia {
         storage::MediaRecord record;
         std::shared_ptr<storage::BlobReader> reader;
+        std::string etag;  // of the original's bytes, made once rather than per request
     };
     // One server thread's recently delivered media. Only that thread touches it (Request::worker()).
     // Emptied whenever `generation_` moved, so a PATCH or DELETE is never answered around.
@@ -153,6 +154,9 @@ private:
 
     // From the thread's cache, else from the stores (and then cached). not_found for unknown ids.
     Task<Result<std::shared_ptr<OpenMedia const>>> open_media(std::string id, std::size_t worker);
+    // The thread's cached entry, or null: what open_media() looks at first, without a coroutine (most
+    // deliveries find their media here).
+    std::shared_ptr<OpenMedia const> cached_media(std::string const& id, std::size_t worker);
     // Marks every cached media stale: call after a row changed or went away.
     void media_changed() { generation_.fetch_add(1, std::memory_order_acq_rel); }
     // Whether the caller may read `record`: public, owner/admin, or (signed_ok) a valid signature.
