@@ -16,12 +16,13 @@
 #   4. reads onda's RSS after start, after the upload (idle), then with 10,000 idle keep-alive
 #      connections (one GET /healthz each, then held), and the same for nginx as a reference;
 #   5. per mode (range: random 64 KiB ranges; whole: whole-file GETs) and per server: a 3 s warm-up then
-#      15 s measured, 64 connections; prints a table and the onda/nginx ratios. nginx is measured twice:
+#      15 s measured, 64 connections, in ROUNDS rounds that alternate the servers' order; prints, per mode
+#      and server, the round of median req/s, and the onda/nginx ratios of those. nginx is measured twice:
 #      as configured above (`nginx`), and on a second server block of the same nginx with tcp_nopush
 #      off (`nginx-nopush-off`), which avoids a Linux-only 40 ms stall of nginx's (see its comment);
 #   6. stops everything it started (trap EXIT) and removes the temporary directory.
 # Knobs (environment): THREADS (server threads, 2), CONNECTIONS (64), WARMUP (3), MEASURE_SECONDS (15),
-# LOAD_THREADS (2), IDLE_CONNECTIONS (10000), KEEP_TMP=1 keeps the temporary directory,
+# LOAD_THREADS (2), IDLE_CONNECTIONS (10000), ROUNDS (3), KEEP_TMP=1 keeps the temporary directory,
 # RESULTS (a file the summary is also written to; default build/bench/http_bench_results.txt).
 set -euo pipefail
 
@@ -32,6 +33,7 @@ WARMUP=${WARMUP:-3}
 SECONDS_MEASURED=${MEASURE_SECONDS:-15}
 LOAD_THREADS=${LOAD_THREADS:-2}
 IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-10000}
+ROUNDS=${ROUNDS:-3}
 RESULTS=${RESULTS:-build/bench/http_bench_results.txt}
 ONDA=build/bench/src/onda
 LOAD=build/bench/bench/http_load
@@ -207,27 +209,42 @@ sleep 2
 # --- 5. load runs ---------------------------------------------------------------------------------------
 declare -A RESULT CPU
 ticks_per_second=$(getconf CLK_TCK)
-run_load() {  # run_load MODE SERVER
-  local mode=$1 server=$2 port path pids before after out
+run_load() {  # run_load MODE SERVER ROUND
+  local mode=$1 server=$2 round=$3 port path pids before after out
   case $server in
     onda) port=$ONDA_PORT path=$ONDA_PATH pids=$ONDA_PID ;;
     nginx) port=$NGINX_PORT path=$NGINX_PATH pids=$(nginx_pids) ;;
     nginx-nopush-off) port=$NGINX_NOPUSH_OFF_PORT path=$NGINX_PATH pids=$(nginx_pids) ;;
   esac
-  log "$mode on $server: ${WARMUP}s warm-up, ${SECONDS_MEASURED}s measured, $CONNECTIONS connections"
+  log "round $round/$ROUNDS, $mode on $server: ${WARMUP}s warm-up, ${SECONDS_MEASURED}s measured, $CONNECTIONS connections"
   before=$(cpu_ticks $pids)
   out=$("$LOAD" --mode "$mode" --port "$port" --path "$path" --connections "$CONNECTIONS" \
     --threads "$LOAD_THREADS" --warmup "$WARMUP" --seconds "$SECONDS_MEASURED" --size "$FILE_BYTES")
   after=$(cpu_ticks $pids)
-  RESULT[$mode.$server]=$out
+  RESULT[$mode.$server.$round]=$out
   # Server CPU over warm-up + measurement, as a share of one core (200 % = both cores).
-  CPU[$mode.$server]=$(awk -v t=$((after - before)) -v hz="$ticks_per_second" -v s="$((WARMUP + SECONDS_MEASURED))" \
+  CPU[$mode.$server.$round]=$(awk -v t=$((after - before)) -v hz="$ticks_per_second" -v s="$((WARMUP + SECONDS_MEASURED))" \
     'BEGIN {printf "%.0f", 100 * t / hz / s}')
-  echo "$mode $server $out" >>"$TMP/raw.txt"
+  echo "round $round $mode $server $out" >>"$TMP/raw.txt"
 }
 SERVERS="onda nginx nginx-nopush-off"
+# Rounds alternate the order of the servers, so that neither always runs first (a warmer page cache,
+# a drifting machine); the report takes, per mode and server, the round of median req/s.
+for round in $(seq "$ROUNDS"); do
+  order=$SERVERS
+  [ $((round % 2)) -eq 0 ] && order=$(tr ' ' '\n' <<<"$SERVERS" | tac | tr '\n' ' ')
+  for mode in range whole; do
+    for server in $order; do run_load "$mode" "$server" "$round"; done
+  done
+done
 for mode in range whole; do
-  for server in $SERVERS; do run_load "$mode" "$server"; done
+  for server in $SERVERS; do
+    median=$(for round in $(seq "$ROUNDS"); do
+      echo "$(field "${RESULT[$mode.$server.$round]}" rps) $round"
+    done | sort -n | awk -v n="$ROUNDS" 'NR == int((n + 1) / 2) {print $2}')
+    RESULT[$mode.$server]=${RESULT[$mode.$server.$median]}
+    CPU[$mode.$server]=${CPU[$mode.$server.$median]}
+  done
 done
 ONDA_RSS_AFTER=$(rss_kib "$ONDA_PID") ONDA_SPLIT_AFTER=$(rss_split "$ONDA_PID")
 ONDA_HWM=$(awk '/^VmHWM:/ {print $2}' "/proc/$ONDA_PID/status")
@@ -237,6 +254,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else 
 {
   echo "onda vs nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///'), $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, loopback"
   echo "file: $FILE_BYTES bytes (WAV); $CONNECTIONS connections; ${WARMUP}s warm-up + ${SECONDS_MEASURED}s;" \
+       "$ROUNDS rounds, the round of median req/s shown;" \
        "server threads/workers: $THREADS; load generator threads: $LOAD_THREADS"
   echo
   printf '%-6s %-17s %10s %9s %9s %9s %7s %8s\n' mode server "req/s" "MB/s" "p50 ms" "p99 ms" errors "cpu %"
