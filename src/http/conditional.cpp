@@ -14,16 +14,12 @@
 #include <optional>
 #include <vector>
 
+#include "http/percent.hpp"
+
 namespace onda::http {
 namespace {
 
 bool is_ows(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim_ows(std::string_view text) {
-    while (!text.empty() && is_ows(text.front())) text.remove_prefix(1);
-    while (!text.empty() && is_ows(text.back())) text.remove_suffix(1);
-    return text;
-}
 
 bool is_etagc(char c) {
     auto const byte = static_cast<unsigned char>(c);

@@ -80,13 +80,6 @@ std::string const& date_header() {
     return cached;
 }
 
-// std::to_chars rather than fmt: these run for every response.
-void append_number(std::string& out, std::uint64_t value, int base = 10) {
-    char digits[24];
-    auto const end = std::to_chars(digits, digits + sizeof digits, value, base).ptr;
-    out.append(digits, end);
-}
-
 // "<thread in hex>-<request number on that thread in hex>", unique for the process's lifetime.
 std::string request_id(std::size_t worker, std::uint64_t number) {
     std::string id;

@@ -55,19 +55,14 @@ std::variant<Response, RangeRequest> evaluate(Request const& request, R const& r
     return ranges;
 }
 
-void append_decimal(std::string& out, std::uint64_t value) {
-    char digits[24];
-    out.append(digits, std::to_chars(digits, digits + sizeof digits, value).ptr);
-}
-
 // "bytes FIRST-LAST/SIZE" (§14.4) without fmt: one of these goes with every range answered.
 std::string format_content_range(ByteRange const& range, std::uint64_t size) {
     std::string out = "bytes ";
-    append_decimal(out, range.first);
+    append_number(out, range.first);
     out += '-';
-    append_decimal(out, range.last);
+    append_number(out, range.last);
     out += '/';
-    append_decimal(out, size);
+    append_number(out, size);
     return out;
 }
 

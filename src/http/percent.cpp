@@ -1,6 +1,7 @@
 #include "http/percent.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 namespace onda::http {
 namespace {
@@ -13,6 +14,24 @@ int hex_value(char c) {
 }
 
 }  // namespace
+
+std::string_view trim_ows(std::string_view text) {
+    auto const is_ows = [](char c) { return c == ' ' || c == '\t'; };
+    while (!text.empty() && is_ows(text.front())) text.remove_prefix(1);
+    while (!text.empty() && is_ows(text.back())) text.remove_suffix(1);
+    return text;
+}
+
+bool has_token(std::string_view list, std::string_view token) {
+    bool found = false;
+    for_each_list_element(list, [&](std::string_view element) { found = found || iequals(element, token); });
+    return found;
+}
+
+void append_number(std::string& out, std::uint64_t value, int base) {
+    char digits[24];
+    out.append(digits, std::to_chars(digits, digits + sizeof digits, value, base).ptr);
+}
 
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;

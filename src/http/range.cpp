@@ -11,18 +11,12 @@
 #include <limits>
 #include <optional>
 
+#include "http/percent.hpp"
+
 namespace onda::http {
 namespace {
 
 constexpr std::uint64_t max_value = std::numeric_limits<std::uint64_t>::max();
-
-bool is_ows(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim_ows(std::string_view text) {
-    while (!text.empty() && is_ows(text.front())) text.remove_prefix(1);
-    while (!text.empty() && is_ows(text.back())) text.remove_suffix(1);
-    return text;
-}
 
 // §14.1: range units are compared case-insensitively.
 bool is_bytes_unit(std::string_view unit) {

@@ -35,20 +35,6 @@ constexpr std::size_t receive_bytes = 64 * 1024;
 // are dropped (RFC 6455 §5.5.3 lets a server answer only the latest ping).
 constexpr std::size_t max_queued_control_bytes = 4 * 1024;
 
-// A token of a comma-separated header value, case-insensitively (RFC 9110 §5.6.1).
-bool has_token(std::string_view list, std::string_view token) {
-    while (!list.empty()) {
-        auto const comma = list.find(',');
-        auto item = list.substr(0, comma);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-        if (iequals(item, token)) return true;
-        if (comma == std::string_view::npos) break;
-        list.remove_prefix(comma + 1);
-    }
-    return false;
-}
-
 // A Sec-WebSocket-Key is the base64 of 16 bytes: 22 characters of the alphabet and "==".
 bool is_valid_key(std::string_view key) {
     if (key.size() != 24 || key.substr(22) != "==") return false;

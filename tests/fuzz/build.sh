@@ -21,8 +21,8 @@ jobs=${FUZZ_JOBS:-2}
 
 # What each target links besides its own tests/fuzz/<name>_fuzz.cpp.
 declare -A sources=(
-  [range]="src/http/range.cpp"
-  [conditional]="src/http/conditional.cpp src/core/clock.cpp"
+  [range]="src/http/range.cpp src/http/percent.cpp"
+  [conditional]="src/http/conditional.cpp src/http/percent.cpp src/core/clock.cpp"
   [multipart]="src/uploads/multipart.cpp src/core/error.cpp"
   [jwt]="src/auth/jwt.cpp src/auth/base64.cpp src/auth/detail/hmac.cpp src/core/error.cpp src/core/text.cpp"
   [signed_url]="src/auth/signed_url.cpp src/auth/base64.cpp src/auth/detail/hmac.cpp src/core/error.cpp"

@@ -45,24 +45,6 @@ constexpr std::size_t max_leading_empty_lines = 8;
 
 bool is_ows(char c) { return c == ' ' || c == '\t'; }
 
-std::string_view trim_ows(std::string_view text) {
-    while (!text.empty() && is_ows(text.front())) text.remove_prefix(1);
-    while (!text.empty() && is_ows(text.back())) text.remove_suffix(1);
-    return text;
-}
-
-// Calls fn(element) for each non-empty element of a comma-separated list (§5.6.1), OWS trimmed.
-template <class Fn>
-void for_each_element(std::string_view list, Fn fn) {
-    while (true) {
-        auto const comma = list.find(',');
-        auto const element = trim_ows(list.substr(0, comma));
-        if (!element.empty()) fn(element);
-        if (comma == std::string_view::npos) return;
-        list.remove_prefix(comma + 1);
-    }
-}
-
 struct Scan {
     std::string_view input;
     std::size_t limit;  // no line may end past this
@@ -136,7 +118,7 @@ HeadStatus frame_body(RequestHead& head, std::string& error) {
         if (iequals(name, "Content-Length")) {
             // A list of identical values is one value (RFC 9110 §8.6); anything else is malformed.
             bool empty = true;
-            for_each_element(value, [&](std::string_view element) {
+            for_each_list_element(value, [&](std::string_view element) {
                 empty = false;
                 std::uint64_t parsed = 0;
                 bool digits = element.size() <= 19;  // fits in 64 bits
@@ -154,7 +136,7 @@ HeadStatus frame_body(RequestHead& head, std::string& error) {
             // An empty one frames nothing, and a proxy in front may read it otherwise: refused.
             if (value.find_first_not_of(", \t") == std::string_view::npos)
                 refuse(HeadStatus::malformed, "an empty Transfer-Encoding");
-            for_each_element(value, [&](std::string_view coding) {
+            for_each_list_element(value, [&](std::string_view coding) {
                 if (!iequals(coding, "chunked"))
                     refuse(HeadStatus::coding_unsupported,
                            "transfer coding not supported: " + std::string(coding.substr(0, 40)));
@@ -163,7 +145,7 @@ HeadStatus frame_body(RequestHead& head, std::string& error) {
                 has_coding = true;
             });
         } else if (iequals(name, "Connection")) {
-            for_each_element(value, [&](std::string_view option) {
+            for_each_list_element(value, [&](std::string_view option) {
                 if (iequals(option, "close")) close = true;
                 if (iequals(option, "keep-alive")) keep_alive = true;
             });
