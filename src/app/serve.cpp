@@ -293,9 +293,6 @@ int serve(ServeOptions options) {
     socketio.set_executors(server.executors());
     if (auto started = server.start(); !started) return fail("start", started.error());
     log::info("onda serving data_dir={} http://{}:{}/", data_dir.string(), listen->first, server.port());
-    if (!options.ready_file.empty())
-        if (auto written = write_ready_file(options.ready_file, server.port()); !written)
-            return fail("ready file", written.error());
 
     // Runs on this (the main) thread, which lives as long as the process: the workers' parent-death
     // signal follows the thread that started them.
@@ -311,15 +308,26 @@ int serve(ServeOptions options) {
                                                   .max_attempts = config.transcode.max_attempts});
     supervisor.start();
     if (config.transcode.workers == 0) log::info("transcode.workers = 0: media stay queued for transcoding");
-    net::signal_set signals(main_context, SIGINT, SIGTERM);
-    signals.async_wait([&](boost::system::error_code, int signal) {
-        log::info("signal {}: shutting down", signal);
+    auto shut_down = [&] {
         hub.close();       // event streams end now instead of holding up the drain
         socketio.close();  // so do Socket.IO sessions (held polls, WebSockets)
         server.stop();
         supervisor.begin_stop();
         main_context.stop();
+    };
+    net::signal_set signals(main_context, SIGINT, SIGTERM);
+    signals.async_wait([&](boost::system::error_code, int signal) {
+        log::info("signal {}: shutting down", signal);
+        shut_down();
     });
+    // Written once SIGINT and SIGTERM are handled: whoever waits for the file may stop the server
+    // at once (before, a SIGTERM right after it could kill the process uncleanly).
+    int exit_code = 0;
+    if (!options.ready_file.empty())
+        if (auto written = write_ready_file(options.ready_file, server.port()); !written) {
+            exit_code = fail("ready file", written.error());
+            shut_down();
+        }
     auto const executor = main_context.get_executor();
     spawn(executor,
           repeat_every(std::chrono::minutes(1),
@@ -333,7 +341,7 @@ int serve(ServeOptions options) {
     server.wait();
     blocking_pool.join();
     log::info("stopped");
-    return 0;
+    return exit_code;
 }
 
 }  // namespace onda::app
