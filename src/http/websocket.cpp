@@ -1,6 +1,7 @@
 #include "http/websocket.hpp"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 #include <array>
@@ -113,8 +114,11 @@ public:
     }
 
     Task<Result<void>> write_all(std::span<OutgoingMessage const> messages) override {
+        if (messages.empty()) {  // what is owed goes out even while closing (a close reply)
+            Task<Result<void>> flushing = flush_owed();
+            co_return co_await std::move(flushing);
+        }
         if (close_sent_) co_return Error(Errc::cancelled, "WebSocket closing");
-        if (messages.empty()) co_return ok();
         std::vector<unsigned char> heads(messages.size() * detail::max_server_head_bytes);
         std::vector<net::const_buffer> buffers;
         buffers.reserve(messages.size() * 2);
@@ -130,9 +134,47 @@ public:
         co_return co_await std::move(sending);
     }
 
+    Immediate write_now(std::span<OutgoingMessage const> messages) override {
+        constexpr std::size_t max_messages = 32;
+        if (writing_ || close_sent_ || !owed_.empty() || messages.size() > max_messages || !socket_.is_open())
+            return Immediate::not_taken;
+        std::array<unsigned char, max_messages * detail::max_server_head_bytes> heads;
+        std::array<iovec, 2 * max_messages> parts;
+        std::size_t total = 0;
+        for (std::size_t i = 0; i < messages.size(); ++i) {
+            auto const& message = messages[i];
+            unsigned char* head = heads.data() + i * detail::max_server_head_bytes;
+            auto const used =
+                detail::write_frame_header(message.binary ? Opcode::binary : Opcode::text, message.data.size(), head);
+            parts[2 * i] = iovec{head, used};
+            parts[2 * i + 1] = iovec{const_cast<char*>(message.data.data()), message.data.size()};
+            total += used + message.data.size();
+        }
+        msghdr out{};
+        out.msg_iov = parts.data();
+        out.msg_iovlen = 2 * messages.size();
+        ssize_t sent = -1;
+        do {
+            sent = ::sendmsg(socket_.native_handle(), &out, MSG_NOSIGNAL | MSG_DONTWAIT);
+        } while (sent < 0 && errno == EINTR);
+        if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return Immediate::not_taken;  // write_all() reports it
+        std::size_t skip = sent < 0 ? 0 : static_cast<std::size_t>(sent);
+        if (skip == total) return Immediate::sent;
+        for (std::size_t i = 0; i < 2 * messages.size(); ++i) {
+            std::size_t const length = parts[i].iov_len;
+            if (skip >= length) {
+                skip -= length;
+                continue;
+            }
+            owed_.append(static_cast<char const*>(parts[i].iov_base) + skip, length - skip);
+            skip = 0;
+        }
+        return Immediate::owed;
+    }
+
     Task<Result<void>> close(std::uint16_t code, std::string_view reason) override {
         if (close_sent_) {  // the reader answered the peer's close, or refused a frame: flush that
-            Task<Result<void>> flushing = flush_control();
+            Task<Result<void>> flushing = flush_owed();
             co_return co_await std::move(flushing);
         }
         close_sent_ = true;
@@ -153,7 +195,7 @@ public:
     // has read it.
     Task<> teardown() {
         if (!socket_.is_open()) co_return;  // aborted
-        Task<Result<void>> flushing = flush_control();
+        Task<Result<void>> flushing = flush_owed();
         co_await std::move(flushing);
         error_code ignored;
         socket_.shutdown(tcp::socket::shutdown_send, ignored);
@@ -207,18 +249,18 @@ private:
         }
     }
 
-    // Writes `buffers` whole, after any control frame the reader left queued, then whatever the
-    // reader queued meanwhile. One write at a time: the caller's (read() never waits to write).
+    // Writes `buffers` whole, after the bytes owed (write_now()'s rest, control frames the reader
+    // left queued), then whatever the reader queued meanwhile. One write at a time: the caller's (read() never waits to write).
     Task<Result<void>> send(std::vector<net::const_buffer> buffers) {
         writing_ = true;
         entry_.write_deadline = ConnectionEntry::Clock::now() + idle_timeout_;
-        std::string queued = std::move(control_out_);
-        control_out_.clear();
+        std::string queued = std::move(owed_);
+        owed_.clear();
         if (!queued.empty()) buffers.insert(buffers.begin(), net::buffer(queued));
         auto [ec, n] = co_await net::async_write(socket_, buffers, use_result);
-        while (!ec && !control_out_.empty()) {
-            queued = std::move(control_out_);
-            control_out_.clear();
+        while (!ec && !owed_.empty()) {
+            queued = std::move(owed_);
+            owed_.clear();
             auto [control_ec, control_n] = co_await net::async_write(socket_, net::buffer(queued), use_result);
             ec = control_ec;
         }
@@ -230,9 +272,9 @@ private:
         co_return Error(Errc::cancelled, "WebSocket closed: " + ec.message());
     }
 
-    // Writes out what send_control() queued, unless a write is under way (which does it).
-    Task<Result<void>> flush_control() {
-        if (writing_ || control_out_.empty()) co_return ok();
+    // Writes out the owed bytes, unless a write is under way (which does it).
+    Task<Result<void>> flush_owed() {
+        if (writing_ || owed_.empty()) co_return ok();
         std::vector<net::const_buffer> nothing_else;
         Task<Result<void>> sending = send(std::move(nothing_else));
         co_return co_await std::move(sending);
@@ -240,16 +282,16 @@ private:
 
     // Sends a pong or close from the reader, without waiting: at once when the socket takes it, else
     // queued for the next write (behind one in flight, and after a frame only partly sent). A ping
-    // flood cannot grow the queue past max_queued_control_bytes: its pongs are dropped there
-    // (RFC 6455 §5.5.3 asks a pong only for the latest ping); a close is always queued.
+    // flood cannot grow the queue past max_queued_control_bytes (with the rest of a write_now()
+    // counted): its pongs are dropped there (RFC 6455 §5.5.3 asks a pong only for the latest ping); a
+    // close is always queued.
     void send_control(Opcode opcode, std::string_view payload) {
         std::array<unsigned char, detail::max_server_head_bytes> head{};
         auto const used = detail::write_frame_header(opcode, payload.size(), head.data());
         std::string frame(reinterpret_cast<char const*>(head.data()), used);
         frame += payload;
-        if (writing_ || !control_out_.empty()) {
-            if (opcode == Opcode::close || control_out_.size() + frame.size() <= max_queued_control_bytes)
-                control_out_ += frame;
+        if (writing_ || !owed_.empty()) {
+            if (opcode == Opcode::close || owed_.size() + frame.size() <= max_queued_control_bytes) owed_ += frame;
             return;
         }
         std::string_view rest = frame;
@@ -260,7 +302,7 @@ private:
                 continue;
             }
             if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) control_out_.assign(rest);
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) owed_.assign(rest);
             return;  // queued, or the peer is gone (the next read or write finds out)
         }
     }
@@ -270,7 +312,9 @@ private:
     std::chrono::milliseconds handshake_timeout_;
     std::chrono::milliseconds idle_timeout_;
     detail::MessageReader reader_;
-    std::string control_out_;  // control frames waiting for the write side, in order
+    // Bytes the peer is owed before anything else, in order: the rest of what write_now() could not
+    // finish, and the pongs and close replies of the reader that could not go out at once.
+    std::string owed_;
     std::string peer_;
     bool writing_ = false;
     bool close_sent_ = false;

@@ -62,8 +62,21 @@ public:
     // Sends `messages` in order, one WebSocket message each, with one gathered write: what a
     // connection queued while it was busy goes out in one syscall instead of one per message
     // (DESIGN.md "Merged writes"). Errors as write(). Frames are unfragmented and unmasked, with no
-    // extension (RFC 6455 §5.2); pongs and close replies the reader owes are ordered between them.
+    // extension (RFC 6455 §5.2); pongs and close replies the reader owes are ordered between them,
+    // after the bytes a write_now() left owed.
     virtual Task<Result<void>> write_all(std::span<OutgoingMessage const> messages) = 0;
+
+    // What write_now() did with the messages.
+    enum class Immediate {
+        sent,       // every byte is in the socket
+        owed,       // all taken; the socket took part of them and the rest waits here, sent ahead of
+                    // anything else by the next write_all() (an empty one just sends it)
+        not_taken,  // none taken: a write is under way, bytes are owed, the WebSocket is closing,
+                    // there are too many messages, or the socket failed; write_all() them
+    };
+    // Sends `messages` like write_all(), without waiting and without a task: the path of a server
+    // that writes one event to thousands of sockets. The data need only live through the call.
+    virtual Immediate write_now(std::span<OutgoingMessage const> messages) = 0;
 
     // Sends a close frame (RFC 6455 §7.4 `code`). A pending read then ends once the peer answers.
     virtual Task<Result<void>> close(std::uint16_t code, std::string_view reason) = 0;

@@ -137,6 +137,13 @@ EngineIoSession::Pulled EngineIoSession::take() {
     return pulled;
 }
 
+void EngineIoSession::sent_queued(bool still_busy) {
+    ONDA_ASSERT(!closed_, "a closed session's writer takes what is left");
+    queue_.clear();
+    queued_bytes_ = 0;
+    if (!still_busy) writer_busy_ = false;
+}
+
 bool EngineIoSession::has_noop_for(Transport via) const {
     return via == Transport::polling && (noop_owed_ || probing_);
 }

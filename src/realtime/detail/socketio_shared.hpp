@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "realtime/socketio_server.hpp"
@@ -20,6 +21,7 @@ class Heartbeats;
 namespace onda::realtime::detail {
 
 class SocketIoConnection;
+class WebSocketWriter;
 
 struct SocketIoMetrics {
     Gauge* polling = nullptr;
@@ -39,6 +41,12 @@ struct ThreadSessions {
     std::unordered_map<std::string, std::weak_ptr<SocketIoConnection>> by_sid;
     // The thread's sessions' heartbeats; it lives while any session is in it (heartbeats.hpp).
     std::weak_ptr<Heartbeats> heartbeats;
+    // WebSockets of the thread's sessions with frames to send, written by one pass that a single
+    // post runs (socketio_transport.cpp), rather than by a task each. `spare_ready` keeps the other
+    // list's memory between passes.
+    std::vector<std::pair<WebSocketWriter*, std::weak_ptr<SocketIoConnection>>> ready;
+    std::vector<std::pair<WebSocketWriter*, std::weak_ptr<SocketIoConnection>>> spare_ready;
+    bool ready_pass_posted = false;
 };
 
 struct SocketIoShared {

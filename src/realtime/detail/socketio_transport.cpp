@@ -1,6 +1,8 @@
 #include "realtime/detail/socketio_transport.hpp"
 
+#include <array>
 #include <charconv>
+#include <span>
 #include <type_traits>
 
 #include <boost/asio/co_spawn.hpp>
@@ -121,15 +123,28 @@ http::WebSocketOptions websocket_options(SocketIoShared const& shared) {
                                   .idle_timeout = engine.ping_interval + engine.ping_timeout};
 }
 
-// Writes what the session queues, as the session's Writer: told that frames are ready (on the
-// session's thread), it starts a task on the WebSocket's thread that takes everything queued, writes
-// it with one gathered write (a message per frame) and takes again, until nothing is left; an idle
-// WebSocket has no writer task, no frame and no timer. Once the session is over it closes the
-// WebSocket with the reason's code (or drops it after a failed write) and is finished.
+void write_ready(SocketIoShared& shared, std::size_t worker);
+
+}  // namespace
+
+// Writes what the session queues, as the session's Writer. On the session's own thread (the usual
+// case) it is written without a task: the session tells the writer, the writer joins the thread's
+// list of ready WebSockets, and one pass after the current handler (write_ready) sends each one's
+// queued frames with a single non-blocking write. Whatever the thread queues meanwhile (the rest of
+// a hub delivery) goes out in the same write. Only when a socket cannot take everything now (a
+// slow reader), when the session closes, or on another thread (a WebSocket that upgraded a polling
+// session of another thread) does a task take over: it takes everything queued, writes it with one
+// gathered write (a message per frame) and takes again, until nothing is left. An idle WebSocket
+// has no writer task, no frame and no timer. Once the session is over the task closes the
+// WebSocket with the reason's code (or drops it after a failed write) and the writer is finished.
 class WebSocketWriter final : public EngineIoSession::Writer {
 public:
     WebSocketWriter(SocketIoShared& shared, std::size_t worker, http::WebSocket& ws, net::any_io_executor executor)
-        : shared_(shared), worker_(worker), ws_(ws), executor_(std::move(executor)) {}
+        : shared_(shared),
+          worker_(worker),
+          ws_(ws),
+          executor_(std::move(executor)),
+          at_home_(executor_ == shared.threads[worker].executor) {}
 
     // On the session's thread, with the session attached.
     void attach(SocketIoConnection& connection) {
@@ -140,7 +155,34 @@ public:
     void frames_ready() override {
         auto connection = connection_.lock();
         if (!connection) return;  // being destroyed: its thread is going away
-        spawn(executor_, write_queued(*this, std::move(connection)), "socket.io websocket writer");
+        // A closed session's last reference (its heartbeat's) is already on its way out: the task
+        // holds it until the WebSocket is closed. An open one stays alive until the pass, which runs
+        // before anything that closes it later could release it.
+        if (!at_home_ || connection->engine().is_closed()) return start_task(std::move(connection));
+        auto& home = shared_.threads[worker_];
+        home.ready.emplace_back(this, connection_);
+        if (!home.ready_pass_posted) {
+            home.ready_pass_posted = true;
+            net::post(home.executor, [&shared = shared_, worker = worker_] { write_ready(shared, worker); });
+        }
+    }
+
+    // From write_ready(), on the session's thread: sends the queued frames now if the socket takes
+    // them, else hands over to the task. The writer is alive: it was told and is not idle since, so
+    // it is not finished.
+    void write_now(std::shared_ptr<SocketIoConnection> connection) {
+        constexpr std::size_t max_messages = 32;  // the WebSocket's own bound for write_now()
+        auto& engine = connection->engine();
+        auto const frames = engine.queued();
+        if (engine.is_closed() || frames.size() > max_messages) return start_task(std::move(connection));
+        std::array<http::OutgoingMessage, max_messages> messages;
+        for (std::size_t i = 0; i < frames.size(); ++i)
+            messages[i] = http::OutgoingMessage{.data = *frames[i].bytes, .binary = frames[i].binary};
+        switch (ws_.write_now(std::span(messages.data(), frames.size()))) {
+        case http::WebSocket::Immediate::sent: engine.sent_queued(false); return;
+        case http::WebSocket::Immediate::owed: engine.sent_queued(true); return start_task(std::move(connection));
+        case http::WebSocket::Immediate::not_taken: return start_task(std::move(connection));
+        }
     }
 
     // The reader's last step: the writer has closed (or dropped) the WebSocket. The session must be
@@ -154,6 +196,10 @@ public:
     }
 
 private:
+    void start_task(std::shared_ptr<SocketIoConnection> connection) {
+        spawn(executor_, write_queued(*this, std::move(connection)), "socket.io websocket writer");
+    }
+
     static Task<Pulled> take_there(std::shared_ptr<SocketIoConnection> connection) {
         co_return connection->engine().take();
     }
@@ -174,13 +220,16 @@ private:
     }
 
     static Task<> write_queued(WebSocketWriter& writer, std::shared_ptr<SocketIoConnection> connection) {
-        // Not inline in the send() that told the writer: whatever the thread queues meanwhile (the
-        // rest of a hub delivery) goes out in the same write.
+        // Not inline in the send() that told the writer: whatever the thread queues meanwhile goes
+        // out in the same write.
         co_await net::post(writer.executor_, use_task);
         bool clean = true;
         CloseReason why = CloseReason::client_closed;
         try {
-            for (;;) {
+            // First what write_now() left owed (an empty write_all() sends just that).
+            Task<Result<void>> flushing = writer.ws_.write_all({});
+            if (auto flushed = co_await std::move(flushing); !flushed) clean = false;
+            while (clean) {
                 Task<Pulled> taking = writer.take(connection);
                 Pulled pulled = co_await std::move(taking);
                 if (pulled.frames.empty() && !pulled.closed) {  // idle: the session tells again
@@ -221,10 +270,26 @@ private:
     std::size_t worker_;
     http::WebSocket& ws_;
     net::any_io_executor executor_;  // the WebSocket's
+    bool at_home_;                   // the WebSocket's thread is the session's
     std::weak_ptr<SocketIoConnection> connection_;
     bool finished_ = false;
     std::unique_ptr<net::steady_timer> done_;  // made when the reader waits for the end
 };
+
+namespace {
+
+// The thread's pass over its ready WebSockets (WebSocketWriter::frames_ready). A writer told during
+// the pass joins the next one.
+void write_ready(SocketIoShared& shared, std::size_t worker) {
+    auto& home = shared.threads[worker];
+    home.ready_pass_posted = false;
+    auto ready = std::move(home.spare_ready);
+    ready.swap(home.ready);
+    for (auto& [writer, weak] : ready)
+        if (auto connection = weak.lock()) writer->write_now(std::move(connection));
+    ready.clear();
+    home.spare_ready = std::move(ready);
+}
 
 // Hands a WebSocket message to its session. Its own coroutine, so that the reader's frame, which
 // lives as long as the connection, has no room for what this needs.

@@ -1,0 +1,198 @@
+// The Socket.IO WebSocket against the real binary with a client that stops reading: the server writes
+// to thousands of sockets without a task each, and a socket that takes only part of a write keeps
+// the rest for later. This client's receive buffer is tiny and it reads nothing while several
+// megabytes are sent to it, so the server's writes are cut short mid-frame; once it reads again,
+// every event must arrive whole and in order.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include <gtest/gtest.h>
+
+#include "e2e.hpp"
+#include "support/media_fixtures.hpp"
+
+namespace onda::test {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// A blocking RFC 6455 client for /socket.io/ (Engine.IO v4 over WebSocket): text messages only,
+// unfragmented, Engine.IO pings answered. `receive_buffer` > 0 sets SO_RCVBUF before connecting.
+class EngineIoClient {
+public:
+    EngineIoClient(std::uint16_t port, int receive_buffer = 0) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd_ < 0) throw std::runtime_error("socket");
+        if (receive_buffer > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(port);
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
+            throw std::runtime_error("connect");
+        send_all(
+            "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n");
+        while (in_.find("\r\n\r\n") == std::string::npos) read_more(Clock::now() + 10s);
+        auto const end = in_.find("\r\n\r\n") + 4;
+        if (!in_.starts_with("HTTP/1.1 101")) throw std::runtime_error("no 101: " + in_.substr(0, end));
+        in_.erase(0, end);
+    }
+    ~EngineIoClient() { ::close(fd_); }
+    EngineIoClient(EngineIoClient const&) = delete;
+    EngineIoClient& operator=(EngineIoClient const&) = delete;
+
+    // A masked text frame (mask key 0: the payload goes as it is).
+    void send_text(std::string_view text) {
+        std::string frame(1, '\x81');
+        if (text.size() < 126) {
+            frame += static_cast<char>(0x80 | text.size());
+        } else if (text.size() <= 0xffff) {
+            frame += '\xfe';
+            frame += static_cast<char>(text.size() >> 8);
+            frame += static_cast<char>(text.size() & 0xff);
+        } else {
+            frame += '\xff';
+            for (int shift = 56; shift >= 0; shift -= 8) frame += static_cast<char>((text.size() >> shift) & 0xff);
+        }
+        frame.append(4, '\0');
+        frame += text;
+        send_all(frame);
+    }
+
+    // The next Engine.IO message other than a ping (which is answered).
+    std::string next(std::chrono::milliseconds timeout = 10s) {
+        auto const deadline = Clock::now() + timeout;
+        for (;;) {
+            std::string message = next_frame(deadline);
+            if (message == "2") {
+                send_text("3");
+                continue;
+            }
+            return message;
+        }
+    }
+
+    // Opens the Socket.IO namespace "/" with `auth` (a JSON object).
+    void connect_namespace(std::string const& auth) {
+        if (!next().starts_with("0{")) throw std::runtime_error("no Engine.IO open packet");
+        send_text("40" + auth);
+        std::string const answer = next();
+        if (!answer.starts_with("40{\"sid\"")) throw std::runtime_error("namespace refused: " + answer);
+    }
+
+private:
+    void send_all(std::string_view bytes) {
+        while (!bytes.empty()) {
+            ssize_t const n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+            if (n <= 0) throw std::runtime_error("send failed");
+            bytes.remove_prefix(static_cast<std::size_t>(n));
+        }
+    }
+
+    void read_more(Clock::time_point deadline) {
+        auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left <= 0ms) throw std::runtime_error("timed out waiting for the server");
+        pollfd wait{.fd = fd_, .events = POLLIN, .revents = 0};
+        if (::poll(&wait, 1, static_cast<int>(left.count())) <= 0) throw std::runtime_error("timed out");
+        std::array<char, 65536> buffer;
+        ssize_t const n = ::recv(fd_, buffer.data(), buffer.size(), 0);
+        if (n <= 0) throw std::runtime_error("the server closed the connection");
+        in_.append(buffer.data(), static_cast<std::size_t>(n));
+    }
+
+    // One whole server frame: unmasked, unfragmented text (anything else fails the test).
+    std::string next_frame(Clock::time_point deadline) {
+        for (;;) {
+            if (in_.size() >= 2) {
+                auto const first = static_cast<unsigned char>(in_[0]);
+                auto const second = static_cast<unsigned char>(in_[1]);
+                if (first != 0x81) throw std::runtime_error("not a final text frame: " + std::to_string(first));
+                if (second & 0x80) throw std::runtime_error("a masked server frame");
+                std::size_t head = 2;
+                std::uint64_t length = second & 0x7f;
+                if (length == 126 && in_.size() >= 4) {
+                    length = (static_cast<unsigned char>(in_[2]) << 8) | static_cast<unsigned char>(in_[3]);
+                    head = 4;
+                } else if (length == 127 && in_.size() >= 10) {
+                    length = 0;
+                    for (int i = 2; i < 10; ++i) length = (length << 8) | static_cast<unsigned char>(in_[i]);
+                    head = 10;
+                }
+                if ((second & 0x7f) < 126 || head > 2) {
+                    if (in_.size() >= head + length) {
+                        std::string payload = in_.substr(head, length);
+                        in_.erase(0, head + length);
+                        return payload;
+                    }
+                }
+            }
+            read_more(deadline);
+        }
+    }
+
+    int fd_ = -1;
+    std::string in_;
+};
+
+TEST(WebSocket, AClientThatStopsReadingGetsEveryEventWholeAndInOrderOnceItReadsAgain) {
+    OndaProcess onda({.settings = {{"auth.rate_limit_per_minute", "0"},
+                                   {"realtime.events_per_minute", "0"},
+                                   {"realtime.send_queue_bytes", "64MiB"}}});
+    std::string const token = onda.token("alice", "creator");
+    auto up = upload_raw(onda, token, make_wav(0.2), "filename=a.wav");
+    ASSERT_EQ(up.response.status, 201u) << up.response.body;
+
+    // A queue of 500 entries makes each sync_state ~13 KB; 700 of them (~9 MB) are more than the
+    // kernel holds for a reader this slow (SO_SNDBUF grows to 4 MiB at most, its receive buffer is
+    // 4 KiB), so the server's writes to it must stop part-way.
+    std::string ids;
+    for (int i = 0; i < 500; ++i) ids += (i ? ",\"" : "\"") + up.id + "\"";
+    constexpr int events = 700;
+
+    EngineIoClient paused(onda.port(), 4096);
+    paused.connect_namespace(R"({"token":")" + token + R"(","deviceId":"paused"})");
+    EngineIoClient sender(onda.port());
+    sender.connect_namespace(R"({"token":")" + token + R"(","deviceId":"sender"})");
+
+    for (int i = 0; i < events; ++i) {
+        std::string const ack_id = std::to_string(i);
+        sender.send_text("42" + ack_id + R"(["queue_set",{"trackIds":[)" + ids +
+                         "],\"index\":" + std::to_string(i % 500) + "}]");
+        std::string answer = sender.next();
+        while (answer.starts_with(R"(42["sync_state",{"action":"connect")")) answer = sender.next();  // on connect
+        ASSERT_TRUE(answer.starts_with("43" + ack_id + "[")) << answer.substr(0, 200);
+        auto const reply = parse_json(answer.substr(2 + ack_id.size())).as_array().at(0).as_object();
+        ASSERT_TRUE(reply.at("ok").as_bool()) << answer.substr(0, 200);
+    }
+
+    for (int i = 0; i < events; ++i) {
+        std::string message = paused.next(30s);
+        if (i == 0 && message.starts_with(R"(42["sync_state",{"action":"connect")")) message = paused.next(30s);
+        ASSERT_TRUE(message.starts_with(R"(42["sync_state",)")) << i << ": " << message.substr(0, 200);
+        auto const event = parse_json(message.substr(2)).as_array().at(1).as_object();
+        auto const& payload = event.at("payload").as_object();
+        ASSERT_EQ(payload.at("index").as_int64(), i % 500) << "event " << i << " out of order";
+        ASSERT_EQ(payload.at("trackIds").as_array().size(), 500u);
+    }
+    // Both are still connected and served.
+    paused.send_text(R"(421["get_state"])");
+    std::string const state = paused.next();
+    EXPECT_TRUE(state.starts_with("431[")) << state.substr(0, 200);
+    EXPECT_EQ(onda.log().find("slow consumer"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace onda::test
