@@ -52,6 +52,22 @@ TEST(HttpServer, MalformedRequestIs400AndTheConnectionCloses) {
     EXPECT_TRUE(socket.closed_within(5s));
 }
 
+TEST(HttpServer, AnHttp11RequestWithoutOneHostIs400WithAJsonError) {
+    OndaProcess onda;
+    for (std::string request :
+         {"GET /healthz HTTP/1.1\r\n\r\n", "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"}) {
+        RawSocket socket(onda.port());
+        socket.send(request);
+        auto answer = socket.receive_until("}", 5s);
+        EXPECT_NE(answer.find("HTTP/1.1 400"), std::string::npos) << answer;
+        EXPECT_NE(answer.find("Host"), std::string::npos) << answer;  // the error says why
+        EXPECT_TRUE(socket.closed_within(5s));
+    }
+    RawSocket socket(onda.port());
+    socket.send("GET /healthz HTTP/1.0\r\n\r\n");  // HTTP/1.0 needs none
+    EXPECT_NE(socket.receive_until("}", 5s).find("HTTP/1.1 200"), std::string::npos);
+}
+
 TEST(HttpServer, SlowlorisIsCutOffWhileOthersAreServed) {
     OndaProcess onda({.settings = {{"limits.header_timeout", "1s"}}});
     RawSocket slow(onda.port());

@@ -45,7 +45,7 @@ TEST(RequestHead, EveryPrefixOfAHeadNeedsMore) {
 }
 
 TEST(RequestHead, EmptyLinesBeforeTheRequestLineAreSkipped) {
-    auto p = parse("\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+    auto p = parse("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n");
     ASSERT_EQ(p.status, HeadStatus::complete) << p.error;
     EXPECT_EQ(p.head.target, "/");
     std::string many;
@@ -54,8 +54,8 @@ TEST(RequestHead, EmptyLinesBeforeTheRequestLineAreSkipped) {
 }
 
 TEST(RequestHead, KeepAliveFollowsTheVersionAndConnection) {
-    EXPECT_FALSE(parse("GET / HTTP/1.1\r\nConnection: Close\r\n\r\n").head.keep_alive);
-    EXPECT_TRUE(parse("GET / HTTP/1.1\r\nConnection: upgrade\r\n\r\n").head.keep_alive);
+    EXPECT_FALSE(parse("GET / HTTP/1.1\r\nHost: a\r\nConnection: Close\r\n\r\n").head.keep_alive);
+    EXPECT_TRUE(parse("GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n\r\n").head.keep_alive);
     EXPECT_FALSE(parse("GET / HTTP/1.0\r\n\r\n").head.keep_alive);
     auto old = parse("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
     EXPECT_TRUE(old.head.http10);
@@ -63,10 +63,10 @@ TEST(RequestHead, KeepAliveFollowsTheVersionAndConnection) {
 }
 
 TEST(RequestHead, BodyFraming) {
-    auto chunked = parse("POST / HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n");
+    auto chunked = parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n");
     ASSERT_EQ(chunked.status, HeadStatus::complete) << chunked.error;
     EXPECT_TRUE(chunked.head.chunked);
-    EXPECT_EQ(parse("POST / HTTP/1.1\r\nContent-Length: 7, 7\r\n\r\n").head.content_length, 7u);
+    EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 7, 7\r\n\r\n").head.content_length, 7u);
     EXPECT_EQ(parse("POST / HTTP/1.1\r\nContent-Length: 7\r\nContent-Length: 8\r\n\r\n").status, HeadStatus::malformed);
     EXPECT_EQ(parse("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n").status, HeadStatus::malformed);
     EXPECT_EQ(parse("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n").status, HeadStatus::malformed);
@@ -110,8 +110,27 @@ TEST(RequestHead, MalformedHeadsAreRefused) {
     EXPECT_EQ(parse("GET /a\x00b HTTP/1.1\r\n\r\n"sv).status, HeadStatus::malformed);
 }
 
+TEST(RequestHead, HostIsRequiredOnceInHttp11AndNeverTwice) {
+    EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost: media.example:8080\r\n\r\n").status, HeadStatus::complete);
+    EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n").status, HeadStatus::complete);
+    EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost:\r\n\r\n").status, HeadStatus::complete);  // an empty authority
+    EXPECT_EQ(parse("GET / HTTP/1.0\r\n\r\n").status, HeadStatus::complete);           // 1.0 may leave it out
+    for (std::string_view bad : {
+             "GET / HTTP/1.1\r\n\r\n",                             // none
+             "GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n",       // two
+             "GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n",       // two, even in 1.0
+             "GET / HTTP/1.1\r\nHost: a b\r\n\r\n",                // a space
+             "GET / HTTP/1.1\r\nHost: evil.example/path\r\n\r\n",  // a slash
+             "GET / HTTP/1.1\r\nHost: a@b\r\n\r\n",                // userinfo
+         }) {
+        auto p = parse(bad);
+        EXPECT_EQ(p.status, HeadStatus::malformed) << bad;
+        EXPECT_FALSE(p.error.empty()) << bad;
+    }
+}
+
 TEST(RequestHead, LimitsOnSizeAndFieldCount) {
-    std::string big = "GET / HTTP/1.1\r\nX: " + std::string(100, 'a');
+    std::string big = "GET / HTTP/1.1\r\nHost: a\r\nX: " + std::string(100, 'a');
     EXPECT_EQ(parse(big, 64).status, HeadStatus::too_large);
     EXPECT_EQ(parse(big + "\r\n\r\n", 64).status, HeadStatus::too_large);
     EXPECT_EQ(parse(big + "\r\n\r\n", 1024).status, HeadStatus::complete);

@@ -1,5 +1,6 @@
 #include "http/detail/request_head.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -102,7 +103,17 @@ HeadStatus parse_request_line(std::string_view line, RequestHead& head, std::str
     return HeadStatus::complete;
 }
 
-// Content-Length, Transfer-Encoding and Connection, once every field is in (§6.3, §9.3).
+// A Host value: uri-host [ ":" port ] (RFC 3986 reg-name, IP-literal or IPv4 characters), or
+// empty. No spaces, slashes or anything a proxy could read as another target.
+bool is_valid_host(std::string_view value) {
+    return std::all_of(value.begin(), value.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               std::string_view("-._~!$&'()*+,;=:%[]").find(c) != std::string_view::npos;
+    });
+}
+
+// Content-Length, Transfer-Encoding, Connection and Host, once every field is in (RFC 9112 §6.3,
+// §9.3, §3.2).
 HeadStatus frame_body(RequestHead& head, std::string& error) {
     HeadStatus status = HeadStatus::complete;
     auto refuse = [&](HeadStatus why, std::string what) {
@@ -114,6 +125,8 @@ HeadStatus frame_body(RequestHead& head, std::string& error) {
     bool has_coding = false;
     bool close = false;
     bool keep_alive = false;
+    std::size_t hosts = 0;
+    bool host_valid = true;
     for (auto const& [name, value] : head.fields) {
         if (iequals(name, "Content-Length")) {
             // A list of identical values is one value (RFC 9110 §8.6); anything else is malformed.
@@ -144,6 +157,9 @@ HeadStatus frame_body(RequestHead& head, std::string& error) {
                     refuse(HeadStatus::malformed, "chunked applied twice");
                 has_coding = true;
             });
+        } else if (iequals(name, "Host")) {
+            ++hosts;
+            host_valid = host_valid && is_valid_host(value);
         } else if (iequals(name, "Connection")) {
             for_each_list_element(value, [&](std::string_view option) {
                 if (iequals(option, "close")) close = true;
@@ -151,6 +167,10 @@ HeadStatus frame_body(RequestHead& head, std::string& error) {
             });
         }
     }
+    // §3.2: an HTTP/1.1 request has exactly one Host, and no request has two.
+    if (hosts > 1) refuse(HeadStatus::malformed, "more than one Host");
+    if (hosts == 0 && !head.http10) refuse(HeadStatus::malformed, "no Host: an HTTP/1.1 request carries one");
+    if (!host_valid) refuse(HeadStatus::malformed, "malformed Host");
     if (has_coding && has_length) refuse(HeadStatus::malformed, "both Content-Length and Transfer-Encoding");
     if (has_coding && head.http10) refuse(HeadStatus::malformed, "Transfer-Encoding in an HTTP/1.0 request");
     head.chunked = has_coding;
