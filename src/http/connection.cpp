@@ -6,28 +6,21 @@
 // first byte of a request arrives its whole head must follow within header_timeout (a slowloris
 // client is cut off without affecting anyone else); each body read may stall for body_timeout;
 // each write for send_timeout. Each is a deadline on the connection's entry that the thread's sweep
-// enforces (detail/worker.hpp), not a timer per operation.
-#include <sys/sendfile.h>
-#include <sys/socket.h>
-
+// enforces (detail/worker.hpp), not a timer per operation. Responses are written by
+// detail/response_writer.
 #include <array>
-#include <charconv>
-#include <ctime>
 #include <memory>
 #include <optional>
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/status.hpp>
 
-#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "http/detail/request_body.hpp"
 #include "http/detail/request_head.hpp"
+#include "http/detail/response_writer.hpp"
 #include "http/detail/websocket_connection.hpp"
 #include "http/detail/worker.hpp"
 
@@ -35,7 +28,6 @@ namespace onda::http {
 namespace {
 
 namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
 
@@ -55,31 +47,6 @@ constexpr std::size_t max_head_read_bytes = 64 * 1024;
 // Up to this much, a head still incomplete is parsed again after each read (see parse_buffered).
 constexpr std::size_t head_rescan_bytes = 4 * 1024;
 
-// How much one response may send in a row before the thread's other connections get a turn.
-constexpr std::uint64_t fair_share_bytes = 2 * 1024 * 1024;
-
-std::string_view reason_phrase(unsigned status) {
-    switch (status) {
-    case 460: return "Checksum Mismatch";
-    case 499: return "Client Closed Request";
-    default: break;
-    }
-    auto text = bhttp::obsolete_reason(static_cast<bhttp::status>(status));
-    return text.empty() || text == "<unknown-status>" ? std::string_view("Unknown") : std::string_view(text);
-}
-
-// The Date header, formatted once per second per thread.
-std::string const& date_header() {
-    thread_local std::time_t cached_second = 0;
-    thread_local std::string cached;
-    std::time_t now = std::time(nullptr);
-    if (now != cached_second) {
-        cached_second = now;
-        cached = format_http_date(std::chrono::system_clock::from_time_t(now));
-    }
-    return cached;
-}
-
 // "<thread in hex>-<request number on that thread in hex>", unique for the process's lifetime.
 std::string request_id(std::size_t worker, std::uint64_t number) {
     std::string id;
@@ -88,8 +55,6 @@ std::string request_id(std::size_t worker, std::uint64_t number) {
     append_number(id, number, 16);
     return id;
 }
-
-bool status_has_body(unsigned status) { return status >= 200 && status != 204 && status != 304; }
 
 class Connection {
 public:
@@ -280,225 +245,12 @@ private:
         co_return true;
     }
 
-    Task<> write_error(Error const& error) {
-        auto response = error_response(error);
-        bool keep_alive = false;
-        co_await write_response(response, false, keep_alive, false);
-    }
-
-    std::string head_text(Response const& response, bool keep_alive, bool http10, bool chunked) {
-        std::string out;
-        out.reserve(512);
-        unsigned const status = response.status();
-        out += "HTTP/1.1 ";
-        append_number(out, status);
-        out += ' ';
-        out += reason_phrase(status);
-        out += "\r\nServer: onda\r\nDate: ";
-        out += date_header();
-        out += "\r\n";
-        for (auto const& [name, value] : response.headers()) {
-            out += name;
-            out += ": ";
-            out += value;
-            out += "\r\n";
-        }
-        if (chunked) {
-            out += "Transfer-Encoding: chunked\r\n";
-        } else if (status_has_body(status) || status == 304) {
-            if (auto length = response.content_length(); length && status != 304) {
-                out += "Content-Length: ";
-                append_number(out, *length);
-                out += "\r\n";
-            }
-        }
-        if (!keep_alive)
-            out += "Connection: close\r\n";
-        else if (http10)
-            out += "Connection: keep-alive\r\n";
-        out += "\r\n";
-        return out;
-    }
-
-    // Writes `buffers` whole; false on any failure (the connection is then closed).
-    template <class Buffers>
-    Task<bool> send(Buffers const& buffers) {
-        entry_->expires_after(worker_.options.send_timeout);
-        auto [ec, n] = co_await net::async_write(socket_, buffers, use_result);
-        worker_.metrics.bytes_sent->add(n);
-        co_return !ec;
-    }
-
+    detail::Output output() { return detail::Output{worker_, socket_, *entry_}; }
+    // Not coroutines: the writer's task is awaited by the caller itself.
     Task<bool> write_response(Response& response, bool head_only, bool& keep_alive, bool http10) {
-        bool const has_body = status_has_body(response.status()) && !head_only;
-        if (auto* stream = std::get_if<std::unique_ptr<BodyStream>>(&response.body())) {
-            auto const length = (*stream)->length();
-            // HTTP/1.0 has no chunked coding: a body of unknown length ends where the connection does.
-            if (http10 && !length) keep_alive = false;
-            bool const chunked = !http10 && !length && status_has_body(response.status());
-            std::string head = head_text(response, keep_alive, http10, chunked);
-            if (!co_await send(net::buffer(head))) co_return false;
-            if (!has_body) co_return true;
-            if (length) co_return co_await write_sized_stream(**stream, *length);
-            co_return co_await write_stream(**stream, !http10);
-        }
-        std::string head = head_text(response, keep_alive, http10, false);
-        if (!has_body) co_return co_await send(net::buffer(head));
-        if (auto* text = std::get_if<std::string>(&response.body())) {
-            std::array<net::const_buffer, 2> buffers{net::buffer(head), net::buffer(*text)};
-            co_return co_await send(buffers);  // one gathered write: head and body together
-        }
-        if (auto* file = std::get_if<FileBody>(&response.body())) co_return co_await write_file(head, *file);
-        co_return co_await send(net::buffer(head));
+        return detail::write_response(output(), response, head_only, keep_alive, http10);
     }
-
-    Task<bool> write_stream(BodyStream& stream, bool chunked) {
-        for (;;) {
-            auto chunk = co_await stream.next();
-            if (!chunk) co_return false;  // truncated on purpose: the client must not take it as complete
-            if (!*chunk) break;
-            if ((*chunk)->empty()) continue;  // an empty chunk would end the body
-            if (!chunked) {
-                if (!co_await send(net::buffer(**chunk))) co_return false;
-                continue;
-            }
-            std::string size_line = fmt::format("{:x}\r\n", (*chunk)->size());
-            std::array<net::const_buffer, 3> buffers{net::buffer(size_line), net::buffer(**chunk),
-                                                     net::buffer("\r\n", 2)};
-            if (!co_await send(buffers)) co_return false;
-        }
-        if (chunked) co_return co_await send(net::buffer("0\r\n\r\n", 5));
-        co_return true;
-    }
-
-    // A stream that stated its length: exactly that many bytes, or the connection ends (a short body
-    // must not pass for a whole one; a longer one would be read as the next response).
-    Task<bool> write_sized_stream(BodyStream& stream, std::uint64_t length) {
-        std::uint64_t sent = 0;
-        for (;;) {
-            auto chunk = co_await stream.next();
-            if (!chunk) co_return false;
-            if (!*chunk) co_return sent == length;
-            std::string_view bytes = **chunk;
-            if (bytes.size() > length - sent) {
-                log::error("a body stream ran past the {} bytes it announced", length);
-                co_return false;
-            }
-            if (!co_await send(net::buffer(bytes))) co_return false;
-            sent += bytes.size();
-        }
-    }
-
-    // Literal pieces are gathered with the head; file pieces go out with sendfile(2) straight from
-    // the page cache.
-    Task<bool> write_file(std::string& head, FileBody const& file) {
-        std::string pending = std::move(head);
-        for (auto const& piece : file.pieces) {
-            if (piece.fd < 0) {
-                pending += piece.text;
-                continue;
-            }
-            // Each step is tried at once, without a coroutine of its own; only what the socket did
-            // not take goes through one that waits (most 64 KiB ranges go out whole at once).
-            if (!pending.empty()) {
-                auto sent = send_now(pending);
-                if (!sent) co_return false;
-                if (*sent < pending.size()) {
-                    Task<bool> rest = send_head(std::string_view(pending).substr(*sent));
-                    if (!co_await std::move(rest)) co_return false;
-                }
-                pending.clear();
-            }
-            auto sent = sendfile_now(piece.fd, piece.offset, std::min(piece.length, fair_share_bytes));
-            if (!sent) co_return false;
-            if (*sent < piece.length) {
-                Task<bool> rest = send_file_range(piece.fd, piece.offset + *sent, piece.length - *sent);
-                if (!co_await std::move(rest)) co_return false;
-            }
-        }
-        if (!pending.empty()) co_return co_await send(net::buffer(pending));
-        co_return true;
-    }
-
-    // Sends what the socket takes now, without waiting: how much that was, or nullopt when the peer
-    // is gone. `text` goes on its own, without MSG_MORE: corked into the sendfile that follows, each
-    // 64 KiB range cost more on loopback (see docs/benchmarks.md).
-    std::optional<std::size_t> send_now(std::string_view text) {
-        std::size_t sent = 0;
-        while (sent < text.size()) {
-            ssize_t const n = ::send(socket_.native_handle(), text.data() + sent, text.size() - sent, MSG_NOSIGNAL);
-            if (n > 0) {
-                worker_.metrics.bytes_sent->add(static_cast<std::uint64_t>(n));
-                sent += static_cast<std::size_t>(n);
-                continue;
-            }
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-            return std::nullopt;
-        }
-        return sent;
-    }
-
-    // sendfile(2) while the socket takes it, up to `length` bytes from `offset`: how many went, or
-    // nullopt when the peer is gone or the file is shorter than promised (truncated underneath us).
-    std::optional<std::uint64_t> sendfile_now(int fd, std::uint64_t offset, std::uint64_t length) {
-        off_t position = static_cast<off_t>(offset);
-        std::uint64_t sent = 0;
-        while (sent < length) {
-            std::size_t const step = static_cast<std::size_t>(std::min<std::uint64_t>(length - sent, 1 << 20));
-            ssize_t const n = ::sendfile(socket_.native_handle(), fd, &position, step);
-            if (n > 0) {
-                worker_.metrics.bytes_sent->add(static_cast<std::uint64_t>(n));
-                sent += static_cast<std::uint64_t>(n);
-                continue;
-            }
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-            return std::nullopt;
-        }
-        return sent;
-    }
-
-    Task<bool> send_head(std::string_view text) {
-        for (;;) {
-            auto sent = send_now(text);
-            if (!sent) co_return false;
-            text.remove_prefix(*sent);
-            if (text.empty()) co_return true;
-            if (!co_await wait_writable()) co_return false;
-        }
-    }
-
-    Task<bool> send_file_range(int fd, std::uint64_t offset, std::uint64_t length) {
-        std::uint64_t done = 0;
-        std::uint64_t since_yield = 0;
-        while (done < length) {
-            if (since_yield >= fair_share_bytes) {
-                // A fast reader could keep this loop going for the whole file while the thread's
-                // other connections wait: let them run.
-                since_yield = 0;
-                co_await net::post(socket_.get_executor(), net::use_awaitable);
-            }
-            auto sent = sendfile_now(fd, offset + done, std::min(length - done, fair_share_bytes - since_yield));
-            if (!sent) co_return false;
-            done += *sent;
-            since_yield += *sent;
-            if (*sent == 0 || (done < length && since_yield < fair_share_bytes)) {
-                // The socket is full.
-                since_yield = 0;
-                if (!co_await wait_writable()) co_return false;
-            }
-        }
-        co_return true;
-    }
-
-    // Waits until the socket can take more, for at most send_timeout (past it the client stopped
-    // reading, and the sweep cancels the wait).
-    Task<bool> wait_writable() {
-        entry_->expires_after(worker_.options.send_timeout);
-        auto [ec] = co_await socket_.async_wait(tcp::socket::wait_write, use_result);
-        co_return !ec;
-    }
+    Task<> write_error(Error error) { return detail::write_error(output(), std::move(error)); }
 
     Server::Worker& worker_;
     tcp::socket socket_;
@@ -514,7 +266,7 @@ private:
 
 Task<> serve_connection(Server::Worker& worker, tcp::socket socket) {
     error_code ec;
-    socket.native_non_blocking(true, ec);  // sendfile(2) and send(2) below must not block the thread
+    socket.native_non_blocking(true, ec);  // the writer's sendfile(2) and send(2) must not block the thread
     Connection connection(worker, std::move(socket));
     co_await connection.run();
 }
