@@ -103,13 +103,20 @@ HeadStatus parse_request_line(std::string_view line, RequestHead& head, std::str
     return HeadStatus::complete;
 }
 
-// A Host value: uri-host [ ":" port ] (RFC 3986 reg-name, IP-literal or IPv4 characters), or
-// empty. No spaces, slashes or anything a proxy could read as another target.
+// The characters of a Host value: uri-host [ ":" port ] (RFC 3986 reg-name, IP-literal or IPv4
+// characters). No spaces, slashes or anything a proxy could read as another target.
+constexpr auto host_characters = [] {
+    std::array<bool, 256> allowed{};
+    for (int c = 'a'; c <= 'z'; ++c) allowed[c] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) allowed[c] = true;
+    for (int c = '0'; c <= '9'; ++c) allowed[c] = true;
+    for (char c : std::string_view("-._~!$&'()*+,;=:%[]")) allowed[static_cast<unsigned char>(c)] = true;
+    return allowed;
+}();
+
 bool is_valid_host(std::string_view value) {
-    return std::all_of(value.begin(), value.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               std::string_view("-._~!$&'()*+,;=:%[]").find(c) != std::string_view::npos;
-    });
+    return std::all_of(value.begin(), value.end(),
+                       [](char c) { return host_characters[static_cast<unsigned char>(c)]; });
 }
 
 // Content-Length, Transfer-Encoding, Connection and Host, once every field is in (RFC 9112 §6.3,
