@@ -128,8 +128,10 @@ void Server::Worker::begin_shutdown() {
     acceptor.close(ignored);
     // Idle keep-alive connections have nothing in flight: close them now, and WebSockets, which
     // never finish by themselves. Busy ones finish their exchange and close when they see `stopping`.
-    for (auto& entry : connections)
+    for (auto& entry : connections) {
+        entry.stopping = true;
         if (entry.idle || entry.upgraded) entry.socket->cancel(ignored);
+    }
     if (connections.empty()) {
         report_drained();
         return;

@@ -36,6 +36,10 @@ constexpr std::size_t receive_bytes = 64 * 1024;
 // are dropped (RFC 6455 §5.5.3 lets a server answer only the latest ping).
 constexpr std::size_t max_queued_control_bytes = 4 * 1024;
 
+// At shutdown, how long the peer has to answer our close (else handshake_timeout): a client that
+// never answers must not hold the server's drain up.
+constexpr std::chrono::milliseconds close_wait_at_shutdown{1000};
+
 // A Sec-WebSocket-Key is the base64 of 16 bytes: 22 characters of the alphabet and "==".
 bool is_valid_key(std::string_view key) {
     if (key.size() != 24 || key.substr(22) != "==") return false;
@@ -190,13 +194,13 @@ public:
         std::vector<net::const_buffer> buffers{net::buffer(head.data(), used), net::buffer(payload)};
         Task<Result<void>> sending = send(std::move(buffers));
         auto sent = co_await std::move(sending);
-        // The peer has handshake_timeout to answer; a pending read ends with its answer or then.
-        entry_.deadline = std::min(entry_.deadline, ConnectionEntry::Clock::now() + handshake_timeout_);
+        // The peer has close_wait() to answer; a pending read ends with its answer or then.
+        entry_.deadline = std::min(entry_.deadline, ConnectionEntry::Clock::now() + close_wait());
         co_return sent;
     }
 
     // RFC 6455 §7.1.1: the server closes the TCP connection first. What the peer still sends is
-    // read and dropped until it closes too (or handshake_timeout passes): closing a socket with
+    // read and dropped until it closes too (or close_wait() passes): closing a socket with
     // unread bytes makes the kernel send a reset, which can destroy our close frame before the peer
     // has read it.
     Task<> teardown() {
@@ -205,7 +209,7 @@ public:
         co_await std::move(flushing);
         error_code ignored;
         socket_.shutdown(tcp::socket::shutdown_send, ignored);
-        entry_.expires_after(handshake_timeout_);
+        entry_.expires_after(close_wait());
         for (;;) {
             auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, use_result);
             if (ec) co_return;
@@ -223,6 +227,11 @@ public:
     std::string const& remote_address() const override { return peer_; }
 
 private:
+    // How long the peer has to answer our close: handshake_timeout, shorter at shutdown.
+    std::chrono::milliseconds close_wait() const {
+        return entry_.stopping ? std::min(handshake_timeout_, close_wait_at_shutdown) : handshake_timeout_;
+    }
+
     std::string failure_text(error_code const& ec) const { return entry_.timed_out ? "timed out" : ec.message(); }
 
     // Where the thread's WebSockets receive, before the reader copies what makes a frame.

@@ -6,7 +6,8 @@
 // Limits: a message larger than max_message_bytes fails the read with too_large (the peer gets close
 // code 1009); nothing received for idle_timeout ends the connection (timeout), and so does a write
 // that takes longer than idle_timeout (a peer that stopped reading); the opening and closing
-// handshakes each get handshake_timeout. At server shutdown a pending read ends with cancelled.
+// handshakes each get handshake_timeout (the closing one at most a second at server shutdown). At
+// server shutdown a pending read ends with cancelled.
 //
 // Example:
 //   if (!http::is_websocket_upgrade(request)) co_return http::error_response(…);

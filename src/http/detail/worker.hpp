@@ -30,6 +30,7 @@ struct ConnectionEntry {
     bool idle = true;
     bool upgraded = false;
     bool timed_out = false;
+    bool stopping = false;  // the server is shutting down: a WebSocket's closing handshake waits less
     Clock::time_point deadline = Clock::time_point::max();
     // A WebSocket's write, which may be under way together with its read (whose is `deadline`).
     Clock::time_point write_deadline = Clock::time_point::max();
