@@ -52,7 +52,8 @@ bool is_valid_key(std::string_view key) {
 // buffer: it waits for readability and then receives into a buffer of the thread's, and the reader
 // keeps only the bytes of a frame not yet whole; writes gather frame heads and payloads into one
 // system call. Timeouts are deadlines on the connection's entry (the thread's sweep enforces them):
-// handshake_timeout for the 101 and for the peer's answer to our close; idle_timeout since the
+// handshake_timeout for the 101 and for the peer's answer to our close (close_wait(): at most a
+// second at shutdown); idle_timeout since the
 // peer's last bytes; and idle_timeout for each write (a peer that sends but never reads). Pongs and
 // close replies the reader owes go out at once when the socket takes them, else queued, in order,
 // ahead of the next write (and flushed before the connection closes).
@@ -145,7 +146,7 @@ public:
     }
 
     Immediate write_now(std::span<OutgoingMessage const> messages) override {
-        constexpr std::size_t max_messages = 32;
+        constexpr std::size_t max_messages = max_write_now_messages;
         if (writing_ || close_sent_ || !owed_.empty() || messages.size() > max_messages || !socket_.is_open())
             return Immediate::not_taken;
         std::array<unsigned char, max_messages * detail::max_server_head_bytes> heads;
@@ -167,8 +168,10 @@ public:
         do {
             sent = ::sendmsg(socket_.native_handle(), &out, MSG_NOSIGNAL | MSG_DONTWAIT);
         } while (sent < 0 && errno == EINTR);
-        if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return Immediate::not_taken;  // write_all() reports it
-        std::size_t skip = sent < 0 ? 0 : static_cast<std::size_t>(sent);
+        // Full (nothing went: the frames stay with the caller, uncopied) or failed (write_all()
+        // reports it).
+        if (sent <= 0) return Immediate::not_taken;
+        std::size_t skip = static_cast<std::size_t>(sent);
         if (skip == total) return Immediate::sent;
         for (std::size_t i = 0; i < 2 * messages.size(); ++i) {
             std::size_t const length = parts[i].iov_len;
@@ -259,17 +262,20 @@ private:
     }
 
     // Writes `buffers` whole, after the bytes owed (write_now()'s rest, control frames the reader
-    // left queued), then whatever the reader queued meanwhile. One write at a time: the caller's (read() never waits to write).
+    // left queued), then whatever the reader queued meanwhile. One write at a time: the caller's
+    // (read() never waits to write).
     Task<Result<void>> send(std::vector<net::const_buffer> buffers) {
         writing_ = true;
         entry_.write_deadline = ConnectionEntry::Clock::now() + idle_timeout_;
         std::string queued = std::move(owed_);
         owed_.clear();
+        owed_control_bytes_ = 0;
         if (!queued.empty()) buffers.insert(buffers.begin(), net::buffer(queued));
         auto [ec, n] = co_await net::async_write(socket_, buffers, use_result);
         while (!ec && !owed_.empty()) {
             queued = std::move(owed_);
             owed_.clear();
+            owed_control_bytes_ = 0;
             auto [control_ec, control_n] = co_await net::async_write(socket_, net::buffer(queued), use_result);
             ec = control_ec;
         }
@@ -291,16 +297,18 @@ private:
 
     // Sends a pong or close from the reader, without waiting: at once when the socket takes it, else
     // queued for the next write (behind one in flight, and after a frame only partly sent). A ping
-    // flood cannot grow the queue past max_queued_control_bytes (with the rest of a write_now()
-    // counted): its pongs are dropped there (RFC 6455 §5.5.3 asks a pong only for the latest ping); a
-    // close is always queued.
+    // flood cannot grow the queue past max_queued_control_bytes of control frames: its pongs are
+    // dropped there (RFC 6455 §5.5.3 asks a pong only for the latest ping); a close is always queued.
     void send_control(Opcode opcode, std::string_view payload) {
         std::array<unsigned char, detail::max_server_head_bytes> head{};
         auto const used = detail::write_frame_header(opcode, payload.size(), head.data());
         std::string frame(reinterpret_cast<char const*>(head.data()), used);
         frame += payload;
         if (writing_ || !owed_.empty()) {
-            if (opcode == Opcode::close || owed_.size() + frame.size() <= max_queued_control_bytes) owed_ += frame;
+            if (opcode == Opcode::close || owed_control_bytes_ + frame.size() <= max_queued_control_bytes) {
+                owed_ += frame;
+                owed_control_bytes_ += frame.size();
+            }
             return;
         }
         std::string_view rest = frame;
@@ -311,7 +319,10 @@ private:
                 continue;
             }
             if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) owed_.assign(rest);
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                owed_.assign(rest);
+                owed_control_bytes_ = rest.size();
+            }
             return;  // queued, or the peer is gone (the next read or write finds out)
         }
     }
@@ -324,6 +335,7 @@ private:
     // Bytes the peer is owed before anything else, in order: the rest of what write_now() could not
     // finish, and the pongs and close replies of the reader that could not go out at once.
     std::string owed_;
+    std::size_t owed_control_bytes_ = 0;  // of owed_, control frames (what max_queued_control_bytes bounds)
     std::string peer_;
     bool writing_ = false;
     bool close_sent_ = false;

@@ -73,8 +73,10 @@ public:
         owed,       // all taken; the socket took part of them and the rest waits here, sent ahead of
                     // anything else by the next write_all() (an empty one just sends it)
         not_taken,  // none taken: a write is under way, bytes are owed, the WebSocket is closing,
-                    // there are too many messages, or the socket failed; write_all() them
+                    // there are more than max_write_now_messages, the socket is full or it failed;
+                    // write_all() them
     };
+    static constexpr std::size_t max_write_now_messages = 32;
     // Sends `messages` like write_all(), without waiting and without a task: the path of a server
     // that writes one event to thousands of sockets. The data need only live through the call.
     virtual Immediate write_now(std::span<OutgoingMessage const> messages) = 0;

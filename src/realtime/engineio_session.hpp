@@ -105,8 +105,9 @@ public:
     public:
         virtual ~Writer() = default;
         // Frames were queued, or the session closed, while the writer was idle: it should take()
-        // until take() finds nothing (which makes it idle again) or the session closed. On the
-        // session's thread; not again until then.
+        // until take() finds nothing (which makes it idle again) or the session closed, or send the
+        // queued() frames at once and call sent_queued(). On the session's thread; not again until
+        // the writer is idle.
         virtual void frames_ready() = 0;
     };
 

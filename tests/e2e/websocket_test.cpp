@@ -149,9 +149,12 @@ private:
 };
 
 TEST(WebSocket, AClientThatStopsReadingGetsEveryEventWholeAndInOrderOnceItReadsAgain) {
+    // The paused client answers no pings meanwhile: the heartbeat must not end it first.
     OndaProcess onda({.settings = {{"auth.rate_limit_per_minute", "0"},
                                    {"realtime.events_per_minute", "0"},
-                                   {"realtime.send_queue_bytes", "64MiB"}}});
+                                   {"realtime.send_queue_bytes", "64MiB"},
+                                   {"realtime.ping_interval", "5m"},
+                                   {"realtime.ping_timeout", "5m"}}});
     std::string const token = onda.token("alice", "creator");
     auto up = upload_raw(onda, token, make_wav(0.2), "filename=a.wav");
     ASSERT_EQ(up.response.status, 201u) << up.response.body;

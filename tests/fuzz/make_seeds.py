@@ -341,18 +341,18 @@ def request_head_seeds():
     for name, text in {
         "get": b"GET /v1/media/m_1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nRange: bytes=0-65535\r\n\r\n",
         "post-length": b"POST /v1/media?filename=a.wav HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nRIFF",
-        "chunked": b"PATCH /v1/uploads/u_1 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "chunked": b"PATCH /v1/uploads/u_1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
         "http10": b"\r\nGET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
-        "pipelined": b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n",
-        "smuggling": b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
-        "folding": b"GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n",
+        "pipelined": b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n",
+        "smuggling": b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "folding": b"GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n",
         "bare-lf": b"GET / HTTP/1.1\nHost: a\n\n",
-        "websocket": b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nUpgrade: websocket\r\n"
+        "websocket": b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
                      b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                      b"Sec-WebSocket-Version: 13\r\n\r\n",
     }.items():
         write("request_head", name, limit + text)
-    write("request_head", "tiny-limit", struct.pack("<H", 0) + b"GET / HTTP/1.1\r\nX: yy\r\n\r\n")
+    write("request_head", "tiny-limit", struct.pack("<H", 0) + b"GET / HTTP/1.1\r\nHost: x\r\nX: yy\r\n\r\n")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,9 @@ namespace {
 namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
 
+// How much one response may send in a row before the thread's other connections get a turn.
+constexpr std::uint64_t fair_share_bytes = 2 * 1024 * 1024;
+
 std::string_view reason_phrase(unsigned status) {
     switch (status) {
     case 460: return "Checksum Mismatch";

@@ -6,7 +6,8 @@
 // response sends at most fair_share_bytes in a row before the thread's other connections get a turn.
 //
 // The functions take the connection's parts by value (three references): no object of their own
-// lives in the connection between responses.
+// lives in the connection between responses. The connection's parts, `response` and `keep_alive`
+// must outlive the returned task.
 #pragma once
 
 #include <cstdint>
@@ -19,9 +20,6 @@
 #include "http/response.hpp"
 
 namespace onda::http::detail {
-
-// How much one response may send in a row before the thread's other connections get a turn.
-inline constexpr std::uint64_t fair_share_bytes = 2 * 1024 * 1024;
 
 // The connection a response goes to.
 struct Output {

@@ -171,7 +171,7 @@ public:
     // them, else hands over to the task. The writer is alive: it was told and is not idle since, so
     // it is not finished.
     void write_now(std::shared_ptr<SocketIoConnection> connection) {
-        constexpr std::size_t max_messages = 32;  // the WebSocket's own bound for write_now()
+        constexpr std::size_t max_messages = http::WebSocket::max_write_now_messages;
         auto& engine = connection->engine();
         auto const frames = engine.queued();
         if (engine.is_closed() || frames.size() > max_messages) return start_task(std::move(connection));
