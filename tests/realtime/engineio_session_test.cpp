@@ -25,6 +25,12 @@ struct Recorder final : EngineIoSession::Listener {
     void on_close(CloseReason reason) override { closes.push_back(reason); }
 };
 
+// A WebSocket writer that only counts how often it is told.
+struct CountingWriter final : EngineIoSession::Writer {
+    int told = 0;
+    void frames_ready() override { ++told; }
+};
+
 std::vector<std::string> texts(Pulled const& pulled) {
     std::vector<std::string> out;
     for (auto const& frame : pulled.frames) out.push_back(*frame.bytes);
@@ -422,6 +428,33 @@ TEST_F(EngineIoSessionTest, AServerDisconnectStillSendsWhatWasQueued) {
     EXPECT_EQ(texts(*pulled), std::vector<std::string>{"41"});
     EXPECT_TRUE(pulled->closed);
     EXPECT_EQ(recorder_.closes, std::vector<CloseReason>{CloseReason::server_disconnect});
+}
+
+TEST_F(EngineIoSessionTest, AWriterIsToldOnceUntilItIsIdleWhetherItTakesOrSendsAtOnce) {
+    open(Transport::websocket);
+    CountingWriter writer;
+    on_session([&](EngineIoSession& session) {
+        session.set_writer(&writer);  // the open packet is queued: told at once
+        EXPECT_EQ(writer.told, 1);
+        EXPECT_EQ(session.queued().size(), 1u);
+        session.send(OutFrame::text("4a"));
+        EXPECT_EQ(writer.told, 1);  // busy: not told again
+        EXPECT_EQ(session.queued().size(), 2u);
+        session.sent_queued(true);  // sent at once, and the writer carries on (bytes owed)
+        EXPECT_EQ(session.queued_frames(), 0u);
+        EXPECT_EQ(session.queued_bytes(), 0u);
+        session.send(OutFrame::text("4b"));
+        EXPECT_EQ(writer.told, 1);  // still busy
+        EXPECT_EQ(texts(session.take()), std::vector<std::string>{"4b"});
+        EXPECT_TRUE(session.take().frames.empty());  // nothing left: idle
+        session.send(OutFrame::text("4c"));
+        EXPECT_EQ(writer.told, 2);
+        session.sent_queued(false);  // all sent: idle at once
+        session.send(OutFrame::text("4d"));
+        EXPECT_EQ(writer.told, 3);
+        session.set_writer(nullptr);
+        return 0;
+    });
 }
 
 }  // namespace
