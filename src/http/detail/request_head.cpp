@@ -14,6 +14,7 @@ enum CharClass : unsigned char {
     tchar = 1,      // RFC 9110 §5.6.2 token characters
     value = 2,      // §5.5 field-vchar (VCHAR, obs-text), SP and HTAB
     in_target = 4,  // RFC 9112 §3.2: no whitespace or control character
+    in_host = 8,    // a Host value: uri-host [":" port] (RFC 3986 reg-name, IP-literal, IPv4)
 };
 
 constexpr std::array<unsigned char, 256> char_classes = [] {
@@ -25,6 +26,10 @@ constexpr std::array<unsigned char, 256> char_classes = [] {
         if (c != 0 && (alnum || token_symbol)) table[c] |= tchar;
         if (c == '\t' || (c >= 0x20 && c != 0x7F)) table[c] |= value;
         if (c > 0x20 && c != 0x7F) table[c] |= in_target;
+        // No spaces, slashes or anything a proxy could read as another target.
+        bool const host_symbol =
+            c != 0 && std::string_view("-._~!$&'()*+,;=:%[]").find(static_cast<char>(c)) != std::string_view::npos;
+        if (alnum || host_symbol) table[c] |= in_host;
     }
     return table;
 }();
@@ -103,20 +108,9 @@ HeadStatus parse_request_line(std::string_view line, RequestHead& head, std::str
     return HeadStatus::complete;
 }
 
-// The characters of a Host value: uri-host [ ":" port ] (RFC 3986 reg-name, IP-literal or IPv4
-// characters). No spaces, slashes or anything a proxy could read as another target.
-constexpr auto host_characters = [] {
-    std::array<bool, 256> allowed{};
-    for (int c = 'a'; c <= 'z'; ++c) allowed[c] = true;
-    for (int c = 'A'; c <= 'Z'; ++c) allowed[c] = true;
-    for (int c = '0'; c <= '9'; ++c) allowed[c] = true;
-    for (char c : std::string_view("-._~!$&'()*+,;=:%[]")) allowed[static_cast<unsigned char>(c)] = true;
-    return allowed;
-}();
-
 bool is_valid_host(std::string_view value) {
     return std::all_of(value.begin(), value.end(),
-                       [](char c) { return host_characters[static_cast<unsigned char>(c)]; });
+                       [](char c) { return (char_classes[static_cast<unsigned char>(c)] & in_host) != 0; });
 }
 
 // Content-Length, Transfer-Encoding, Connection and Host, once every field is in (RFC 9112 §6.3,
