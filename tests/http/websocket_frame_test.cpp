@@ -48,6 +48,21 @@ TEST(WebSocketFrame, ATextMessageIsUnmasked) {
     EXPECT_TRUE(reader.idle());
 }
 
+TEST(WebSocketFrame, AReaderThatReadEverythingHoldsNoMemory) {
+    // 10,000 idle WebSockets each keep a reader: the buffer of their last read must not stay.
+    MessageReader reader(100'000);
+    std::string const big(300, 'a');
+    reader.feed(client_frame(0x1, big) + client_frame(0x1, "x").substr(0, 3));
+    EXPECT_EQ(reader.next().data, big);
+    EXPECT_EQ(reader.next().kind, Kind::none);
+    EXPECT_GT(reader.held_bytes(), 0u) << "a frame's first bytes wait in the buffer";
+    reader.feed(client_frame(0x1, "x").substr(3));
+    EXPECT_EQ(reader.next().data, "x");
+    EXPECT_EQ(reader.next().kind, Kind::none);
+    EXPECT_TRUE(reader.idle());
+    EXPECT_EQ(reader.held_bytes(), 0u);
+}
+
 TEST(WebSocketFrame, BytesArrivingOneAtATimeMakeTheSameMessages) {
     std::string const big(70'000, 'x');  // a 64-bit length
     std::string const wire = client_frame(0x2, "\x01\x02") + client_frame(0x1, std::string(300, 'a')) +

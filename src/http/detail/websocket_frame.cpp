@@ -11,8 +11,13 @@ namespace {
 constexpr std::size_t max_control_payload = 125;
 constexpr std::size_t max_close_reason = max_control_payload - 2;
 
-// What a buffer that emptied may keep; more is given back, so an idle WebSocket holds nothing.
-constexpr std::size_t kept_buffer_bytes = 256;
+// Once this much of the buffer's front is consumed (and at least half of it), the unread tail moves
+// to the front.
+constexpr std::size_t compact_after_bytes = 256;
+
+// Gives a string's memory back. Assigning an empty string would not: libstdc++ copies a short string
+// into the buffer the target already has.
+void release(std::string& text) { std::string().swap(text); }
 
 std::uint64_t read_big_endian(std::string_view bytes) {
     std::uint64_t value = 0;
@@ -81,17 +86,23 @@ std::string encode_close_payload(std::uint16_t code, std::string_view reason) {
 void MessageReader::feed(std::string_view bytes) {
     if (failed_ || bytes.empty()) return;
     if (consumed_ > 0 && consumed_ == buffer_.size()) {
-        buffer_.clear();
+        release(buffer_);
         consumed_ = 0;
     }
     buffer_.append(bytes);
 }
 
+std::size_t MessageReader::held_bytes() const {
+    static std::size_t const in_place = std::string().capacity();
+    auto held = [](std::string const& text) { return text.capacity() > in_place ? text.capacity() + 1 : 0; };
+    return held(buffer_) + held(message_) + held(failure_.data);
+}
+
 Incoming MessageReader::fail(std::uint16_t code, std::string why) {
     failed_ = true;
     failure_ = Incoming{.kind = Incoming::Kind::violation, .data = std::move(why), .binary = false, .code = code};
-    buffer_ = std::string();
-    message_ = std::string();
+    release(buffer_);
+    release(message_);
     consumed_ = 0;
     return failure_;
 }
@@ -174,16 +185,15 @@ Incoming MessageReader::next() {
         if (!message_binary_ && !is_valid_utf8(message_))
             return fail(close_code::invalid_payload, "text message is not valid UTF-8");
         result = Incoming{.kind = Incoming::Kind::message, .data = std::move(message_), .binary = message_binary_};
-        message_ = std::string();
+        message_.clear();  // moved from: empty, holding no memory
         break;
     }
     if (consumed_ == buffer_.size()) {
+        // All read: an idle WebSocket holds no buffer (a pong or a short message fits in the string
+        // itself next time).
         consumed_ = 0;
-        if (buffer_.capacity() > kept_buffer_bytes)
-            buffer_ = std::string();
-        else
-            buffer_.clear();
-    } else if (consumed_ >= kept_buffer_bytes && consumed_ * 2 >= buffer_.size()) {
+        release(buffer_);
+    } else if (consumed_ >= compact_after_bytes && consumed_ * 2 >= buffer_.size()) {
         buffer_.erase(0, consumed_);  // the unread tail moves to the front; at most one frame's worth
         consumed_ = 0;
     }

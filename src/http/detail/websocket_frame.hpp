@@ -65,6 +65,9 @@ public:
 
     // True when nothing is buffered and no message is in progress: what an idle WebSocket is.
     bool idle() const { return buffer_.size() == consumed_ && !in_message_; }
+    // Heap bytes the reader holds beyond its own size: none once everything fed has been read (a
+    // violation keeps its description).
+    std::size_t held_bytes() const;
 
 private:
     Incoming fail(std::uint16_t code, std::string why);
