@@ -58,7 +58,7 @@ std::string request_id(std::size_t worker, std::uint64_t number) {
 
 class Connection {
 public:
-    Connection(Server::Worker& worker, tcp::socket socket) : worker_(worker), socket_(std::move(socket)) {
+    Connection(Server::Worker& worker, Socket socket) : worker_(worker), socket_(std::move(socket)) {
         error_code ec;
         auto endpoint = socket_.remote_endpoint(ec);
         peer_ = ec ? std::string("unknown") : endpoint.address().to_string();
@@ -72,23 +72,17 @@ public:
         worker_.connection_ended();
     }
 
-    Task<> run() {
-        while (!worker_.stopping) {
-            if (!co_await wait_for_request()) break;
-            if (!co_await exchange()) break;
-        }
-        // After exchange() has returned, so the request and its frame are gone while the WebSocket
-        // lives (for hours, 10,000 at a time: every KiB counts).
-        if (upgrade_) {
-            Task<> websocket = run_websocket();
-            co_await std::move(websocket);
-        }
+    // It takes requests while the server is not stopping.
+    bool open() const { return !worker_.stopping; }
+    // The last exchange accepted a WebSocket upgrade: run_websocket() is next.
+    bool upgraded() const { return upgrade_ != nullptr; }
+
+    void close() {
         error_code ignored;
-        socket_.shutdown(tcp::socket::shutdown_send, ignored);
+        socket_.shutdown(net::socket_base::shutdown_send, ignored);
         socket_.close(ignored);
     }
 
-private:
     // Waits (idle) until the next request's first bytes are in the buffer. An idle connection keeps
     // a read buffer of at most idle_buffer_bytes: a request that grew it gives the memory back. (A
     // readiness wait instead of a read would hold no buffer, but Asio re-arms epoll for each one:
@@ -152,7 +146,7 @@ private:
         }
         response.set_header("X-Request-Id", request.id());
         if (auto* upgrade = std::get_if<std::shared_ptr<WebSocketUpgrade>>(&response.body())) {
-            // From here on the connection belongs to the WebSocket (run() starts it); it ends with the
+            // From here on the connection belongs to the WebSocket (run_websocket()); it ends with the
             // session. An upgrade request has no body, and the client sends nothing before the 101:
             // bytes already buffered would be lost to the WebSocket, so such a request is refused.
             if (!body.is_done() || buffer_.size() > 0) {
@@ -194,6 +188,16 @@ private:
         co_return co_await write_response(response, request.is_head(), keep_alive, http10) && keep_alive;
     }
 
+    // Not a coroutine: the WebSocket's task is awaited by serve_connection() itself, one frame fewer
+    // per connection for as long as it lives.
+    Task<> run_websocket() {
+        buffer_ = beast::flat_buffer();  // empty (checked above): the WebSocket reads with its own
+        entry_->expires_never();         // the WebSocket keeps its own handshake and idle timeouts
+        entry_->upgraded = true;         // shutdown cancels its wait for bytes, which ends the handler
+        return detail::serve_websocket(socket_, *entry_, std::move(upgrade_), peer_);
+    }
+
+private:
     // Parses the head from what is buffered. Heads are parsed whole, again after each read: while
     // the buffer is small that is cheap and refuses garbage at once; past head_rescan_bytes only once
     // an empty line (or the limit) says the head may be whole, so a client dripping a large head
@@ -224,15 +228,6 @@ private:
         }
     }
 
-    // Not a coroutine: the WebSocket's task is awaited by run() itself, one frame fewer per
-    // connection for as long as it lives.
-    Task<> run_websocket() {
-        buffer_ = beast::flat_buffer();  // empty (checked above): the WebSocket reads with its own
-        entry_->expires_never();         // the WebSocket keeps its own handshake and idle timeouts
-        entry_->upgraded = true;         // shutdown cancels its pending read, which ends the session
-        return detail::serve_websocket(socket_, *entry_, std::move(upgrade_), peer_);
-    }
-
     Task<bool> drain(ParserBody& body) {
         std::array<char, 16 * 1024> scratch;
         std::size_t drained = 0;
@@ -253,22 +248,36 @@ private:
     Task<> write_error(Error error) { return detail::write_error(output(), std::move(error)); }
 
     Server::Worker& worker_;
-    tcp::socket socket_;
+    Socket socket_;
     beast::flat_buffer buffer_;
     std::size_t head_searched_ = 0;  // how much of buffer_ has no empty line ending a head
     std::string peer_;
     std::list<ConnectionEntry>::iterator entry_;
-    // An upgrade the last exchange accepted, until run() starts it.
+    // An upgrade the last exchange accepted, until run_websocket() starts it.
     std::unique_ptr<detail::PendingUpgrade> upgrade_;
 };
 
 }  // namespace
 
-Task<> serve_connection(Server::Worker& worker, tcp::socket socket) {
+Task<> serve_connection(Server::Worker& worker, Socket socket) {
     error_code ec;
     socket.native_non_blocking(true, ec);  // the writer's sendfile(2) and send(2) must not block the thread
     Connection connection(worker, std::move(socket));
-    co_await connection.run();
+    // The loop is in this frame, not in a coroutine of the connection's: one frame fewer for as
+    // long as the connection lives.
+    while (connection.open()) {
+        Task<bool> waiting = connection.wait_for_request();
+        if (!co_await std::move(waiting)) break;
+        Task<bool> exchanging = connection.exchange();
+        if (!co_await std::move(exchanging)) break;
+    }
+    // After exchange() has returned, so the request and its frame are gone while the WebSocket
+    // lives (for hours, 10,000 at a time: every KiB counts).
+    if (connection.upgraded()) {
+        Task<> websocket = connection.run_websocket();
+        co_await std::move(websocket);
+    }
+    connection.close();
 }
 
 }  // namespace onda::http

@@ -17,7 +17,7 @@ using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>
 
 Task<> accept_loop(Server::Worker& worker) {  // the worker outlives its loop
     for (;;) {
-        auto [ec, socket] = co_await worker.acceptor.async_accept(use_result);
+        auto [ec, socket] = co_await worker.acceptor.async_accept(worker.context.get_executor(), use_result);
         if (ec == net::error::operation_aborted || !worker.acceptor.is_open()) co_return;
         if (ec) {
             // EMFILE and friends: back off briefly instead of spinning on a failing accept.

@@ -7,6 +7,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -48,24 +49,25 @@ bool is_valid_key(std::string_view key) {
     });
 }
 
-// RFC 6455 on a socket the connection hands over after the upgrade. The waiting read holds no
-// buffer: it waits for readability and then receives into a buffer of the thread's, and the reader
-// keeps only the bytes of a frame not yet whole; writes gather frame heads and payloads into one
-// system call. Timeouts are deadlines on the connection's entry (the thread's sweep enforces them):
-// handshake_timeout for the 101 and for the peer's answer to our close (close_wait(): at most a
-// second at shutdown); idle_timeout since the
-// peer's last bytes; and idle_timeout for each write (a peer that sends but never reads). Pongs and
-// close replies the reader owes go out at once when the socket takes them, else queued, in order,
-// ahead of the next write (and flushed before the connection closes).
+// RFC 6455 on a socket the connection hands over after the upgrade. Reading (serve_websocket's
+// loop) holds no buffer while it waits: it waits for readability and then receives into a buffer of
+// the thread's, and the reader keeps only the bytes of a frame not yet whole; writes gather frame
+// heads and payloads into one system call. Timeouts are deadlines on the connection's entry (the
+// thread's sweep enforces them): handshake_timeout for the 101 and for the peer's answer to our
+// close (close_wait(): at most a second at shutdown); idle_timeout since the peer's last bytes; and
+// idle_timeout for each write (a peer that sends but never reads). Pongs and close replies the
+// reader owes go out at once when the socket takes them, else queued, in order, ahead of the next
+// write (and flushed before the connection closes).
 class Rfc6455WebSocket final : public WebSocket {
 public:
-    Rfc6455WebSocket(tcp::socket& socket, ConnectionEntry& entry, WebSocketOptions const& options, std::string peer)
+    // `peer` (the connection's) outlives the WebSocket.
+    Rfc6455WebSocket(Socket& socket, ConnectionEntry& entry, WebSocketOptions const& options, std::string const& peer)
         : socket_(socket),
           entry_(entry),
           handshake_timeout_(options.handshake_timeout),
           idle_timeout_(options.idle_timeout),
           reader_(options.max_message_bytes),
-          peer_(std::move(peer)) {}
+          peer_(peer) {}
 
     // Sends the 101; the response's headers (request id, CORS, …) go on it.
     Task<Result<void>> accept(std::string const& accept_key, Response const& response) {
@@ -81,11 +83,14 @@ public:
         co_return ok();
     }
 
-    Task<Result<WebSocketMessage>> read() override {
+    // What the bytes received so far make, with pings and closes answered on the way: a message,
+    // why reading must stop, or nullopt when more bytes are needed (wait for readability, then
+    // receive()).
+    std::optional<Result<WebSocketMessage>> next_message() {
         for (;;) {
             Incoming in = reader_.next();
             switch (in.kind) {
-            case Incoming::Kind::message: co_return WebSocketMessage{.data = std::move(in.data), .binary = in.binary};
+            case Incoming::Kind::message: return WebSocketMessage{.data = std::move(in.data), .binary = in.binary};
             case Incoming::Kind::ping:
                 if (!close_sent_) send_control(Opcode::pong, in.data);
                 continue;
@@ -97,25 +102,34 @@ public:
                         in.code == detail::close_code::none_received ? detail::close_code::normal : in.code;
                     send_control(Opcode::close, detail::encode_close_payload(code, {}));
                 }
-                co_return Error(Errc::cancelled, "WebSocket closed by the peer");
+                return Error(Errc::cancelled, "WebSocket closed by the peer");
             case Incoming::Kind::violation:
                 if (!close_sent_) {
                     close_sent_ = true;
                     send_control(Opcode::close, detail::encode_close_payload(in.code, in.data));
                 }
-                co_return Error(in.code == detail::close_code::too_big ? Errc::too_large : Errc::invalid_argument,
-                                "WebSocket protocol error: " + in.data);
-            case Incoming::Kind::none: break;
+                return Error(in.code == detail::close_code::too_big ? Errc::too_large : Errc::invalid_argument,
+                             "WebSocket protocol error: " + in.data);
+            case Incoming::Kind::none: return std::nullopt;
             }
-            // The wait is in this frame, not in a coroutine of its own: one frame fewer per idle
-            // WebSocket.
-            if (!close_sent_) entry_.expires_after(idle_timeout_);  // after our close, its deadline holds
-            auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, use_result);
-            if (ec && ec == net::error::operation_aborted && entry_.timed_out)
-                co_return Error(Errc::timeout, "WebSocket idle for too long");
-            if (ec) co_return Error(Errc::cancelled, "WebSocket closed: " + ec.message());
-            if (auto received = receive_now(); !received) co_return received.error();
         }
+    }
+
+    // Before each wait for readability: idle_timeout counts from now (after our close, its
+    // deadline holds).
+    void arm_idle_deadline() {
+        if (!close_sent_) entry_.expires_after(idle_timeout_);
+    }
+
+    // After the wait for readability ended with `ec`: what the socket holds goes to the reader.
+    // Why reading must stop, or nullopt. (An optional rather than a Result, so the caller assigns it
+    // to what it keeps already: its frame, as long-lived as the connection, has no room for one more.)
+    std::optional<Error> receive(error_code ec) {
+        if (ec && ec == net::error::operation_aborted && entry_.timed_out)
+            return Error(Errc::timeout, "WebSocket idle for too long");
+        if (ec) return Error(Errc::cancelled, "WebSocket closed: " + ec.message());
+        if (auto received = receive_now(); !received) return received.error();
+        return std::nullopt;
     }
 
     Task<Result<void>> write(std::string_view data, bool binary) override {
@@ -197,7 +211,7 @@ public:
         std::vector<net::const_buffer> buffers{net::buffer(head.data(), used), net::buffer(payload)};
         Task<Result<void>> sending = send(std::move(buffers));
         auto sent = co_await std::move(sending);
-        // The peer has close_wait() to answer; a pending read ends with its answer or then.
+        // The peer has close_wait() to answer; reading ends with its answer or then.
         entry_.deadline = std::min(entry_.deadline, ConnectionEntry::Clock::now() + close_wait());
         co_return sent;
     }
@@ -211,10 +225,10 @@ public:
         Task<Result<void>> flushing = flush_owed();
         co_await std::move(flushing);
         error_code ignored;
-        socket_.shutdown(tcp::socket::shutdown_send, ignored);
+        socket_.shutdown(net::socket_base::shutdown_send, ignored);
         entry_.expires_after(close_wait());
         for (;;) {
-            auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, use_result);
+            auto [ec] = co_await socket_.async_wait(net::socket_base::wait_read, use_result);
             if (ec) co_return;
             ssize_t const n = ::recv(socket_.native_handle(), receive_space().data(), receive_bytes, 0);
             if (n == 0) co_return;
@@ -228,6 +242,8 @@ public:
     }
 
     std::string const& remote_address() const override { return peer_; }
+
+    net::any_io_executor executor() const override { return socket_.get_executor(); }
 
 private:
     // How long the peer has to answer our close: handshake_timeout, shorter at shutdown.
@@ -244,7 +260,7 @@ private:
     }
 
     // Once the socket is readable: hands what it holds to the reader (nothing after a spurious
-    // wake-up, and read() waits again).
+    // wake-up, and the connection waits again).
     Result<void> receive_now() {
         auto const scratch = receive_space();
         for (;;) {
@@ -263,7 +279,7 @@ private:
 
     // Writes `buffers` whole, after the bytes owed (write_now()'s rest, control frames the reader
     // left queued), then whatever the reader queued meanwhile. One write at a time: the caller's
-    // (read() never waits to write).
+    // (reading never waits to write).
     Task<Result<void>> send(std::vector<net::const_buffer> buffers) {
         writing_ = true;
         entry_.write_deadline = ConnectionEntry::Clock::now() + idle_timeout_;
@@ -327,7 +343,7 @@ private:
         }
     }
 
-    tcp::socket& socket_;
+    Socket& socket_;
     ConnectionEntry& entry_;
     std::chrono::milliseconds handshake_timeout_;
     std::chrono::milliseconds idle_timeout_;
@@ -336,7 +352,7 @@ private:
     // finish, and the pongs and close replies of the reader that could not go out at once.
     std::string owed_;
     std::size_t owed_control_bytes_ = 0;  // of owed_, control frames (what max_queued_control_bytes bounds)
-    std::string peer_;
+    std::string const& peer_;
     bool writing_ = false;
     bool close_sent_ = false;
 };
@@ -371,22 +387,66 @@ Result<std::string> check_handshake(std::string_view version, std::string_view k
     return std::string(reinterpret_cast<char const*>(encoded), static_cast<std::size_t>(length));
 }
 
-Task<> serve_websocket(net::ip::tcp::socket& socket, ConnectionEntry& entry, std::unique_ptr<PendingUpgrade> upgrade,
+namespace {
+
+// Sends the 101 and makes the handler; null when the handshake failed. Its own coroutine, so that
+// the WebSocket's frame, which lives as long as the connection, keeps no room for this.
+Task<std::unique_ptr<WebSocketHandler>> open_websocket(Rfc6455WebSocket& ws, std::unique_ptr<PendingUpgrade> upgrade,
+                                                       std::string const& peer) {
+    Task<Result<void>> accepting = ws.accept(upgrade->accept_key, upgrade->response);
+    if (auto accepted = co_await std::move(accepting); !accepted) {
+        log::debug("peer={} {}", peer, accepted.error().message());
+        co_return nullptr;
+    }
+    auto handler = upgrade->session->session();
+    ONDA_ASSERT(handler != nullptr, "a WebSocketSession makes a handler");
+    co_return handler;
+}
+
+}  // namespace
+
+Task<> serve_websocket(Socket& socket, ConnectionEntry& entry, std::unique_ptr<PendingUpgrade> upgrade,
                        std::string const& peer) {
     Rfc6455WebSocket ws(socket, entry, upgrade->session->options, peer);
-    Task<Result<void>> accepting = ws.accept(upgrade->accept_key, upgrade->response);
-    auto accepted = co_await std::move(accepting);
-    // The session may last hours: keep none of the request, and (once its task exists) not the
-    // closure that made it either.
-    auto session = std::move(upgrade->session);
-    upgrade.reset();
-    if (!accepted) {
-        log::debug("peer={} {}", peer, accepted.error().message());
-        co_return;
+    // The WebSocket may last hours: the request, and the closure that made the handler, go now.
+    Task<std::unique_ptr<WebSocketHandler>> opening = open_websocket(ws, std::move(upgrade), peer);
+    std::unique_ptr<WebSocketHandler> handler = co_await std::move(opening);
+    if (!handler) co_return;
+    // The reading is done here, in this frame: an idle WebSocket waits in it alone. `why` holds no
+    // text until reading stops (a message on the heap of each idle WebSocket would cost 48 bytes).
+    std::optional<Error> why;
+    try {
+        Task<bool> starting = handler->opened(ws);
+        bool reading = co_await std::move(starting);
+        while (reading) {
+            auto next = ws.next_message();
+            if (!next) {
+                if (entry.stopping) {  // shutdown came while the handler ran: no new wait
+                    why = Error(Errc::cancelled, "the server is stopping");
+                    break;
+                }
+                ws.arm_idle_deadline();
+                auto [ec] = co_await socket.async_wait(net::socket_base::wait_read, use_result);
+                why = ws.receive(ec);
+                if (why) break;
+                continue;
+            }
+            if (!*next) {
+                why = next->error();
+                break;
+            }
+            Task<bool> handling = handler->received(std::move(**next));
+            reading = co_await std::move(handling);
+        }
+    } catch (std::exception const& e) {
+        // ended() must still run: the handler may have left work (a writer) that refers to it.
+        log::error("peer={} WebSocket handler failed: {}", peer, e.what());
+        why = Error(Errc::internal, "the WebSocket's handler failed");
     }
-    Task<> running = session->session(ws);
-    session.reset();
-    co_await std::move(running);
+    if (!why) why = Error(Errc::cancelled, "the handler stopped reading");
+    Task<> ending = handler->ended(std::move(*why));
+    co_await std::move(ending);
+    handler.reset();
     Task<> closing = ws.teardown();
     co_await std::move(closing);
 }

@@ -16,6 +16,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -29,7 +31,8 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 // A blocking RFC 6455 client for /socket.io/ (Engine.IO v4 over WebSocket): text messages only,
-// unfragmented, Engine.IO pings answered. `receive_buffer` > 0 sets SO_RCVBUF before connecting.
+// unfragmented, Engine.IO pings answered, WebSocket pongs kept aside. `receive_buffer` > 0 sets
+// SO_RCVBUF before connecting.
 class EngineIoClient {
 public:
     EngineIoClient(std::uint16_t port, int receive_buffer = 0) {
@@ -56,28 +59,23 @@ public:
     EngineIoClient& operator=(EngineIoClient const&) = delete;
 
     // A masked text frame (mask key 0: the payload goes as it is).
-    void send_text(std::string_view text) {
-        std::string frame(1, '\x81');
-        if (text.size() < 126) {
-            frame += static_cast<char>(0x80 | text.size());
-        } else if (text.size() <= 0xffff) {
-            frame += '\xfe';
-            frame += static_cast<char>(text.size() >> 8);
-            frame += static_cast<char>(text.size() & 0xff);
-        } else {
-            frame += '\xff';
-            for (int shift = 56; shift >= 0; shift -= 8) frame += static_cast<char>((text.size() >> shift) & 0xff);
-        }
-        frame.append(4, '\0');
-        frame += text;
-        send_all(frame);
-    }
+    void send_text(std::string_view text) { send_frame('\x81', text); }
+
+    // A WebSocket ping (RFC 6455 §5.5.2), whose pong next() keeps in pongs().
+    void send_ping(std::string_view payload) { send_frame('\x89', payload); }
+
+    // The payloads of the pongs next() came across, in order.
+    std::vector<std::string> const& pongs() const { return pongs_; }
 
     // The next Engine.IO message other than a ping (which is answered).
     std::string next(std::chrono::milliseconds timeout = 10s) {
         auto const deadline = Clock::now() + timeout;
         for (;;) {
-            std::string message = next_frame(deadline);
+            auto [opcode, message] = next_frame(deadline);
+            if (opcode == pong_frame) {
+                pongs_.push_back(std::move(message));
+                continue;
+            }
             if (message == "2") {
                 send_text("3");
                 continue;
@@ -95,6 +93,27 @@ public:
     }
 
 private:
+    static constexpr unsigned char text_frame = 0x81;  // the first byte of a final text frame
+    static constexpr unsigned char pong_frame = 0x8a;  // and of a pong
+
+    // One masked frame (mask key 0) with the first byte `first`.
+    void send_frame(char first, std::string_view payload) {
+        std::string frame(1, first);
+        if (payload.size() < 126) {
+            frame += static_cast<char>(0x80 | payload.size());
+        } else if (payload.size() <= 0xffff) {
+            frame += '\xfe';
+            frame += static_cast<char>(payload.size() >> 8);
+            frame += static_cast<char>(payload.size() & 0xff);
+        } else {
+            frame += '\xff';
+            for (int shift = 56; shift >= 0; shift -= 8) frame += static_cast<char>((payload.size() >> shift) & 0xff);
+        }
+        frame.append(4, '\0');
+        frame += payload;
+        send_all(frame);
+    }
+
     void send_all(std::string_view bytes) {
         while (!bytes.empty()) {
             ssize_t const n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
@@ -114,13 +133,15 @@ private:
         in_.append(buffer.data(), static_cast<std::size_t>(n));
     }
 
-    // One whole server frame: unmasked, unfragmented text (anything else fails the test).
-    std::string next_frame(Clock::time_point deadline) {
+    // One whole server frame, its first byte and payload: unmasked, unfragmented text or a pong
+    // (anything else fails the test).
+    std::pair<unsigned char, std::string> next_frame(Clock::time_point deadline) {
         for (;;) {
             if (in_.size() >= 2) {
                 auto const first = static_cast<unsigned char>(in_[0]);
                 auto const second = static_cast<unsigned char>(in_[1]);
-                if (first != 0x81) throw std::runtime_error("not a final text frame: " + std::to_string(first));
+                if (first != text_frame && first != pong_frame)
+                    throw std::runtime_error("not a final text frame nor a pong: " + std::to_string(first));
                 if (second & 0x80) throw std::runtime_error("a masked server frame");
                 std::size_t head = 2;
                 std::uint64_t length = second & 0x7f;
@@ -136,7 +157,7 @@ private:
                     if (in_.size() >= head + length) {
                         std::string payload = in_.substr(head, length);
                         in_.erase(0, head + length);
-                        return payload;
+                        return {first, std::move(payload)};
                     }
                 }
             }
@@ -146,8 +167,11 @@ private:
 
     int fd_ = -1;
     std::string in_;
+    std::vector<std::string> pongs_;
 };
 
+// Also: a ping the client sends while the server still owes it the rest of a frame is answered
+// after that rest, not in the middle of it.
 TEST(WebSocket, AClientThatStopsReadingGetsEveryEventWholeAndInOrderOnceItReadsAgain) {
     // The paused client answers no pings meanwhile: the heartbeat must not end it first.
     OndaProcess onda({.settings = {{"auth.rate_limit_per_minute", "0"},
@@ -182,6 +206,7 @@ TEST(WebSocket, AClientThatStopsReadingGetsEveryEventWholeAndInOrderOnceItReadsA
         ASSERT_TRUE(reply.at("ok").as_bool()) << answer.substr(0, 200);
     }
 
+    paused.send_ping("still there?");
     for (int i = 0; i < events; ++i) {
         std::string message = paused.next(30s);
         if (i == 0 && message.starts_with(R"(42["sync_state",{"action":"connect")")) message = paused.next(30s);
@@ -195,6 +220,7 @@ TEST(WebSocket, AClientThatStopsReadingGetsEveryEventWholeAndInOrderOnceItReadsA
     paused.send_text(R"(421["get_state"])");
     std::string const state = paused.next();
     EXPECT_TRUE(state.starts_with("431[")) << state.substr(0, 200);
+    EXPECT_EQ(paused.pongs(), std::vector<std::string>{"still there?"});
     EXPECT_EQ(onda.log().find("slow consumer"), std::string::npos);
 }
 

@@ -27,8 +27,8 @@ Errc read_error_code(error_code const& ec, bool timed_out) {
 
 }  // namespace
 
-ParserBody::ParserBody(net::ip::tcp::socket& socket, ConnectionEntry& entry, beast::flat_buffer& buffer,
-                       RequestHead const& head, std::chrono::milliseconds timeout)
+ParserBody::ParserBody(Socket& socket, ConnectionEntry& entry, beast::flat_buffer& buffer, RequestHead const& head,
+                       std::chrono::milliseconds timeout)
     : socket_(socket),
       entry_(entry),
       buffer_(buffer),

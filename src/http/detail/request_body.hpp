@@ -34,8 +34,8 @@ public:
 
     // `head` is the request's (parsed); `buffer` holds whatever came after it. Each read must end
     // within `timeout` (armed on `entry`, the connection's).
-    ParserBody(net::ip::tcp::socket& socket, ConnectionEntry& entry, boost::beast::flat_buffer& buffer,
-               RequestHead const& head, std::chrono::milliseconds timeout);
+    ParserBody(Socket& socket, ConnectionEntry& entry, boost::beast::flat_buffer& buffer, RequestHead const& head,
+               std::chrono::milliseconds timeout);
     ~ParserBody() override;
 
     // The client sent `Expect: 100-continue` and waits for the interim answer before the body.
@@ -52,7 +52,7 @@ private:
     std::size_t take_buffered(std::span<char> out);
     Error fail(std::string message, boost::system::error_code const& ec);
 
-    net::ip::tcp::socket& socket_;
+    Socket& socket_;
     ConnectionEntry& entry_;
     boost::beast::flat_buffer& buffer_;
     std::unique_ptr<ChunkParser> chunks_;  // a chunked body's decoder; null for a body of declared length

@@ -99,7 +99,7 @@ Task<bool> send(Output out, Buffers const& buffers) {
 // reading, and the sweep cancels the wait).
 Task<bool> wait_writable(Output out) {
     out.entry.expires_after(out.worker.options.send_timeout);
-    auto [ec] = co_await out.socket.async_wait(tcp::socket::wait_write, use_result);
+    auto [ec] = co_await out.socket.async_wait(net::socket_base::wait_write, use_result);
     co_return !ec;
 }
 

@@ -24,7 +24,7 @@ namespace onda::http::detail {
 // The connection a response goes to.
 struct Output {
     Server::Worker& worker;
-    net::ip::tcp::socket& socket;
+    Socket& socket;
     ConnectionEntry& entry;
 };
 

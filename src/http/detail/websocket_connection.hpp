@@ -29,10 +29,11 @@ struct PendingUpgrade {
     std::shared_ptr<WebSocketUpgrade> session;
 };
 
-// Sends the 101 with `upgrade->response`'s headers added, frees all of the upgrade but the session,
-// then runs the session until it returns. The WebSocket keeps its deadlines on `entry` (the
-// connection's) from here on.
-Task<> serve_websocket(net::ip::tcp::socket& socket, ConnectionEntry& entry, std::unique_ptr<PendingUpgrade> upgrade,
+// Sends the 101 with `upgrade->response`'s headers added, makes the session's handler and frees the
+// rest of the upgrade; then reads, handing each message to the handler, until either side ends,
+// calls its ended() and tears the connection down. The WebSocket keeps its deadlines on `entry`
+// (the connection's) from here on. `socket`, `entry` and `peer` (the connection's) outlive the task.
+Task<> serve_websocket(Socket& socket, ConnectionEntry& entry, std::unique_ptr<PendingUpgrade> upgrade,
                        std::string const& peer);
 
 }  // namespace onda::http::detail

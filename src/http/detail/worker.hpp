@@ -17,8 +17,12 @@
 
 namespace onda::http {
 
+// A connection's socket. Its executor is its thread's io_context's own rather than
+// any_io_executor: 8 bytes instead of 56, in the socket and in the work each pending operation keeps.
+using Socket = net::basic_stream_socket<net::ip::tcp, net::io_context::executor_type>;
+
 // A connection as its worker sees it. For shutdown: idle ones are closed at once, and so are
-// WebSockets (their session sees its read cancelled and ends). For timeouts: the socket operation a
+// WebSockets (their wait for the peer's bytes is cancelled, and the handler ends). For timeouts: the socket operation a
 // connection has under way must end by `deadline`, or the worker's sweep (every sweep_period)
 // cancels it and sets `timed_out`, which tells the connection why its operation was aborted. One
 // coarse per-thread sweep instead of a timer per connection: arming a deadline is a store, where a
@@ -26,7 +30,7 @@ namespace onda::http {
 struct ConnectionEntry {
     using Clock = std::chrono::steady_clock;
 
-    net::ip::tcp::socket* socket = nullptr;
+    Socket* socket = nullptr;
     bool idle = true;
     bool upgraded = false;
     bool timed_out = false;
@@ -106,6 +110,6 @@ struct Server::Worker {
 };
 
 // The coroutine of one connection; `worker` outlives it.
-Task<> serve_connection(Server::Worker& worker, net::ip::tcp::socket socket);
+Task<> serve_connection(Server::Worker& worker, Socket socket);
 
 }  // namespace onda::http

@@ -21,7 +21,7 @@ class Heartbeats;
 namespace onda::realtime::detail {
 
 class SocketIoConnection;
-class WebSocketWriter;
+class SessionWebSocket;
 
 struct SocketIoMetrics {
     Gauge* polling = nullptr;
@@ -44,8 +44,8 @@ struct ThreadSessions {
     // WebSockets of the thread's sessions with frames to send, written by one pass that a single
     // post runs (socketio_transport.cpp), rather than by a task each. `spare_ready` keeps the other
     // list's memory between passes.
-    std::vector<std::pair<WebSocketWriter*, std::weak_ptr<SocketIoConnection>>> ready;
-    std::vector<std::pair<WebSocketWriter*, std::weak_ptr<SocketIoConnection>>> spare_ready;
+    std::vector<std::pair<SessionWebSocket*, std::weak_ptr<SocketIoConnection>>> ready;
+    std::vector<std::pair<SessionWebSocket*, std::weak_ptr<SocketIoConnection>>> spare_ready;
     bool ready_pass_posted = false;
 };
 

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <optional>
 #include <span>
 #include <type_traits>
 
@@ -53,22 +54,71 @@ Task<T> on_owner(SocketIoShared& shared, std::size_t worker, Task<T> task) {
     co_return co_await std::move(spawned);
 }
 
-// On the owner thread: fn(session), or "Session ID unknown". `fn` is a plain function object.
-template <class Fn>
-Task<std::invoke_result_t<Fn&, SocketIoConnection&>> with_session_there(SocketIoShared& shared, std::size_t worker,
-                                                                        std::string sid, Fn fn) {
-    auto connection = find(shared, worker, sid);
+// How a transport finds its session, on the owner thread: by sid (a polling request, or a
+// WebSocket before the upgrade), or by a weak reference (a WebSocket's, which keeps no copy of the
+// sid). Either finds only an open session: a closed one has left the sid table.
+struct BySid {
+    SocketIoShared& shared;
+    std::size_t worker;
+    std::string sid;
+    std::shared_ptr<SocketIoConnection> operator()() const { return find(shared, worker, sid); }
+};
+
+struct ByReference {
+    std::weak_ptr<SocketIoConnection> weak;
+    std::shared_ptr<SocketIoConnection> operator()() const {
+        auto connection = weak.lock();
+        return connection && !connection->engine().is_closed() ? connection : nullptr;
+    }
+};
+
+// On the owner thread: fn(session), or "Session ID unknown". `find` and `fn` are plain function
+// objects; the session's reference is taken, and dropped, there.
+template <class Find, class Fn>
+Task<std::invoke_result_t<Fn&, SocketIoConnection&>> with_found_there(Find find, Fn fn) {
+    auto connection = find();
     if (!connection) co_return unknown_session();
     co_return fn(*connection);
+}
+
+template <class Find, class Fn>
+Task<std::invoke_result_t<Fn&, SocketIoConnection&>> with_found(SocketIoShared& shared, std::size_t worker, Find find,
+                                                                Fn fn) {
+    using R = std::invoke_result_t<Fn&, SocketIoConnection&>;
+    Task<R> there = with_found_there(std::move(find), std::move(fn));
+    Task<R> hop = on_owner(shared, worker, std::move(there));
+    co_return co_await std::move(hop);
 }
 
 template <class Fn>
 Task<std::invoke_result_t<Fn&, SocketIoConnection&>> with_session(SocketIoShared& shared, std::size_t worker,
                                                                   std::string sid, Fn fn) {
-    using R = std::invoke_result_t<Fn&, SocketIoConnection&>;
-    Task<R> there = with_session_there(shared, worker, std::move(sid), std::move(fn));
-    Task<R> hop = on_owner(shared, worker, std::move(there));
-    co_return co_await std::move(hop);
+    return with_found(shared, worker, BySid{shared, worker, std::move(sid)}, std::move(fn));
+}
+
+template <class Fn>
+Task<std::invoke_result_t<Fn&, SocketIoConnection&>> with_connection(SocketIoShared& shared, std::size_t worker,
+                                                                     std::weak_ptr<SocketIoConnection> weak, Fn fn) {
+    return with_found(shared, worker, ByReference{std::move(weak)}, std::move(fn));
+}
+
+// What closes a session for `reason`, for with_session() or with_connection().
+auto closing(CloseReason reason) {
+    return [reason](SocketIoConnection& connection) -> Result<void> {
+        connection.engine().close(reason);
+        return ok();
+    };
+}
+
+// Why a session ends when its WebSocket stopped reading with `why`.
+CloseReason close_reason_for(Error const& why) {
+    switch (why.code()) {
+    case Errc::too_large: return CloseReason::too_large;
+    case Errc::timeout: return CloseReason::ping_timeout;  // silence past pingInterval + pingTimeout
+    case Errc::invalid_argument: return CloseReason::protocol_error;
+    case Errc::internal: return CloseReason::server_disconnect;
+    default: return CloseReason::client_closed;
+    }
 }
 
 Task<Result<Pulled>> pull_there(SocketIoShared& shared, std::size_t worker, std::string sid, Transport via,
@@ -96,12 +146,8 @@ Task<Result<Pulled>> pull(SocketIoShared& shared, std::size_t worker, std::strin
 }
 
 Task<> close_session(SocketIoShared& shared, std::size_t worker, std::string sid, CloseReason reason) {
-    auto close = [reason](SocketIoConnection& connection) -> Result<void> {
-        connection.engine().close(reason);
-        return ok();
-    };
-    Task<Result<void>> closing = with_session(shared, worker, std::move(sid), close);
-    co_await std::move(closing);  // a session already gone needs no closing
+    Task<Result<void>> closed = with_session(shared, worker, std::move(sid), closing(reason));
+    co_await std::move(closed);  // a session already gone needs no closing
 }
 
 // A polling answer: the frames as one payload, then a close packet when the session is over, or a
@@ -127,29 +173,89 @@ void write_ready(SocketIoShared& shared, std::size_t worker);
 
 }  // namespace
 
-// Writes what the session queues, as the session's Writer. On the session's own thread (the usual
-// case) it is written without a task: the session tells the writer, the writer joins the thread's
-// list of ready WebSockets, and one pass after the current handler (write_ready) sends each one's
-// queued frames with a single non-blocking write. Whatever the thread queues meanwhile (the rest of
-// a hub delivery) goes out in the same write. Only when a socket cannot take everything now (a
-// slow reader), when the session closes, or on another thread (a WebSocket that upgraded a polling
-// session of another thread) does a task take over: it takes everything queued, writes it with one
-// gathered write (a message per frame) and takes again, until nothing is left. An idle WebSocket
-// has no writer task, no frame and no timer. Once the session is over the task closes the
-// WebSocket with the reason's code (or drops it after a failed write) and the writer is finished.
-class WebSocketWriter final : public EngineIoSession::Writer {
+// The WebSocket of a session: as its http::WebSocketHandler it hands each message to the session,
+// and as the session's Writer it writes what the session queues, until either side ends. One that
+// upgrades a polling session answers the probe first ("2probe" -> "3probe", then "5"); if the probe
+// fails, polling carries on. The connection reads; an idle WebSocket is this object alone.
+//
+// Writing: on the session's own thread (the usual case) without a task: the session tells the
+// writer, the writer joins the thread's list of ready WebSockets, and one pass after the current
+// handler (write_ready) sends each one's queued frames with a single non-blocking write. Whatever
+// the thread queues meanwhile (the rest of a hub delivery) goes out in the same write. Only when a
+// socket cannot take everything now (a slow reader), when the session closes, or on another thread
+// (a WebSocket that upgraded a polling session of another thread) does a task take over: it takes
+// everything queued, writes it with one gathered write (a message per frame) and takes again, until
+// nothing is left. Once the session is over the task closes the WebSocket with the reason's code
+// (or drops it after a failed write) and the writer is finished.
+class SessionWebSocket final : public http::WebSocketHandler, public EngineIoSession::Writer {
 public:
-    WebSocketWriter(SocketIoShared& shared, std::size_t worker, http::WebSocket& ws, net::any_io_executor executor)
-        : shared_(shared),
-          worker_(worker),
-          ws_(ws),
-          executor_(std::move(executor)),
-          at_home_(executor_ == shared.threads[worker].executor) {}
+    enum class Stage {
+        probing,    // upgrading a polling session: the probe is not done
+        attaching,  // about to become the session's writer (in opened(), or once the probe is done)
+        attached,   // the session's transport: messages go to it, its frames come here
+        over,       // closed already (the session was gone or refused the probe)
+    };
 
-    // On the session's thread, with the session attached.
-    void attach(SocketIoConnection& connection) {
-        connection_ = connection.weak_from_this();
-        connection.engine().set_writer(this);
+    // `connection`: the session, on thread `worker`.
+    SessionWebSocket(SocketIoShared& shared, std::size_t worker, std::weak_ptr<SocketIoConnection> connection,
+                     Stage stage)
+        : shared_(shared), worker_(worker), connection_(std::move(connection)), stage_(stage) {}
+
+    Task<bool> opened(http::WebSocket& ws) override {
+        ws_ = &ws;
+        if (stage_ == Stage::attaching) {
+            Task<bool> attaching = attach();
+            co_return co_await std::move(attaching);
+        }
+        auto begin = [](SocketIoConnection& connection) { return connection.engine().begin_probe(); };
+        Task<Result<void>> beginning = with_connection(shared_, worker_, connection_, begin);
+        if (auto begun = co_await std::move(beginning); !begun) {
+            stage_ = Stage::over;
+            Task<Result<void>> refusing = ws.close(1008, begun.error().message());
+            co_await std::move(refusing);
+            co_return false;
+        }
+        co_return true;
+    }
+
+    Task<bool> received(http::WebSocketMessage message) override {
+        if (stage_ == Stage::probing) {
+            Task<bool> probing = probe(std::move(message));
+            co_return co_await std::move(probing);
+        }
+        auto hand_over = [message = std::move(message)](SocketIoConnection& connection) mutable -> Result<void> {
+            auto& engine = connection.engine();
+            if (engine.transport() != Transport::websocket) return Error(Errc::invalid_argument, "not upgraded");
+            if (message.binary) return engine.receive(engine_binary(std::move(message.data)));
+            auto packet = decode_engine_text(message.data);
+            if (!packet) {
+                engine.close(CloseReason::protocol_error);
+                return packet.error();
+            }
+            return engine.receive(std::move(*packet));
+        };
+        Task<Result<void>> delivering = with_connection(shared_, worker_, connection_, std::move(hand_over));
+        co_return static_cast<bool>(co_await std::move(delivering));
+    }
+
+    Task<> ended(Error why) override {
+        if (stage_ == Stage::probing) {
+            // The probe failed (the client went away or sent something else): polling carries on.
+            auto abort = [](SocketIoConnection& connection) -> Result<void> {
+                connection.engine().abort_probe();
+                return ok();
+            };
+            Task<Result<void>> aborting = with_connection(shared_, worker_, connection_, abort);
+            co_await std::move(aborting);
+            Task<Result<void>> closing = ws_->close(1002, "expected 2probe then 5");
+            co_await std::move(closing);
+            co_return;
+        }
+        if (stage_ != Stage::attached) co_return;
+        Task<Result<void>> closed = with_connection(shared_, worker_, connection_, closing(close_reason_for(why)));
+        co_await std::move(closed);  // a session already gone needs no closing
+        Task<> ending = finished();  // the writer closes the WebSocket with the session's reason
+        co_await std::move(ending);
     }
 
     void frames_ready() override {
@@ -178,26 +284,70 @@ public:
         std::array<http::OutgoingMessage, max_messages> messages;
         for (std::size_t i = 0; i < frames.size(); ++i)
             messages[i] = http::OutgoingMessage{.data = *frames[i].bytes, .binary = frames[i].binary};
-        switch (ws_.write_now(std::span(messages.data(), frames.size()))) {
+        switch (ws_->write_now(std::span(messages.data(), frames.size()))) {
         case http::WebSocket::Immediate::sent: engine.sent_queued(false); return;
         case http::WebSocket::Immediate::owed: engine.sent_queued(true); return start_task(std::move(connection));
         case http::WebSocket::Immediate::not_taken: return start_task(std::move(connection));
         }
     }
 
-    // The reader's last step: the writer has closed (or dropped) the WebSocket. The session must be
-    // closed already, so the writer has been told.
+private:
+    // Becomes the session's writer; false (and the WebSocket closed) when the session is gone.
+    Task<bool> attach() {
+        at_home_ = ws_->executor() == shared_.threads[worker_].executor;
+        auto become_writer = [this](SocketIoConnection& connection) -> Result<void> {
+            connection.engine().set_writer(this);
+            return ok();
+        };
+        Task<Result<void>> attaching = with_connection(shared_, worker_, connection_, become_writer);
+        if (auto attached = co_await std::move(attaching); !attached) {
+            stage_ = Stage::over;
+            Task<Result<void>> closing = ws_->close(close_code_for(CloseReason::client_closed), "the session is gone");
+            co_await std::move(closing);
+            co_return false;
+        }
+        stage_ = Stage::attached;
+        co_return true;
+    }
+
+    // One message of the probe (protocol "Upgrade"); false ends it.
+    Task<bool> probe(http::WebSocketMessage message) {
+        if (message.binary) co_return false;
+        if (message.data == "2probe") {
+            Task<Result<void>> answering = ws_->write("3probe", false);
+            if (auto answered = co_await std::move(answering); !answered) co_return false;
+            auto probed = [](SocketIoConnection& connection) -> Result<void> {
+                connection.engine().probe_received();
+                return ok();
+            };
+            Task<Result<void>> telling = with_connection(shared_, worker_, connection_, probed);
+            co_return static_cast<bool>(co_await std::move(telling));
+        }
+        if (message.data != "5") co_return false;
+        auto complete = [](SocketIoConnection& connection) -> Result<void> {
+            auto upgraded = connection.engine().complete_upgrade();
+            if (upgraded) connection.upgraded();
+            return upgraded;
+        };
+        Task<Result<void>> completing = with_connection(shared_, worker_, connection_, complete);
+        if (auto completed = co_await std::move(completing); !completed) co_return false;
+        stage_ = Stage::attaching;
+        Task<bool> attaching = attach();
+        co_return co_await std::move(attaching);
+    }
+
+    // The last step of ended(): the writer has closed (or dropped) the WebSocket. The session must
+    // be closed already, so the writer has been told.
     Task<> finished() {
         while (!finished_) {
-            if (!done_) done_ = std::make_unique<net::steady_timer>(executor_);
+            if (!done_) done_ = std::make_unique<net::steady_timer>(ws_->executor());
             done_->expires_at(Clock::time_point::max());
             co_await done_->async_wait(use_result);
         }
     }
 
-private:
     void start_task(std::shared_ptr<SocketIoConnection> connection) {
-        spawn(executor_, write_queued(*this, std::move(connection)), "socket.io websocket writer");
+        spawn(ws_->executor(), write_queued(*this, std::move(connection)), "socket.io websocket writer");
     }
 
     static Task<Pulled> take_there(std::shared_ptr<SocketIoConnection> connection) {
@@ -210,7 +360,6 @@ private:
         co_return co_await std::move(hop);
     }
 
-    // `writer` outlives the task: the reader waits for finished() before it ends.
     // The writer's reference may be the session's last: it is dropped on the session's own thread,
     // where every member of the session lives (the WebSocket's thread is another one after an upgrade
     // from polling).
@@ -219,15 +368,16 @@ private:
                   [connection = std::move(connection)]() mutable { connection.reset(); });
     }
 
-    static Task<> write_queued(WebSocketWriter& writer, std::shared_ptr<SocketIoConnection> connection) {
+    // `writer` outlives the task: ended() waits for finished().
+    static Task<> write_queued(SessionWebSocket& writer, std::shared_ptr<SocketIoConnection> connection) {
         // Not inline in the send() that told the writer: whatever the thread queues meanwhile goes
         // out in the same write.
-        co_await net::post(writer.executor_, use_task);
+        co_await net::post(writer.ws_->executor(), use_task);
         bool clean = true;
         CloseReason why = CloseReason::client_closed;
         try {
             // First what write_now() left owed (an empty write_all() sends just that).
-            Task<Result<void>> flushing = writer.ws_.write_all({});
+            Task<Result<void>> flushing = writer.ws_->write_all({});
             if (auto flushed = co_await std::move(flushing); !flushed) clean = false;
             while (clean) {
                 Task<Pulled> taking = writer.take(connection);
@@ -241,7 +391,7 @@ private:
                 messages.reserve(pulled.frames.size());
                 for (auto const& frame : pulled.frames)
                     messages.push_back(http::OutgoingMessage{.data = *frame.bytes, .binary = frame.binary});
-                Task<Result<void>> writing = writer.ws_.write_all(messages);
+                Task<Result<void>> writing = writer.ws_->write_all(messages);
                 if (auto written = co_await std::move(writing); !written) {
                     clean = false;
                     break;
@@ -257,10 +407,10 @@ private:
         }
         writer.release_at_home(std::move(connection));
         if (clean) {
-            Task<Result<void>> closing = writer.ws_.close(close_code_for(why), close_reason_name(why));
+            Task<Result<void>> closing = writer.ws_->close(close_code_for(why), close_reason_name(why));
             co_await std::move(closing);
         } else {
-            writer.ws_.abort();  // the reader must not wait for a peer this side can no longer write to
+            writer.ws_->abort();  // the reader must not wait for a peer this side can no longer write to
         }
         writer.finished_ = true;
         if (writer.done_) writer.done_->cancel();
@@ -268,17 +418,17 @@ private:
 
     SocketIoShared& shared_;
     std::size_t worker_;
-    http::WebSocket& ws_;
-    net::any_io_executor executor_;  // the WebSocket's
-    bool at_home_;                   // the WebSocket's thread is the session's
     std::weak_ptr<SocketIoConnection> connection_;
+    Stage stage_;
+    bool at_home_ = false;  // the WebSocket's thread is the session's (from attach() on)
     bool finished_ = false;
-    std::unique_ptr<net::steady_timer> done_;  // made when the reader waits for the end
+    http::WebSocket* ws_ = nullptr;
+    std::unique_ptr<net::steady_timer> done_;  // made when ended() waits for the writer
 };
 
 namespace {
 
-// The thread's pass over its ready WebSockets (WebSocketWriter::frames_ready). A writer told during
+// The thread's pass over its ready WebSockets (SessionWebSocket::frames_ready). A writer told during
 // the pass joins the next one.
 void write_ready(SocketIoShared& shared, std::size_t worker) {
     auto& home = shared.threads[worker];
@@ -291,115 +441,16 @@ void write_ready(SocketIoShared& shared, std::size_t worker) {
     home.spare_ready = std::move(ready);
 }
 
-// Hands a WebSocket message to its session. Its own coroutine, so that the reader's frame, which
-// lives as long as the connection, has no room for what this needs.
-Task<Result<void>> deliver(SocketIoShared& shared, std::size_t worker, std::string const& sid,
-                           http::WebSocketMessage message) {
-    auto hand_over = [message = std::move(message)](SocketIoConnection& connection) mutable -> Result<void> {
-        auto& engine = connection.engine();
-        if (engine.transport() != Transport::websocket) return Error(Errc::invalid_argument, "not upgraded");
-        if (message.binary) return engine.receive(engine_binary(std::move(message.data)));
-        auto packet = decode_engine_text(message.data);
-        if (!packet) {
-            engine.close(CloseReason::protocol_error);
-            return packet.error();
-        }
-        return engine.receive(std::move(*packet));
-    };
-    Task<Result<void>> delivering = with_session(shared, worker, sid, std::move(hand_over));
-    co_return co_await std::move(delivering);
-}
-
-// The WebSocket of an open session: reads here, and writes with a WebSocketWriter, until either side
-// ends.
-Task<> run_websocket(SocketIoShared& shared, std::size_t worker, std::string sid, http::WebSocket& ws) {
-    auto const executor = co_await net::this_coro::executor;
-    WebSocketWriter writer(shared, worker, ws, executor);
-    auto attach = [&writer](SocketIoConnection& connection) -> Result<void> {
-        writer.attach(connection);
-        return ok();
-    };
-    Task<Result<void>> attaching = with_session(shared, worker, sid, attach);
-    if (auto attached = co_await std::move(attaching); !attached) {
-        Task<Result<void>> closing = ws.close(close_code_for(CloseReason::client_closed), "the session is gone");
-        co_await std::move(closing);
-        co_return;
-    }
-    CloseReason why = CloseReason::client_closed;
-    for (;;) {
-        Task<Result<http::WebSocketMessage>> reading = ws.read();
-        auto message = co_await std::move(reading);
-        if (!message) {
-            if (message.error().code() == Errc::too_large) why = CloseReason::too_large;
-            if (message.error().code() == Errc::timeout) why = CloseReason::ping_timeout;
-            break;
-        }
-        Task<Result<void>> delivering = deliver(shared, worker, sid, std::move(*message));
-        if (auto delivered = co_await std::move(delivering); !delivered) break;
-    }
-    Task<> closing = close_session(shared, worker, sid, why);
-    co_await std::move(closing);
-    Task<> ending = writer.finished();
-    co_await std::move(ending);
-}
-
-// Not a coroutine (one frame fewer per connection): makes the session, then its WebSocket task owns
-// the one copy of the sid. Called on the connection's thread, which is the session's.
-Task<> run_new_websocket(SocketIoShared& shared, Opening opening, http::WebSocket& ws) {
+// A WebSocket that opens a session of its own: makes the session, on the connection's thread
+// (which is the session's).
+std::unique_ptr<http::WebSocketHandler> new_session_websocket(SocketIoShared& shared, Opening opening) {
     std::size_t const worker = opening.worker;
     std::string sid = make_sid(worker);
     auto connection = std::make_shared<SocketIoConnection>(shared, sid, Transport::websocket,
                                                            shared.threads[worker].executor, std::move(opening));
-    shared.threads[worker].by_sid.emplace(sid, connection);
+    shared.threads[worker].by_sid.emplace(std::move(sid), connection);
     connection->start();  // its heartbeat keeps it alive from here
-    return run_websocket(shared, worker, std::move(sid), ws);
-}
-
-// The WebSocket that upgrades polling session `sid`: "2probe" -> "3probe", then "5".
-Task<> run_upgrade(SocketIoShared& shared, std::size_t worker, std::string sid, http::WebSocket& ws) {
-    auto begin = [](SocketIoConnection& connection) { return connection.engine().begin_probe(); };
-    Task<Result<void>> beginning = with_session(shared, worker, sid, begin);
-    if (auto begun = co_await std::move(beginning); !begun) {
-        Task<Result<void>> refusing = ws.close(1008, begun.error().message());
-        co_await std::move(refusing);
-        co_return;
-    }
-    for (;;) {
-        Task<Result<http::WebSocketMessage>> reading = ws.read();
-        auto message = co_await std::move(reading);
-        if (!message || message->binary) break;
-        if (message->data == "2probe") {
-            Task<Result<void>> answering = ws.write("3probe", false);
-            if (auto answered = co_await std::move(answering); !answered) break;
-            auto probed = [](SocketIoConnection& connection) -> Result<void> {
-                connection.engine().probe_received();
-                return ok();
-            };
-            Task<Result<void>> telling = with_session(shared, worker, sid, probed);
-            if (auto told = co_await std::move(telling); !told) break;
-            continue;
-        }
-        if (message->data != "5") break;
-        auto complete = [](SocketIoConnection& connection) -> Result<void> {
-            auto upgraded = connection.engine().complete_upgrade();
-            if (upgraded) connection.upgraded();
-            return upgraded;
-        };
-        Task<Result<void>> completing = with_session(shared, worker, sid, complete);
-        if (auto completed = co_await std::move(completing); !completed) break;
-        Task<> running = run_websocket(shared, worker, sid, ws);
-        co_await std::move(running);
-        co_return;
-    }
-    // The probe failed (the client went away or sent something else): polling carries on.
-    auto abort = [](SocketIoConnection& connection) -> Result<void> {
-        connection.engine().abort_probe();
-        return ok();
-    };
-    Task<Result<void>> aborting = with_session(shared, worker, sid, abort);
-    co_await std::move(aborting);
-    Task<Result<void>> closing = ws.close(1002, "expected 2probe then 5");
-    co_await std::move(closing);
+    return std::make_unique<SessionWebSocket>(shared, worker, connection, SessionWebSocket::Stage::attaching);
 }
 
 }  // namespace
@@ -477,9 +528,7 @@ Task<http::Response> post(SocketIoShared& shared, http::Request& request, std::s
 
 http::Response open_websocket(SocketIoShared& shared, http::Request& request) {
     Opening opening{auth::Authenticator::token_of(request), request.remote_address(), request.worker()};
-    auto session = [&shared, opening = std::move(opening)](http::WebSocket& ws) {
-        return run_new_websocket(shared, opening, ws);
-    };
+    auto session = [&shared, opening = std::move(opening)] { return new_session_websocket(shared, opening); };
     return http::accept_websocket(session, websocket_options(shared));
 }
 
@@ -487,16 +536,18 @@ Task<http::Response> upgrade(SocketIoShared& shared, http::Request&, std::string
     auto const worker = owner_of(sid, shared.threads.size());
     if (!worker) co_return http::error_response(unknown_session());
     // Only an open polling session can be upgraded; anything else is refused before the 101.
-    auto check = [](SocketIoConnection& connection) -> Result<void> {
+    auto check = [](SocketIoConnection& connection) -> Result<std::weak_ptr<SocketIoConnection>> {
         auto const& engine = connection.engine();
         if (engine.is_closed() || engine.transport() != Transport::polling)
             return Error(Errc::invalid_argument, "the session cannot be upgraded");
-        return ok();
+        return connection.weak_from_this();
     };
-    Task<Result<void>> checking = with_session(shared, *worker, sid, check);
-    if (auto checked = co_await std::move(checking); !checked) co_return http::error_response(checked.error());
-    auto session = [&shared, worker = *worker, sid = std::move(sid)](http::WebSocket& ws) {
-        return run_upgrade(shared, worker, sid, ws);
+    Task<Result<std::weak_ptr<SocketIoConnection>>> checking = with_session(shared, *worker, std::move(sid), check);
+    auto checked = co_await std::move(checking);
+    if (!checked) co_return http::error_response(checked.error());
+    auto session = [&shared, worker = *worker, connection = std::move(*checked)]() {
+        return std::unique_ptr<http::WebSocketHandler>(
+            std::make_unique<SessionWebSocket>(shared, worker, connection, SessionWebSocket::Stage::probing));
     };
     co_return http::accept_websocket(session, websocket_options(shared));
 }

@@ -1,7 +1,9 @@
 // The two Engine.IO transports over http (socketio_server.hpp lists the requests), as free functions
 // the server calls. They run on the request's thread and reach the session on its owner thread with
-// co_spawn, naming it by sid each time: they never hold the session itself, so its last reference is
-// always dropped on its own thread (where its timers and hub subscriber live).
+// co_spawn, naming it by sid (or, a WebSocket, by a weak reference) each time; a reference to the
+// session is taken and dropped there, so its last one is always dropped on its own thread (where
+// its timers and hub subscriber live). The one exception, a WebSocket writer's task, hands its
+// reference back to that thread to drop.
 #pragma once
 
 #include <string>
