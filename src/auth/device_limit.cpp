@@ -7,16 +7,14 @@
 namespace onda::auth {
 
 DeviceLimiter::Lease::Lease(Lease&& other) noexcept
-    : limiter_(std::exchange(other.limiter_, nullptr)),
-      user_(std::move(other.user_)),
-      device_(std::move(other.device_)) {}
+    : limiter_(std::exchange(other.limiter_, nullptr)), user_(other.user_), device_(other.device_) {}
 
 DeviceLimiter::Lease& DeviceLimiter::Lease::operator=(Lease&& other) noexcept {
     if (this != &other) {
         release();
         limiter_ = std::exchange(other.limiter_, nullptr);
-        user_ = std::move(other.user_);
-        device_ = std::move(other.device_);
+        user_ = other.user_;
+        device_ = other.device_;
     }
     return *this;
 }
@@ -30,7 +28,7 @@ void DeviceLimiter::Lease::release() {
 Result<DeviceLimiter::Lease> DeviceLimiter::acquire(std::string_view user, std::string_view device) {
     std::lock_guard lock(mutex_);
     auto user_it = users_.find(user);
-    if (user_it == users_.end()) user_it = users_.emplace(std::string(user), decltype(users_)::mapped_type{}).first;
+    if (user_it == users_.end()) user_it = users_.emplace(std::string(user), Devices{}).first;
     auto& devices = user_it->second;
     auto device_it = devices.find(device);
     if (device_it == devices.end()) {
@@ -40,17 +38,13 @@ Result<DeviceLimiter::Lease> DeviceLimiter::acquire(std::string_view user, std::
         device_it = devices.emplace(std::string(device), 0).first;
     }
     ++device_it->second;
-    return Lease(this, std::string(user), std::string(device));
+    return Lease(this, user_it, device_it);
 }
 
-void DeviceLimiter::release(std::string const& user, std::string const& device) {
+void DeviceLimiter::release(Users::iterator user, Devices::iterator device) {
     std::lock_guard lock(mutex_);
-    auto user_it = users_.find(user);
-    if (user_it == users_.end()) return;
-    auto device_it = user_it->second.find(device);
-    if (device_it == user_it->second.end()) return;
-    if (--device_it->second == 0) user_it->second.erase(device_it);
-    if (user_it->second.empty()) users_.erase(user_it);
+    if (--device->second == 0) user->second.erase(device);
+    if (user->second.empty()) users_.erase(user);
 }
 
 std::size_t DeviceLimiter::device_count(std::string_view user) const {

@@ -23,6 +23,11 @@
 namespace onda::auth {
 
 class DeviceLimiter {
+    // device -> leases held; user -> devices. A user with no devices is removed, so memory follows
+    // connections.
+    using Devices = std::map<std::string, std::size_t, std::less<>>;
+    using Users = std::map<std::string, Devices, std::less<>>;
+
 public:
     // 0 allows any number of devices.
     explicit DeviceLimiter(std::size_t max_devices) : max_devices_(max_devices) {}
@@ -41,11 +46,12 @@ public:
 
     private:
         friend class DeviceLimiter;
-        Lease(DeviceLimiter* limiter, std::string user, std::string device)
-            : limiter_(limiter), user_(std::move(user)), device_(std::move(device)) {}
+        Lease(DeviceLimiter* limiter, Users::iterator user, Devices::iterator device)
+            : limiter_(limiter), user_(user), device_(device) {}
         DeviceLimiter* limiter_ = nullptr;
-        std::string user_;
-        std::string device_;
+        // The entries it counts in: a map's entries stay put, and these stay while counted.
+        Users::iterator user_;
+        Devices::iterator device_;
     };
 
     Result<Lease> acquire(std::string_view user, std::string_view device);
@@ -55,12 +61,11 @@ public:
     std::size_t max_devices() const { return max_devices_; }
 
 private:
-    void release(std::string const& user, std::string const& device);
+    void release(Users::iterator user, Devices::iterator device);
 
     std::size_t max_devices_;
     mutable std::mutex mutex_;  // guards users_
-    // user -> device -> leases held; a user with no devices is removed, so memory follows connections.
-    std::map<std::string, std::map<std::string, std::size_t, std::less<>>, std::less<>> users_;
+    Users users_;
 };
 
 }  // namespace onda::auth

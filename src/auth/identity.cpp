@@ -19,15 +19,17 @@ Result<Identity> Authenticator::identify(http::Request const& request) const {
 }
 
 Result<Identity> Authenticator::identify_token(std::string_view token) const {
-    if (token.empty()) return Identity{};
-    auto claims = verify_jwt(token, secret_, clock_.now());
+    auto claims = claims_of(token);
     if (!claims) return claims.error();
-    Identity identity;
-    identity.user = claims->sub;
-    identity.role = claims->role;
-    identity.claims = std::move(*claims);
-    return identity;
+    return identity_from(*claims);
 }
+
+Result<Claims> Authenticator::claims_of(std::string_view token) const {
+    if (token.empty()) return Claims{};
+    return verify_jwt(token, secret_, clock_.now());
+}
+
+Identity identity_from(Claims const& claims) { return Identity{.user = claims.sub, .role = claims.role}; }
 
 Identity const& identity_of(http::Request const& request) {
     static Identity const anonymous;

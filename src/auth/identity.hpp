@@ -13,10 +13,11 @@
 
 namespace onda::auth {
 
+// Only what access decisions need: a Socket.IO connection keeps one for as long as it lives (the
+// other claims stay in Claims, for who asks verify()).
 struct Identity {
     std::string user;  // `sub`; empty when anonymous
     Role role = Role::viewer;
-    Claims claims;
 
     bool is_anonymous() const { return user.empty(); }
     bool is_admin() const { return role == Role::admin; }
@@ -33,6 +34,9 @@ public:
     Result<Identity> identify(http::Request const& request) const;
     // The same for a token found elsewhere (e.g. Socket.IO's `auth.token`); "" is anonymous.
     Result<Identity> identify_token(std::string_view token) const;
+    // All the claims of a token, with the same checks; "" is no token: empty claims, whose identity
+    // (identity_from) is anonymous.
+    Result<Claims> claims_of(std::string_view token) const;
 
     // The token text as found, or "" when none.
     static std::string token_of(http::Request const& request);
@@ -46,6 +50,10 @@ private:
 };
 
 // The identity the service attached to the request (anonymous when none was).
+// The identity a token's claims make.
+Identity identity_from(Claims const& claims);
+
+// The identity the API layer found for the request (anonymous when it set none).
 Identity const& identity_of(http::Request const& request);
 
 // unauthenticated for anonymous callers, forbidden for callers below `role`.

@@ -7,7 +7,9 @@
 
 namespace onda {
 
-void LogFailure::operator()(std::exception_ptr failure) const {
+namespace {
+
+void log_failure_of(std::string_view what, std::exception_ptr failure) {
     if (!failure) return;
     try {
         std::rethrow_exception(failure);
@@ -25,5 +27,11 @@ void LogFailure::operator()(std::exception_ptr failure) const {
         log::error("{} failed with an unknown exception", what);
     }
 }
+
+}  // namespace
+
+void LogFailure::operator()(std::exception_ptr failure) const { log_failure_of(what, failure); }
+
+void LogFailureAs::operator()(std::exception_ptr failure) const { log_failure_of(what, failure); }
 
 }  // namespace onda

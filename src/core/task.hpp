@@ -8,6 +8,7 @@
 // logs a failure under that name.
 #pragma once
 
+#include <cstddef>
 #include <exception>
 #include <optional>
 #include <string>
@@ -71,11 +72,24 @@ struct LogFailure {
     void operator()(std::exception_ptr failure) const;
 };
 
+// The same under a literal's name: a pointer, so the frame of each spawned task (one per
+// connection) keeps 8 bytes for it rather than a string.
+struct LogFailureAs {
+    char const* what;
+    void operator()(std::exception_ptr failure) const;
+};
+
 inline LogFailure log_failure(std::string what) { return LogFailure{std::move(what)}; }
 
 // Starts `task` on `executor`; an exception it lets escape is logged, never lost or rethrown.
 inline void spawn(net::any_io_executor const& executor, Task<> task, std::string what) {
     net::co_spawn(executor, std::move(task), log_failure(std::move(what)));
+}
+// The same named by a literal, which lives as long as the program (any other text takes the
+// std::string overload).
+template <std::size_t N>
+void spawn(net::any_io_executor const& executor, Task<> task, char const (&what)[N]) {
+    net::co_spawn(executor, std::move(task), LogFailureAs{what});
 }
 
 }  // namespace onda

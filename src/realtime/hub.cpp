@@ -143,12 +143,12 @@ std::shared_ptr<Subscriber> Hub::subscribe(net::any_io_executor executor, std::v
     std::sort(rooms.begin(), rooms.end());
     rooms.erase(std::unique(rooms.begin(), rooms.end()), rooms.end());
     std::shared_ptr<Subscriber> subscriber(
-        new Subscriber(*this, std::move(executor), std::move(rooms), options_.max_backlog, std::move(member)));
+        new Subscriber(*this, std::move(rooms), options_.max_backlog, std::move(member)));
 
     std::uint64_t after_seq = 0;
     {
         std::lock_guard lock(mutex_);
-        subscriber->shard_ = shard_locked(subscriber->executor_);
+        subscriber->shard_ = shard_locked(executor);
         after_seq = seq_;
         subscriber->position_ = format_event_id(epoch_, seq_);
         if (!last_event_id.empty()) {

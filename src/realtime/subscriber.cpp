@@ -1,16 +1,12 @@
 #include "realtime/subscriber.hpp"
 
+#include "realtime/detail/hub_shard.hpp"
 #include "realtime/hub.hpp"
 
 namespace onda::realtime {
 
-Subscriber::Subscriber(Hub& hub, net::any_io_executor executor, std::vector<std::string> rooms, std::size_t max_backlog,
-                       std::string member)
-    : hub_(hub),
-      executor_(std::move(executor)),
-      rooms_(std::move(rooms)),
-      member_(std::move(member)),
-      limit_(max_backlog) {}
+Subscriber::Subscriber(Hub& hub, std::vector<std::string> rooms, std::size_t max_backlog, std::string member)
+    : hub_(hub), rooms_(std::move(rooms)), member_(std::move(member)), limit_(max_backlog) {}
 
 Subscriber::~Subscriber() {
     hub_.leave(*this);
@@ -79,7 +75,7 @@ Task<Subscriber::Batch> Subscriber::next(std::chrono::steady_clock::time_point d
             co_return batch;
         }
         if (std::chrono::steady_clock::now() >= deadline) co_return batch;
-        if (!timer_) timer_ = std::make_unique<net::steady_timer>(executor_);
+        if (!timer_) timer_ = std::make_unique<net::steady_timer>(shard_->executor());
         waiting_ = true;
         // Ends at the deadline, or earlier when an offer or the end cancels it; either way look again.
         timer_->expires_at(deadline);

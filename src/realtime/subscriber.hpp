@@ -88,8 +88,7 @@ public:
 private:
     friend class Hub;
     friend class detail::HubShard;
-    Subscriber(Hub& hub, net::any_io_executor executor, std::vector<std::string> rooms, std::size_t max_backlog,
-               std::string member);
+    Subscriber(Hub& hub, std::vector<std::string> rooms, std::size_t max_backlog, std::string member);
 
     // On the subscriber's thread, from its shard. Touches nothing after handing the event to a sink
     // (the sink may release the subscriber).
@@ -98,8 +97,7 @@ private:
     void wake();
 
     Hub& hub_;
-    net::any_io_executor executor_;
-    std::shared_ptr<detail::HubShard> shard_;  // this thread's; set by the hub
+    std::shared_ptr<detail::HubShard> shard_;  // this thread's (its executor is the subscriber's); set by the hub
     std::vector<std::string> rooms_;           // sorted, distinct
     std::string member_;
     std::size_t limit_;  // max_backlog plus what was replayed at the start

@@ -36,7 +36,9 @@ Task<> run_dispatcher(std::shared_ptr<SocketIoConnection> self) { co_await self-
 SocketIoConnection::SocketIoConnection(SocketIoShared& shared, std::string sid, Transport transport,
                                        net::any_io_executor executor, Opening opening)
     : shared_(shared),
-      opening_(std::move(opening)),
+      remote_address_(std::move(opening.remote_address)),
+      worker_(opening.worker),
+      token_(opening.token.empty() ? nullptr : std::make_unique<std::string const>(std::move(opening.token))),
       engine_(std::move(sid), transport, shared.options.engine, executor, *this),
       dispatch_wake_(std::make_unique<net::steady_timer>(executor)),
       connect_deadline_(std::chrono::steady_clock::now() + shared.options.connect_timeout) {
@@ -47,7 +49,7 @@ SocketIoConnection::~SocketIoConnection() = default;
 
 log::Context SocketIoConnection::log() const {
     log::Context context("sio", engine_.sid());
-    context.add("peer", opening_.remote_address);
+    context.add("peer", remote_address_);
     if (!user_room_.empty()) context.add("user", identity_.user);
     return context;
 }
@@ -56,7 +58,7 @@ void SocketIoConnection::start() {
     auto const& executor = engine_.executor();
     // The thread's one Heartbeats, made again when its last session has gone; the heartbeat keeps
     // this connection alive until the session closes.
-    auto& thread = shared_.threads[opening_.worker];
+    auto& thread = shared_.threads[worker_];
     auto heartbeats = thread.heartbeats.lock();
     if (!heartbeats) {
         heartbeats = std::make_shared<Heartbeats>(executor, shared_.options.engine);
@@ -93,17 +95,13 @@ void SocketIoConnection::fail(CloseReason reason, std::string_view why) {
 void SocketIoConnection::on_message(EnginePacket packet) {
     if (packet.binary) {
         if (!partial_) return fail(CloseReason::protocol_error, "a binary message that no packet announced");
-        partial_bytes_ += packet.data.size();
-        if (partial_bytes_ > shared_.options.engine.max_payload)
+        partial_->bytes += packet.data.size();
+        if (partial_->bytes > shared_.options.engine.max_payload)
             return fail(CloseReason::too_large, "binary attachments past maxPayload");
-        partial_attachments_.push_back(std::move(packet.data));
-        if (partial_attachments_.size() < partial_->attachments) return;
-        SocketPacket complete = std::move(*partial_);
-        partial_.reset();
-        std::vector<std::string> attachments;
-        attachments.swap(partial_attachments_);
-        partial_bytes_ = 0;
-        return on_packet(std::move(complete), std::move(attachments));
+        partial_->attachments.push_back(std::move(packet.data));
+        if (partial_->attachments.size() < partial_->packet.attachments) return;
+        auto complete = std::move(partial_);
+        return on_packet(std::move(complete->packet), std::move(complete->attachments));
     }
     if (partial_) return fail(CloseReason::protocol_error, "a text message while binary attachments were due");
     auto decoded = decode_socket_packet(packet.data, shared_.options.packets);
@@ -120,8 +118,7 @@ void SocketIoConnection::on_message(EnginePacket packet) {
     }
     bool const binary = decoded->type == SocketType::binary_event || decoded->type == SocketType::binary_ack;
     if (binary && decoded->attachments > 0) {
-        partial_bytes_ = packet.data.size();
-        partial_ = std::make_unique<SocketPacket>(std::move(*decoded));
+        partial_ = std::make_unique<Partial>(Partial{.packet = std::move(*decoded), .bytes = packet.data.size()});
         return;
     }
     on_packet(std::move(*decoded), {});
@@ -148,7 +145,7 @@ void SocketIoConnection::on_packet(SocketPacket packet, std::vector<std::string>
 }
 
 void SocketIoConnection::connect(SocketPacket const& packet) {
-    std::string token = opening_.token;
+    std::string token = token_ ? *token_ : std::string();
     std::string device;
     if (auto const* auth = packet.data.if_object()) {
         if (auto const* value = auth->if_contains("token"); value && !value->is_null()) {
@@ -162,19 +159,20 @@ void SocketIoConnection::connect(SocketPacket const& packet) {
             device = *text;
         }
     }
-    auto identity = shared_.authenticator.identify_token(token);
-    if (!identity) return refuse(Error(Errc::unauthenticated, identity.error().message()));
+    auto claims = shared_.authenticator.claims_of(token);
+    if (!claims) return refuse(Error(Errc::unauthenticated, claims.error().message()));
+    auth::Identity identity = auth::identity_from(*claims);  // anonymous without a token
+    if (device.empty()) device = std::move(claims->device);
 
     std::string socket_id = random_id();
-    if (device.empty()) device = identity->claims.device;
     if (device.empty()) device = socket_id;  // no device named: this connection is a device of its own
-    if (!identity->is_anonymous()) {
-        auto lease = shared_.devices.acquire(identity->user, device);
+    if (!identity.is_anonymous()) {
+        auto lease = shared_.devices.acquire(identity.user, device);
         if (!lease) return refuse(lease.error());
         lease_ = std::move(*lease);
-        user_room_ = "user:" + identity->user;
+        user_room_ = "user:" + identity.user;
     }
-    identity_ = std::move(*identity);
+    identity_ = std::move(identity);
     device_ = std::move(device);
     socket_id_ = std::move(socket_id);
     connected_ = true;
@@ -204,7 +202,7 @@ void SocketIoConnection::refuse(Error const& error) {
 
 void SocketIoConnection::accept_event(SocketPacket packet, std::vector<std::string> attachments) {
     // A user's events count together across devices; an anonymous viewer's by address.
-    auto const decision = shared_.event_limiter.take(user_room_.empty() ? "ip:" + opening_.remote_address : user_room_);
+    auto const decision = shared_.event_limiter.take(user_room_.empty() ? "ip:" + remote_address_ : user_room_);
     if (!decision.allowed) {
         if (++refused_in_a_row_ > shared_.options.max_refused_events)
             return fail(CloseReason::flood, "kept sending events past the rate limit");
@@ -243,11 +241,10 @@ void SocketIoConnection::leave_namespace() {
 void SocketIoConnection::on_close(CloseReason reason) {
     leave_namespace();
     partial_.reset();
-    partial_attachments_.clear();
     if (dispatch_wake_) dispatch_wake_->cancel();
     shared_.metrics.connections(engine_.transport()).add(-1);
     shared_.metrics.disconnects[static_cast<std::size_t>(reason)]->add();
-    shared_.threads[opening_.worker].by_sid.erase(engine_.sid());
+    shared_.threads[worker_].by_sid.erase(engine_.sid());
     // A client cut off for its own behaviour is worth a line; the rest is the normal coming and going.
     if (reason == CloseReason::slow_consumer)
         log().warn("disconnected: slow consumer (its queue of events to send overflowed)");

@@ -100,7 +100,11 @@ private:
     Task<> handle(Inbound inbound);
 
     SocketIoShared& shared_;
-    Opening opening_;
+    // What the opening request said; its token by pointer (most clients send theirs in the CONNECT
+    // packet instead, and 10,000 idle connections keep no room for one).
+    std::string remote_address_;
+    std::size_t worker_;
+    std::unique_ptr<std::string const> token_;  // null when the request had none
     EngineIoSession engine_;
 
     bool connected_ = false;
@@ -112,10 +116,14 @@ private:
     auth::DeviceLimiter::Lease lease_;
     std::shared_ptr<Subscriber> subscriber_;
 
-    // A binary packet whose attachments are still arriving.
-    std::unique_ptr<SocketPacket> partial_;  // by pointer: rare, and an idle connection keeps no room for it
-    std::vector<std::string> partial_attachments_;
-    std::size_t partial_bytes_ = 0;
+    // A binary packet whose attachments are still arriving: the packet, those that came, and the
+    // bytes so far. By pointer: rare, and an idle connection keeps no room for it.
+    struct Partial {
+        SocketPacket packet;
+        std::vector<std::string> attachments;
+        std::size_t bytes = 0;
+    };
+    std::unique_ptr<Partial> partial_;
 
     std::vector<Inbound> inbound_;  // at most max_pending_events; a vector holds no memory while empty
     bool hooks_due_ = false;        // connect hooks run before the first event is handled

@@ -66,16 +66,22 @@ void PlaybackSync::register_with(SocketIoServer& server) {
 }
 
 Task<> PlaybackSync::connected(std::shared_ptr<SocketIoClient> client) {
-    auto socket = std::make_shared<Socket>(Socket{.user = client->identity().user, .client = client});
+    // Gone already (its disconnect hook may have run first): nothing to add, nothing left behind.
+    if (!client->is_connected()) co_return;
+    std::string const user = client->identity().user;  // a copy: a later CONNECT may change it
+    auto socket = std::make_shared<Socket>(Socket{.client = client});
     {
         std::lock_guard lock(mutex_);
-        sockets_[client->id()] = socket;
-        if (!socket->user.empty()) states_[socket->user].sockets.push_back(socket);
+        sockets_[client.get()] = socket;
+        if (!user.empty()) {
+            socket->state = states_.try_emplace(user).first;
+            (*socket->state)->second.sockets.push_back(socket);
+        }
     }
-    if (socket->user.empty()) co_return;  // a viewer has no playback state
-    auto state = co_await load(socket->user);
+    if (user.empty()) co_return;  // a viewer has no playback state
+    auto state = co_await load(user);
     if (!state) {
-        log::warn("playback state of {}: {}", socket->user, state.error().message());
+        log::warn("playback state of {}: {}", user, state.error().message());
         co_return;
     }
     auto const now = clock_.now();
@@ -86,26 +92,29 @@ Task<> PlaybackSync::disconnected(std::shared_ptr<SocketIoClient> client) {
     std::shared_ptr<Socket> socket;
     {
         std::lock_guard lock(mutex_);
-        auto it = sockets_.find(client->id());
+        auto it = sockets_.find(client.get());
         if (it == sockets_.end()) co_return;
         socket = std::move(it->second);
         sockets_.erase(it);
-        if (auto user = states_.find(socket->user); user != states_.end()) {
-            std::erase(user->second.sockets, socket);
-            forget_if_idle(socket->user);
+        if (socket->state) {
+            std::erase((*socket->state)->second.sockets, socket);
+            forget_if_idle(*socket->state);
         }
     }
     if (socket->stream) socket->stream->stop();  // its conversion ends with it
 }
 
 void PlaybackSync::forget_if_idle(std::string const& user) {
-    auto it = states_.find(user);
-    if (it != states_.end() && it->second.sockets.empty() && it->second.saves_due == 0) states_.erase(it);
+    if (auto it = states_.find(user); it != states_.end()) forget_if_idle(it);
 }
 
-std::shared_ptr<PlaybackSync::Socket> PlaybackSync::socket_of(std::string const& socket_id) {
+void PlaybackSync::forget_if_idle(States::iterator user) {
+    if (user->second.sockets.empty() && user->second.saves_due == 0) states_.erase(user);
+}
+
+std::shared_ptr<PlaybackSync::Socket> PlaybackSync::socket_of(SocketIoClient const& client) {
     std::lock_guard lock(mutex_);
-    auto it = sockets_.find(socket_id);
+    auto it = sockets_.find(&client);
     return it == sockets_.end() ? nullptr : it->second;
 }
 
@@ -191,7 +200,7 @@ Task<> PlaybackSync::change(PlaybackAction action, std::shared_ptr<SocketIoClien
     }
     if (action.event == PlaybackEvent::quality || !action.quality.empty()) {
         // This socket's own stream follows from its next chunk.
-        if (auto socket = socket_of(client->id()); socket && socket->stream && !socket->stream->stopped())
+        if (auto socket = socket_of(*client); socket && socket->stream && !socket->stream->stopped())
             socket->stream->switch_quality(next->quality);
     }
     broadcast(who.user, client->id(),
@@ -232,7 +241,7 @@ Task<> PlaybackSync::position_update(std::shared_ptr<SocketIoClient> client, Cli
     if (!report) co_return ack.fail(report.error());
     auto state = co_await load(who.user);
     if (!state) co_return ack.fail(Error(Errc::unavailable, state.error().message()));
-    auto socket = socket_of(client->id());
+    auto socket = socket_of(*client);
     auto next = track_to_preload(*state, *report);
     // Once per socket and place in the queue: players report their position every few seconds.
     std::string const place = state->track_id + "@" + std::to_string(state->queue_index);
@@ -261,7 +270,7 @@ Task<> PlaybackSync::stream_track(std::shared_ptr<SocketIoClient> client, Client
         quality = std::string(asked->get_string());
     }
     std::string const track_id(track->get_string());
-    auto socket = socket_of(client->id());
+    auto socket = socket_of(*client);
     if (!socket) co_return;  // it left meanwhile
     // A new stream replaces the socket's old one at once, whether or not the new one opens.
     if (socket->stream) socket->stream->stop();

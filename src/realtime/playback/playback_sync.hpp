@@ -62,20 +62,24 @@ public:
     Task<> stream_track(std::shared_ptr<SocketIoClient> client, ClientEvent event, Ack ack);
 
 private:
-    // One connected socket of a signed-in user. `client` is weak (the connection owns itself);
-    // preloaded and stream are touched only on the socket's own thread.
-    struct Socket {
-        std::string user;
-        std::weak_ptr<SocketIoClient> client;
-        std::string preloaded_for;  // the track whose next one was preloaded
-        std::shared_ptr<TrackStream> stream;
-    };
+    struct Socket;
     // A user with connected sockets (or saves still running). Dropped once both are gone, so a
     // later load reads the newest saved version.
     struct CachedState {
         std::optional<PlaybackState> state;  // nullopt until loaded
         std::vector<std::shared_ptr<Socket>> sockets;
         std::size_t saves_due = 0;
+    };
+    using States = std::map<std::string, CachedState, std::less<>>;  // by user
+    // One connected socket. `client` is weak (the connection owns itself); preloaded and stream are
+    // touched only on the socket's own thread.
+    struct Socket {
+        std::weak_ptr<SocketIoClient> client;
+        // Its user's entry, which stays while the socket is in it (no copy of the name per socket);
+        // none for a viewer.
+        std::optional<States::iterator> state;
+        std::string preloaded_for;  // the track whose next one was preloaded
+        std::shared_ptr<TrackStream> stream;
     };
 
     // The user's state, loaded from the store when it is not cached.
@@ -85,8 +89,10 @@ private:
     // Sends sync_state to every socket of `user` but `except` (a socket id), through the hub: encoded
     // once, posted once per thread, and on to the user's other servers once a broker joins them.
     void broadcast(std::string const& user, std::string const& except, boost::json::object message);
-    std::shared_ptr<Socket> socket_of(std::string const& socket_id);
-    void forget_if_idle(std::string const& user);  // with mutex_ held
+    std::shared_ptr<Socket> socket_of(SocketIoClient const& client);
+    // Drops the user's entry if it is idle. With mutex_ held.
+    void forget_if_idle(std::string const& user);
+    void forget_if_idle(States::iterator user);
 
     storage::MetaStore& meta_;
     TrackCatalog& catalog_;
@@ -97,8 +103,11 @@ private:
     Counter* save_failures_ = nullptr;
 
     std::mutex mutex_;  // guards what follows; never held across a co_await
-    std::map<std::string, std::shared_ptr<Socket>, std::less<>> sockets_;  // by socket id, anonymous ones too
-    std::map<std::string, CachedState, std::less<>> states_;               // by user
+    // Anonymous ones too. By the client's address, with no copy of its id per connection: the
+    // connect hook adds an entry only while the client is connected, so its disconnect hook follows
+    // and removes it, and the client lives until then.
+    std::map<SocketIoClient const*, std::shared_ptr<Socket>> sockets_;
+    States states_;
 };
 
 }  // namespace onda::realtime
