@@ -11,8 +11,6 @@
 #include <span>
 #include <vector>
 
-#include <openssl/evp.h>
-
 #include <boost/asio/write.hpp>
 
 #include "core/log.hpp"
@@ -27,9 +25,6 @@ using detail::Opcode;
 using error_code = boost::system::error_code;
 using tcp = net::ip::tcp;
 
-// RFC 6455 §1.3: what the Sec-WebSocket-Accept digest appends to the client's key.
-constexpr std::string_view accept_guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
 // One receive takes at most this much (into a buffer of the thread's, then into the reader).
 constexpr std::size_t receive_bytes = 64 * 1024;
 
@@ -41,12 +36,17 @@ constexpr std::size_t max_queued_control_bytes = 4 * 1024;
 // never answers must not hold the server's drain up.
 constexpr std::chrono::milliseconds close_wait_at_shutdown{1000};
 
-// A Sec-WebSocket-Key is the base64 of 16 bytes: 22 characters of the alphabet and "==".
-bool is_valid_key(std::string_view key) {
-    if (key.size() != 24 || key.substr(22) != "==") return false;
-    return std::all_of(key.begin(), key.begin() + 22, [](char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
-    });
+// Writes the head of each message's frame into `heads` (max_server_head_bytes apiece) and calls
+// part(bytes, size) for each head and payload in turn: what a gathered write sends.
+template <class Part>
+void frame_messages(std::span<OutgoingMessage const> messages, unsigned char* heads, Part part) {
+    for (auto const& message : messages) {
+        auto const used =
+            detail::write_frame_header(message.binary ? Opcode::binary : Opcode::text, message.data.size(), heads);
+        part(static_cast<void const*>(heads), used);
+        part(static_cast<void const*>(message.data.data()), message.data.size());
+        heads += detail::max_server_head_bytes;
+    }
 }
 
 // RFC 6455 on a socket the connection hands over after the upgrade. Reading (serve_websocket's
@@ -147,14 +147,8 @@ public:
         std::vector<unsigned char> heads(messages.size() * detail::max_server_head_bytes);
         std::vector<net::const_buffer> buffers;
         buffers.reserve(messages.size() * 2);
-        for (std::size_t i = 0; i < messages.size(); ++i) {
-            auto const& message = messages[i];
-            unsigned char* head = heads.data() + i * detail::max_server_head_bytes;
-            auto const used =
-                detail::write_frame_header(message.binary ? Opcode::binary : Opcode::text, message.data.size(), head);
-            buffers.emplace_back(head, used);
-            buffers.emplace_back(message.data.data(), message.data.size());
-        }
+        frame_messages(messages, heads.data(),
+                       [&buffers](void const* bytes, std::size_t size) { buffers.emplace_back(bytes, size); });
         Task<Result<void>> sending = send(std::move(buffers));
         co_return co_await std::move(sending);
     }
@@ -166,18 +160,14 @@ public:
         std::array<unsigned char, max_messages * detail::max_server_head_bytes> heads;
         std::array<iovec, 2 * max_messages> parts;
         std::size_t total = 0;
-        for (std::size_t i = 0; i < messages.size(); ++i) {
-            auto const& message = messages[i];
-            unsigned char* head = heads.data() + i * detail::max_server_head_bytes;
-            auto const used =
-                detail::write_frame_header(message.binary ? Opcode::binary : Opcode::text, message.data.size(), head);
-            parts[2 * i] = iovec{head, used};
-            parts[2 * i + 1] = iovec{const_cast<char*>(message.data.data()), message.data.size()};
-            total += used + message.data.size();
-        }
+        std::size_t count = 0;
+        frame_messages(messages, heads.data(), [&](void const* bytes, std::size_t size) {
+            parts[count++] = iovec{const_cast<void*>(bytes), size};
+            total += size;
+        });
         msghdr out{};
         out.msg_iov = parts.data();
-        out.msg_iovlen = 2 * messages.size();
+        out.msg_iovlen = count;
         ssize_t sent = -1;
         do {
             sent = ::sendmsg(socket_.native_handle(), &out, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -187,7 +177,7 @@ public:
         if (sent <= 0) return Immediate::not_taken;
         std::size_t skip = static_cast<std::size_t>(sent);
         if (skip == total) return Immediate::sent;
-        for (std::size_t i = 0; i < 2 * messages.size(); ++i) {
+        for (std::size_t i = 0; i < count; ++i) {
             std::size_t const length = parts[i].iov_len;
             if (skip >= length) {
                 skip -= length;
@@ -371,21 +361,6 @@ Response accept_websocket(WebSocketSession session, WebSocketOptions options) {
 }
 
 namespace detail {
-
-Result<std::string> check_handshake(std::string_view version, std::string_view key) {
-    if (version != "13")
-        return Error(Errc::invalid_argument, "unsupported WebSocket version: this server speaks 13 (RFC 6455)");
-    if (!is_valid_key(key)) return Error(Errc::invalid_argument, "bad Sec-WebSocket-Key: 16 bytes in base64 expected");
-    std::string input(key);
-    input += accept_guid;
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int digest_size = 0;
-    if (EVP_Digest(input.data(), input.size(), digest, &digest_size, EVP_sha1(), nullptr) != 1)
-        return Error(Errc::internal, "SHA-1 failed");
-    unsigned char encoded[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
-    int const length = EVP_EncodeBlock(encoded, digest, static_cast<int>(digest_size));
-    return std::string(reinterpret_cast<char const*>(encoded), static_cast<std::size_t>(length));
-}
 
 namespace {
 

@@ -32,7 +32,7 @@ declare -A sources=(
   [playlist]="src/media/transcode/playlist.cpp"
   [engineio]="src/realtime/engineio_packet.cpp src/auth/base64.cpp src/core/error.cpp"
   [socketio]="src/realtime/socketio_packet.cpp src/core/error.cpp"
-  [websocket]="src/http/detail/websocket_frame.cpp src/core/text.cpp"
+  [websocket]="src/http/detail/websocket_frame.cpp src/core/text.cpp src/core/error.cpp"
   [request_head]="src/http/detail/request_head.cpp src/http/percent.cpp"
   [conversion]="src/media/convert/plan.cpp src/media/convert/mp3_layout.cpp src/media/convert/wav_layout.cpp src/core/error.cpp"
 )
@@ -45,7 +45,7 @@ declare -A libs=(
   [playlist]="-lfmt"
   [engineio]="-lfmt"
   [socketio]="-lboost_json -lfmt"
-  [websocket]=""
+  [websocket]="-lcrypto"
   [request_head]=""
   [conversion]="-lfmt"
 )

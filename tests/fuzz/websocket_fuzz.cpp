@@ -1,5 +1,5 @@
 // Fuzzes http::detail::MessageReader (src/http/detail/websocket_frame.hpp), the reader of what
-// WebSocket clients send.
+// WebSocket clients send, and check_handshake() with the first 24 bytes as a key.
 // Input: 1 byte that picks how the rest is split into feeds (the bytes of a socket arrive in any
 // pieces), then the bytes a client sent.
 // Properties:
@@ -8,7 +8,8 @@
 //   - a message is at most max_message_bytes, a text message is valid UTF-8, a ping's payload at
 //     most 125 bytes, a close code one a peer may send (or "none received");
 //   - after a violation, every later call returns it again, whatever is fed;
-//   - an idle() reader has no event to give.
+//   - an idle() reader has no event to give, and holds no memory;
+//   - a key check_handshake() accepts is 24 characters and answers with 28 (base64 of SHA-1).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -75,7 +76,10 @@ std::vector<Event> run(std::vector<std::string_view> const& pieces) {
             if (failed) break;
         }
     }
-    if (!failed && reader.idle()) ONDA_FUZZ_CHECK(reader.next().kind == Kind::none, "an idle reader has nothing");
+    if (!failed && reader.idle()) {
+        ONDA_FUZZ_CHECK(reader.next().kind == Kind::none, "an idle reader has nothing");
+        ONDA_FUZZ_CHECK(reader.held_bytes() == 0, "an idle reader holds no memory");
+    }
     return events;
 }
 
@@ -91,5 +95,11 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     for (std::size_t at = 0; at < wire.size(); at += step) pieces.push_back(wire.substr(at, step));
     std::vector<Event> const split = run(pieces);
     ONDA_FUZZ_CHECK(whole == split, "the same bytes in other pieces make the same events");
+
+    auto const key = wire.substr(0, 24);
+    if (auto accept = onda::http::detail::check_handshake("13", key)) {
+        ONDA_FUZZ_CHECK(key.size() == 24, "an accepted key is 24 characters");
+        ONDA_FUZZ_CHECK(accept->size() == 28, "the accept value is the base64 of a SHA-1");
+    }
     return 0;
 }

@@ -10,16 +10,12 @@
 
 #include "core/error.hpp"
 #include "core/task.hpp"
+#include "http/detail/websocket_frame.hpp"
 #include "http/detail/worker.hpp"
 #include "http/response.hpp"
 #include "http/websocket.hpp"
 
 namespace onda::http::detail {
-
-// RFC 6455 §4.2.1-4.2.2: checks the opening handshake's Sec-WebSocket-Version (13) and
-// Sec-WebSocket-Key, and returns the Sec-WebSocket-Accept value for the 101. invalid_argument
-// when either is wrong (for the version, the answer should be 426 with Sec-WebSocket-Version: 13).
-Result<std::string> check_handshake(std::string_view version, std::string_view key);
 
 // An upgrade an exchange accepted: what the opening handshake needs, kept until it is done. Held by
 // pointer so that neither the connection nor a coroutine frame keeps room for it afterwards.

@@ -1,11 +1,25 @@
 #include "http/detail/websocket_frame.hpp"
 
+#include <algorithm>
 #include <utility>
+
+#include <openssl/evp.h>
 
 #include "core/text.hpp"
 
 namespace onda::http::detail {
 namespace {
+
+// RFC 6455 §1.3: what the Sec-WebSocket-Accept digest appends to the client's key.
+constexpr std::string_view accept_guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+// A Sec-WebSocket-Key is the base64 of 16 bytes: 22 characters of the alphabet and "==".
+bool is_valid_key(std::string_view key) {
+    if (key.size() != 24 || key.substr(22) != "==") return false;
+    return std::all_of(key.begin(), key.begin() + 22, [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+    });
+}
 
 // RFC 6455 §5.5: a control frame's payload is at most 125 bytes; a close reason therefore 123.
 constexpr std::size_t max_control_payload = 125;
@@ -198,6 +212,21 @@ Incoming MessageReader::next() {
         consumed_ = 0;
     }
     return result;
+}
+
+Result<std::string> check_handshake(std::string_view version, std::string_view key) {
+    if (version != "13")
+        return Error(Errc::invalid_argument, "unsupported WebSocket version: this server speaks 13 (RFC 6455)");
+    if (!is_valid_key(key)) return Error(Errc::invalid_argument, "bad Sec-WebSocket-Key: 16 bytes in base64 expected");
+    std::string input(key);
+    input += accept_guid;
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_size = 0;
+    if (EVP_Digest(input.data(), input.size(), digest, &digest_size, EVP_sha1(), nullptr) != 1)
+        return Error(Errc::internal, "SHA-1 failed");
+    unsigned char encoded[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
+    int const length = EVP_EncodeBlock(encoded, digest, static_cast<int>(digest_size));
+    return std::string(reinterpret_cast<char const*>(encoded), static_cast<std::size_t>(length));
 }
 
 }  // namespace onda::http::detail

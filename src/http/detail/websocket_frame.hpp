@@ -2,14 +2,17 @@
 // bytes a client sends, fed as they arrive, into whole messages and control frames, and enforces
 // the rules a server must (every client frame masked, no reserved bits or opcodes, control frames
 // short and unfragmented, continuations only inside a fragmented message, text valid UTF-8, a
-// message size limit); write_frame_header() writes the head of an unmasked server frame.
-// Pure code, so the fuzzer (tests/fuzz/websocket_fuzz.cpp) can drive all of it.
+// message size limit); write_frame_header() writes the head of an unmasked server frame, and
+// check_handshake() checks the opening handshake's key. Pure code, so the fuzzer
+// (tests/fuzz/websocket_fuzz.cpp) can drive all of it.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "core/error.hpp"
 
 namespace onda::http::detail {
 
@@ -28,6 +31,11 @@ inline constexpr std::uint16_t none_received = 1005;  // reported, never sent: a
 inline constexpr std::size_t max_frame_head_bytes = 14;
 // What the head of a server frame takes at most (no mask).
 inline constexpr std::size_t max_server_head_bytes = 10;
+
+// RFC 6455 §4.2.1-4.2.2: checks the opening handshake's Sec-WebSocket-Version (13) and
+// Sec-WebSocket-Key, and returns the Sec-WebSocket-Accept value for the 101. invalid_argument
+// when either is wrong (for the version, the answer should be 426 with Sec-WebSocket-Version: 13).
+Result<std::string> check_handshake(std::string_view version, std::string_view key);
 
 // Writes the head of one unfragmented, unmasked frame of `payload_bytes` into `out`; returns its
 // length (2, 4 or 10).
