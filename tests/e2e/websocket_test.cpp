@@ -32,10 +32,10 @@ using Clock = std::chrono::steady_clock;
 
 // A blocking RFC 6455 client for /socket.io/ (Engine.IO v4 over WebSocket): text messages only,
 // unfragmented, Engine.IO pings answered, WebSocket pongs kept aside. `receive_buffer` > 0 sets
-// SO_RCVBUF before connecting.
+// SO_RCVBUF before connecting; a `sid` opens the WebSocket that upgrades that polling session.
 class EngineIoClient {
 public:
-    EngineIoClient(std::uint16_t port, int receive_buffer = 0) {
+    EngineIoClient(std::uint16_t port, int receive_buffer = 0, std::string const& sid = {}) {
         fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd_ < 0) throw std::runtime_error("socket");
         if (receive_buffer > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
@@ -45,10 +45,9 @@ public:
         address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
             throw std::runtime_error("connect");
-        send_all(
-            "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-            "Sec-WebSocket-Version: 13\r\n\r\n");
+        send_all("GET /socket.io/?EIO=4&transport=websocket" + (sid.empty() ? std::string() : "&sid=" + sid) +
+                 " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
         while (in_.find("\r\n\r\n") == std::string::npos) read_more(Clock::now() + 10s);
         auto const end = in_.find("\r\n\r\n") + 4;
         if (!in_.starts_with("HTTP/1.1 101")) throw std::runtime_error("no 101: " + in_.substr(0, end));
@@ -222,6 +221,38 @@ TEST(WebSocket, AClientThatStopsReadingGetsEveryEventWholeAndInOrderOnceItReadsA
     EXPECT_TRUE(state.starts_with("431[")) << state.substr(0, 200);
     EXPECT_EQ(paused.pongs(), std::vector<std::string>{"still there?"});
     EXPECT_EQ(onda.log().find("slow consumer"), std::string::npos);
+}
+
+// A WebSocket that upgrades a polling session is accepted by whichever server thread the kernel
+// picks. When that is not the session's thread, its writes go through a task that hops between the
+// two. Six upgrades meet both cases (but for a 1-in-64 chance) and each must get its answers over
+// the WebSocket.
+TEST(WebSocket, UpgradedPollingSessionsAnswerOverTheirWebSocketFromEitherThread) {
+    OndaProcess onda(
+        {.settings = {
+             {"auth.rate_limit_per_minute", "0"}, {"realtime.events_per_minute", "0"}, {"realtime.max_devices", "0"}}});
+    std::string const token = onda.token("alice", "creator");
+    for (int i = 0; i < 6; ++i) {
+        auto const open = http_get(onda.url("/socket.io/?EIO=4&transport=polling"));
+        ASSERT_EQ(open.status, 200) << open.body;
+        ASSERT_TRUE(open.body.starts_with("0{")) << open.body;
+        std::string const sid(parse_json(open.body.substr(1)).as_object().at("sid").as_string());
+        std::string const polling = onda.url("/socket.io/?EIO=4&transport=polling&sid=" + sid);
+        auto const connect =
+            http_request({.method = "POST", .url = polling, .body = R"(40{"token":")" + token + R"("})"});
+        ASSERT_EQ(connect.status, 200) << connect.body;
+        auto const connected = http_get(polling);
+        ASSERT_NE(connected.body.find(R"(40{"sid")"), std::string::npos) << connected.body;
+
+        EngineIoClient ws(onda.port(), 0, sid);
+        ws.send_text("2probe");
+        ASSERT_EQ(ws.next(), "3probe");
+        ws.send_text("5");
+        ws.send_text(R"(421["get_state"])");
+        std::string answer = ws.next();
+        while (answer.starts_with(R"(42["sync_state")")) answer = ws.next();  // the one on connect, if it came here
+        EXPECT_TRUE(answer.starts_with("431[")) << i << ": " << answer.substr(0, 200);
+    }
 }
 
 TEST(WebSocket, SigtermDoesNotWaitLongForAPeerThatNeverAnswersTheClose) {
