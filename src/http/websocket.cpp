@@ -9,12 +9,14 @@
 #include <cstring>
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/write.hpp>
 
 #include "core/log.hpp"
 #include "http/detail/websocket_connection.hpp"
+#include "http/detail/nonblocking.hpp"
 #include "http/detail/websocket_frame.hpp"
 
 namespace onda::http {
@@ -273,15 +275,11 @@ private:
     Task<Result<void>> send(std::vector<net::const_buffer> buffers) {
         writing_ = true;
         entry_.write_deadline = ConnectionEntry::Clock::now() + idle_timeout_;
-        std::string queued = std::move(owed_);
-        owed_.clear();
-        owed_control_bytes_ = 0;
+        std::string queued = take_owed();
         if (!queued.empty()) buffers.insert(buffers.begin(), net::buffer(queued));
         auto [ec, n] = co_await net::async_write(socket_, buffers, use_result);
         while (!ec && !owed_.empty()) {
-            queued = std::move(owed_);
-            owed_.clear();
-            owed_control_bytes_ = 0;
+            queued = take_owed();
             auto [control_ec, control_n] = co_await net::async_write(socket_, net::buffer(queued), use_result);
             ec = control_ec;
         }
@@ -291,6 +289,12 @@ private:
         if (ec == net::error::operation_aborted && entry_.timed_out)
             co_return Error(Errc::timeout, "WebSocket idle for too long");
         co_return Error(Errc::cancelled, "WebSocket closed: " + ec.message());
+    }
+
+    // The owed bytes, which the caller now writes; none are owed after.
+    std::string take_owed() {
+        owed_control_bytes_ = 0;
+        return std::exchange(owed_, std::string());
     }
 
     // Writes out the owed bytes, unless a write is under way (which does it).
@@ -317,19 +321,11 @@ private:
             }
             return;
         }
-        std::string_view rest = frame;
-        while (!rest.empty()) {
-            ssize_t const n = ::send(socket_.native_handle(), rest.data(), rest.size(), MSG_NOSIGNAL);
-            if (n > 0) {
-                rest.remove_prefix(static_cast<std::size_t>(n));
-                continue;
-            }
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                owed_.assign(rest);
-                owed_control_bytes_ = rest.size();
-            }
-            return;  // queued, or the peer is gone (the next read or write finds out)
+        auto const sent = detail::send_now(socket_.native_handle(), frame, [](std::size_t) {});
+        if (!sent) return;           // the peer is gone: the next read or write finds out
+        if (*sent < frame.size()) {  // the socket is full: the rest waits
+            owed_.assign(frame, *sent);
+            owed_control_bytes_ = frame.size() - *sent;
         }
     }
 

@@ -17,6 +17,7 @@
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
+#include "http/detail/nonblocking.hpp"
 #include "http/percent.hpp"
 
 namespace onda::http::detail {
@@ -107,39 +108,20 @@ Task<bool> wait_writable(Output out) {
 // is gone. `text` goes on its own, without MSG_MORE: corked into the sendfile that follows, each
 // 64 KiB range cost more on loopback (see docs/benchmarks.md).
 std::optional<std::size_t> send_now(Output const& out, std::string_view text) {
-    std::size_t sent = 0;
-    while (sent < text.size()) {
-        ssize_t const n = ::send(out.socket.native_handle(), text.data() + sent, text.size() - sent, MSG_NOSIGNAL);
-        if (n > 0) {
-            out.worker.metrics.bytes_sent->add(static_cast<std::uint64_t>(n));
-            sent += static_cast<std::size_t>(n);
-            continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-        return std::nullopt;
-    }
-    return sent;
+    return detail::send_now(out.socket.native_handle(), text,
+                            [&out](std::size_t n) { out.worker.metrics.bytes_sent->add(n); });
 }
 
 // sendfile(2) while the socket takes it, up to `length` bytes from `offset`: how many went, or
 // nullopt when the peer is gone or the file is shorter than promised (truncated underneath us).
 std::optional<std::uint64_t> sendfile_now(Output const& out, int fd, std::uint64_t offset, std::uint64_t length) {
     off_t position = static_cast<off_t>(offset);
-    std::uint64_t sent = 0;
-    while (sent < length) {
-        std::size_t const step = static_cast<std::size_t>(std::min<std::uint64_t>(length - sent, 1 << 20));
+    return write_while_taken(length, [&](std::uint64_t done) {
+        std::size_t const step = static_cast<std::size_t>(std::min<std::uint64_t>(length - done, 1 << 20));
         ssize_t const n = ::sendfile(out.socket.native_handle(), fd, &position, step);
-        if (n > 0) {
-            out.worker.metrics.bytes_sent->add(static_cast<std::uint64_t>(n));
-            sent += static_cast<std::uint64_t>(n);
-            continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-        return std::nullopt;
-    }
-    return sent;
+        if (n > 0) out.worker.metrics.bytes_sent->add(static_cast<std::uint64_t>(n));
+        return n;
+    });
 }
 
 Task<bool> send_head(Output out, std::string_view text) {
