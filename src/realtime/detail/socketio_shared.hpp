@@ -9,7 +9,6 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
-#include <utility>
 #include <vector>
 
 #include "realtime/socketio_server.hpp"
@@ -42,10 +41,10 @@ struct ThreadSessions {
     // The thread's sessions' heartbeats; it lives while any session is in it (heartbeats.hpp).
     std::weak_ptr<Heartbeats> heartbeats;
     // WebSockets of the thread's sessions with frames to send, written by one pass that a single
-    // post runs (socketio_transport.cpp), rather than by a task each. `spare_ready` keeps the other
+    // post runs (session_websocket.cpp), rather than by a task each. `spare_ready` keeps the other
     // list's memory between passes.
-    std::vector<std::pair<SessionWebSocket*, std::weak_ptr<SocketIoConnection>>> ready;
-    std::vector<std::pair<SessionWebSocket*, std::weak_ptr<SocketIoConnection>>> spare_ready;
+    std::vector<SessionWebSocket*> ready;
+    std::vector<SessionWebSocket*> spare_ready;
     bool ready_pass_posted = false;
 };
 
