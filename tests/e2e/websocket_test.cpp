@@ -4,15 +4,8 @@
 // megabytes are sent to it, so the server's writes are cut short mid-frame; once it reads again,
 // every event must arrive whole and in order. And at shutdown a client that never answers the
 // closing handshake does not hold the server up for long.
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <array>
 #include <chrono>
-#include <cstring>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -23,6 +16,7 @@
 
 #include "e2e.hpp"
 #include "support/media_fixtures.hpp"
+#include "support/raw_socket.hpp"
 
 namespace onda::test {
 namespace {
@@ -35,16 +29,8 @@ using Clock = std::chrono::steady_clock;
 // SO_RCVBUF before connecting; a `sid` opens the WebSocket that upgrades that polling session.
 class EngineIoClient {
 public:
-    EngineIoClient(std::uint16_t port, int receive_buffer = 0, std::string const& sid = {}) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd_ < 0) throw std::runtime_error("socket");
-        if (receive_buffer > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_port = htons(port);
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
-            throw std::runtime_error("connect");
+    EngineIoClient(std::uint16_t port, int receive_buffer = 0, std::string const& sid = {})
+        : socket_(port, receive_buffer) {
         send_all("GET /socket.io/?EIO=4&transport=websocket" + (sid.empty() ? std::string() : "&sid=" + sid) +
                  " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
@@ -53,9 +39,6 @@ public:
         if (!in_.starts_with("HTTP/1.1 101")) throw std::runtime_error("no 101: " + in_.substr(0, end));
         in_.erase(0, end);
     }
-    ~EngineIoClient() { ::close(fd_); }
-    EngineIoClient(EngineIoClient const&) = delete;
-    EngineIoClient& operator=(EngineIoClient const&) = delete;
 
     // A masked text frame (mask key 0: the payload goes as it is).
     void send_text(std::string_view text) { send_frame('\x81', text); }
@@ -114,22 +97,14 @@ private:
     }
 
     void send_all(std::string_view bytes) {
-        while (!bytes.empty()) {
-            ssize_t const n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-            if (n <= 0) throw std::runtime_error("send failed");
-            bytes.remove_prefix(static_cast<std::size_t>(n));
-        }
+        if (!socket_.send(bytes)) throw std::runtime_error("send failed");
     }
 
     void read_more(Clock::time_point deadline) {
         auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-        if (left <= 0ms) throw std::runtime_error("timed out waiting for the server");
-        pollfd wait{.fd = fd_, .events = POLLIN, .revents = 0};
-        if (::poll(&wait, 1, static_cast<int>(left.count())) <= 0) throw std::runtime_error("timed out");
-        std::array<char, 65536> buffer;
-        ssize_t const n = ::recv(fd_, buffer.data(), buffer.size(), 0);
-        if (n <= 0) throw std::runtime_error("the server closed the connection");
-        in_.append(buffer.data(), static_cast<std::size_t>(n));
+        std::string const bytes = socket_.receive_some(left);
+        if (bytes.empty()) throw std::runtime_error("timed out, or the server closed the connection");
+        in_ += bytes;
     }
 
     // One whole server frame, its first byte and payload: unmasked, unfragmented text or a pong
@@ -164,7 +139,7 @@ private:
         }
     }
 
-    int fd_ = -1;
+    RawSocket socket_;
     std::string in_;
     std::vector<std::string> pongs_;
 };

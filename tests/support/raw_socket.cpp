@@ -11,8 +11,10 @@
 
 namespace onda::test {
 
-RawSocket::RawSocket(std::uint16_t port) {
+RawSocket::RawSocket(std::uint16_t port, int receive_buffer) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) throw std::runtime_error("socket failed");
+    if (receive_buffer > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(port);
@@ -53,6 +55,15 @@ std::string RawSocket::receive_until(std::string_view needle, std::chrono::milli
         received.append(buffer, static_cast<std::size_t>(n));
     }
     return received;
+}
+
+std::string RawSocket::receive_some(std::chrono::milliseconds timeout) {
+    pollfd p{fd_, POLLIN, 0};
+    if (timeout.count() <= 0 || ::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return {};
+    char buffer[64 * 1024];
+    ssize_t const n = ::recv(fd_, buffer, sizeof buffer, 0);
+    if (n <= 0) return {};
+    return std::string(buffer, static_cast<std::size_t>(n));
 }
 
 std::string RawSocket::receive_for(std::chrono::milliseconds timeout) { return receive_until({}, timeout); }

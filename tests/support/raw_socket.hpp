@@ -11,13 +11,16 @@ namespace onda::test {
 
 class RawSocket {
 public:
-    explicit RawSocket(std::uint16_t port);
+    // `receive_buffer` > 0 sets SO_RCVBUF before connecting (a reader the kernel holds little for).
+    explicit RawSocket(std::uint16_t port, int receive_buffer = 0);
     ~RawSocket();
     RawSocket(RawSocket const&) = delete;
     RawSocket& operator=(RawSocket const&) = delete;
 
     // False when the peer has closed or reset the connection.
     bool send(std::string_view bytes);
+    // What one read brings within `timeout`: empty when nothing came, or at EOF.
+    std::string receive_some(std::chrono::milliseconds timeout);
     // Whatever arrives within `timeout` (may be empty); stops early at EOF.
     std::string receive_for(std::chrono::milliseconds timeout);
     // Reads until `needle` has arrived, EOF, or the deadline; returns all that was read.
