@@ -3,12 +3,14 @@
 // bad arguments, access rules, the bound on running conversions, and the child processes: gone when
 // the client goes, and a child that fails or crashes ends only its own response.
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
-#include <iterator>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -30,6 +32,17 @@ fs::path save(fs::path const& path, std::string const& bytes) {
     return path;
 }
 
+// A /proc/PID/stat file, or "" when the process is gone (a read of it then fails with ESRCH, which
+// std::ifstream would throw as an exception).
+std::string read_stat(std::string const& path) {
+    int const fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return {};
+    std::array<char, 1024> buffer{};  // a stat line is a few hundred bytes
+    ssize_t const n = ::read(fd, buffer.data(), buffer.size());
+    ::close(fd);
+    return n > 0 ? std::string(buffer.data(), static_cast<std::size_t>(n)) : std::string();
+}
+
 // The children of `pid` named `name` (zombies included: a child not reaped is still listed). A
 // conversion child is "onda-convert" while it works and "onda-waiting" while it waits for one.
 std::vector<pid_t> children_of(pid_t pid, std::string const& name = "onda-convert") {
@@ -39,8 +52,7 @@ std::vector<pid_t> children_of(pid_t pid, std::string const& name = "onda-conver
         char* end = nullptr;
         long const child = std::strtol(entry->d_name, &end, 10);
         if (*end != '\0' || child <= 0) continue;
-        std::ifstream in("/proc/" + std::string(entry->d_name) + "/stat");
-        std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::string const stat = read_stat("/proc/" + std::string(entry->d_name) + "/stat");
         auto const close = stat.rfind(')');  // the command name may hold spaces
         if (close == std::string::npos) continue;
         char state = 0;
