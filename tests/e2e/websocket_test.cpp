@@ -2,8 +2,9 @@
 // to thousands of sockets without a task each, and a socket that takes only part of a write keeps
 // the rest for later. This client's receive buffer is tiny and it reads nothing while several
 // megabytes are sent to it, so the server's writes are cut short mid-frame; once it reads again,
-// every event must arrive whole and in order. And at shutdown a client that never answers the
-// closing handshake does not hold the server up for long.
+// every event must arrive whole and in order. A session closed while its WebSocket waits for the
+// thread's write pass still gets its WebSocket closed. And at shutdown a client that never answers
+// the closing handshake does not hold the server up for long.
 #include <chrono>
 #include <cstdint>
 #include <stdexcept>
@@ -41,10 +42,17 @@ public:
     }
 
     // A masked text frame (mask key 0: the payload goes as it is).
-    void send_text(std::string_view text) { send_frame('\x81', text); }
+    void send_text(std::string_view text) { send_all(frame('\x81', text)); }
+
+    // Text frames, all in one send (so the server reads them at once).
+    void send_texts(std::vector<std::string> const& texts) {
+        std::string bytes;
+        for (auto const& text : texts) bytes += frame('\x81', text);
+        send_all(bytes);
+    }
 
     // A WebSocket ping (RFC 6455 §5.5.2), whose pong next() keeps in pongs().
-    void send_ping(std::string_view payload) { send_frame('\x89', payload); }
+    void send_ping(std::string_view payload) { send_all(frame('\x89', payload)); }
 
     // The payloads of the pongs next() came across, in order.
     std::vector<std::string> const& pongs() const { return pongs_; }
@@ -58,11 +66,24 @@ public:
                 pongs_.push_back(std::move(message));
                 continue;
             }
+            if (opcode == close_frame) throw std::runtime_error("the server closed the WebSocket");
             if (message == "2") {
                 send_text("3");
                 continue;
             }
             return message;
+        }
+    }
+
+    // The status code of the close frame that comes next (anything else but pings fails the test).
+    int next_close(std::chrono::milliseconds timeout = 10s) {
+        auto const deadline = Clock::now() + timeout;
+        for (;;) {
+            auto [opcode, payload] = next_frame(deadline);
+            if (opcode == text_frame && payload == "2") continue;
+            if (opcode != close_frame) throw std::runtime_error("not a close frame: " + payload.substr(0, 200));
+            if (payload.size() < 2) return 1005;  // no status code (RFC 6455 §7.1.5)
+            return (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1]);
         }
     }
 
@@ -75,11 +96,12 @@ public:
     }
 
 private:
-    static constexpr unsigned char text_frame = 0x81;  // the first byte of a final text frame
-    static constexpr unsigned char pong_frame = 0x8a;  // and of a pong
+    static constexpr unsigned char text_frame = 0x81;   // the first byte of a final text frame
+    static constexpr unsigned char pong_frame = 0x8a;   // and of a pong
+    static constexpr unsigned char close_frame = 0x88;  // and of a close
 
     // One masked frame (mask key 0) with the first byte `first`.
-    void send_frame(char first, std::string_view payload) {
+    static std::string frame(char first, std::string_view payload) {
         std::string frame(1, first);
         if (payload.size() < 126) {
             frame += static_cast<char>(0x80 | payload.size());
@@ -93,7 +115,7 @@ private:
         }
         frame.append(4, '\0');
         frame += payload;
-        send_all(frame);
+        return frame;
     }
 
     void send_all(std::string_view bytes) {
@@ -107,15 +129,15 @@ private:
         in_ += bytes;
     }
 
-    // One whole server frame, its first byte and payload: unmasked, unfragmented text or a pong
-    // (anything else fails the test).
+    // One whole server frame, its first byte and payload: unmasked, unfragmented text, a pong or a
+    // close (anything else fails the test).
     std::pair<unsigned char, std::string> next_frame(Clock::time_point deadline) {
         for (;;) {
             if (in_.size() >= 2) {
                 auto const first = static_cast<unsigned char>(in_[0]);
                 auto const second = static_cast<unsigned char>(in_[1]);
-                if (first != text_frame && first != pong_frame)
-                    throw std::runtime_error("not a final text frame nor a pong: " + std::to_string(first));
+                if (first != text_frame && first != pong_frame && first != close_frame)
+                    throw std::runtime_error("not a final text frame, a pong or a close: " + std::to_string(first));
                 if (second & 0x80) throw std::runtime_error("a masked server frame");
                 std::size_t head = 2;
                 std::uint64_t length = second & 0x7f;
@@ -228,6 +250,24 @@ TEST(WebSocket, UpgradedPollingSessionsAnswerOverTheirWebSocketFromEitherThread)
         while (answer.starts_with(R"(42["sync_state")")) answer = ws.next();  // the one on connect, if it came here
         EXPECT_TRUE(answer.starts_with("431[")) << i << ": " << answer.substr(0, 200);
     }
+}
+
+// A session whose frames wait for its thread's write pass can be closed before the pass comes: the
+// pass lets the thread's other handlers run first. Here the pong to a client's ping (an old-style
+// one, still answered) is queued, which puts the session's WebSocket on the pass's list, and in the
+// same read the client's Engine.IO close ends the session (dropping the pong: the client is
+// leaving). The server must still answer with its close frame at once. Before the list held the
+// session, the session was gone when the pass came, nothing closed the WebSocket, and it stayed
+// open until the idle timeout (45 s).
+TEST(WebSocket, ASessionClosedWhileWaitingForTheWritePassStillClosesItsWebSocket) {
+    OndaProcess onda;
+    for (int i = 0; i < 3; ++i) {
+        EngineIoClient client(onda.port());
+        ASSERT_TRUE(client.next().starts_with("0{"));
+        client.send_texts({"2ping", "1"});
+        EXPECT_EQ(client.next_close(5s), 1000) << i;
+    }
+    EXPECT_EQ(http_get(onda.url("/healthz")).status, 200);
 }
 
 TEST(WebSocket, SigtermDoesNotWaitLongForAPeerThatNeverAnswersTheClose) {
