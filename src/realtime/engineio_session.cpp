@@ -137,10 +137,18 @@ EngineIoSession::Pulled EngineIoSession::take() {
     return pulled;
 }
 
-void EngineIoSession::sent_queued(bool still_busy) {
+void EngineIoSession::sent(std::size_t count, bool still_busy) {
     ONDA_ASSERT(!closed_, "a closed session's writer takes what is left");
-    queue_.clear();
-    queued_bytes_ = 0;
+    ONDA_ASSERT(count <= queue_.size(), "more frames sent than queued");
+    ONDA_ASSERT(still_busy || count == queue_.size(), "an idle writer leaves nothing queued");
+    if (count == queue_.size()) {
+        queue_.clear();
+        queued_bytes_ = 0;
+    } else {
+        auto const end = queue_.begin() + static_cast<std::ptrdiff_t>(count);
+        for (auto it = queue_.begin(); it != end; ++it) queued_bytes_ -= it->bytes->size();
+        queue_.erase(queue_.begin(), end);
+    }
     if (!still_busy) writer_busy_ = false;
 }
 

@@ -21,7 +21,7 @@
 // Writing: a polling GET pull()s; a WebSocket registers a Writer instead, which the session tells
 // when there is something to write, and which then take()s it: an idle WebSocket has no task
 // waiting for frames. A writer on the session's own thread may instead send the queued() frames at
-// once and drop them with sent_queued().
+// once and drop them with sent().
 //
 // Threads: everything runs on the session's executor (its owner thread); transports on other
 // threads reach it with co_spawn. Not copyable; the owner keeps it alive while tasks use it (or
@@ -106,7 +106,7 @@ public:
         virtual ~Writer() = default;
         // Frames were queued, or the session closed, while the writer was idle: it should take()
         // until take() finds nothing (which makes it idle again) or the session closed, or send the
-        // queued() frames at once and call sent_queued(). On the session's thread; not again until
+        // queued() frames at once and call sent(). On the session's thread; not again until
         // the writer is idle.
         virtual void frames_ready() = 0;
     };
@@ -149,13 +149,13 @@ public:
     void set_writer(Writer* writer);
     // For the writer: what is queued, without waiting. Nothing (and not closed) makes it idle.
     Pulled take();
-    // For a writer that sends without waiting: the queued frames, left in the queue. Once they are
-    // all sent (in the socket, or owed by the WebSocket), sent_queued() empties the queue, keeping
-    // its memory for the next ones, and unless `still_busy` (the writer carries on, e.g. to send what
-    // the socket did not take) makes the writer idle: the next send tells it again. Not for a closed
-    // session: take() says so.
+    // For a writer that sends without waiting: the queued frames, left in the queue. Once the first
+    // `count` of them are sent (in the socket, or owed by the WebSocket), sent() drops them, keeping
+    // the queue's memory for the next ones, and unless `still_busy` (the writer carries on: frames
+    // are left, or bytes the socket did not take) makes the writer idle, which needs the queue
+    // empty: the next send tells it again. Not for a closed session: take() says so.
     std::span<OutFrame const> queued() const { return queue_; }
-    void sent_queued(bool still_busy);
+    void sent(std::size_t count, bool still_busy);
 
     // A packet from the client over the current transport. An error closes the session
     // (protocol_error) and says why.

@@ -6,7 +6,9 @@
 // thread's write pass still gets its WebSocket closed. And at shutdown a client that never answers
 // the closing handshake does not hold the server up for long.
 #include <chrono>
+#include <cmath>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -268,6 +270,43 @@ TEST(WebSocket, ASessionClosedWhileWaitingForTheWritePassStillClosesItsWebSocket
         EXPECT_EQ(client.next_close(5s), 1000) << i;
     }
     EXPECT_EQ(http_get(onda.url("/healthz")).status, 200);
+}
+
+// More sockets than one slice of a thread's write pass (256), each sent many events that arrive while
+// the pass is under way: writers written in one slice are told again and join its end, the written
+// part of the list is dropped, and a socket with more queued than one write takes goes back on the
+// list for the rest. Every socket must still get every event, once and in order.
+TEST(WebSocket, SixHundredSocketsGetEveryEventOnceAndInOrder) {
+    OndaProcess onda(
+        {.settings = {
+             {"auth.rate_limit_per_minute", "0"}, {"realtime.events_per_minute", "0"}, {"realtime.max_devices", "0"}}});
+    std::string const token = onda.token("alice", "creator");
+    constexpr int sockets = 600;
+    constexpr int events = 40;
+    std::vector<std::unique_ptr<EngineIoClient>> clients;
+    for (int i = 0; i < sockets; ++i) {
+        clients.push_back(std::make_unique<EngineIoClient>(onda.port()));
+        clients.back()->connect_namespace(R"({"token":")" + token + R"(","deviceId":"d)" + std::to_string(i) + R"("})");
+    }
+    EngineIoClient publisher(onda.port());
+    publisher.connect_namespace(R"({"token":")" + token + R"(","deviceId":"publisher"})");
+    std::vector<std::string> burst;
+    for (int n = 1; n <= events; ++n)
+        burst.push_back("42" + std::to_string(n) + R"(["volume_change",{"volume":0.)" + (n < 10 ? "0" : "") +
+                        std::to_string(n) + "}]");
+    publisher.send_texts(burst);  // all at once: the server handles them one after another
+
+    for (int i = 0; i < sockets; ++i) {
+        for (int n = 1; n <= events; ++n) {
+            std::string message = clients[i]->next(30s);
+            while (message.starts_with(R"(42["sync_state",{"action":"connect")")) message = clients[i]->next(30s);
+            ASSERT_TRUE(message.starts_with(R"(42["sync_state",{"action":"volume")")) << i << ": " << message;
+            auto const event = parse_json(message.substr(2)).as_array().at(1).as_object();
+            double const volume = event.at("payload").as_object().at("volume").to_number<double>();
+            ASSERT_EQ(std::lround(volume * 100), n) << "socket " << i << ": event " << n << " out of order";
+        }
+    }
+    EXPECT_EQ(onda.log().find("slow consumer"), std::string::npos);
 }
 
 TEST(WebSocket, SigtermDoesNotWaitLongForAPeerThatNeverAnswersTheClose) {

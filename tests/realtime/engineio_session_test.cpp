@@ -440,7 +440,7 @@ TEST_F(EngineIoSessionTest, AWriterIsToldOnceUntilItIsIdleWhetherItTakesOrSendsA
         session.send(OutFrame::text("4a"));
         EXPECT_EQ(writer.told, 1);  // busy: not told again
         EXPECT_EQ(session.queued().size(), 2u);
-        session.sent_queued(true);  // sent at once, and the writer carries on (bytes owed)
+        session.sent(2, true);  // sent at once, and the writer carries on (bytes owed)
         EXPECT_EQ(session.queued_frames(), 0u);
         EXPECT_EQ(session.queued_bytes(), 0u);
         session.send(OutFrame::text("4b"));
@@ -449,7 +449,16 @@ TEST_F(EngineIoSessionTest, AWriterIsToldOnceUntilItIsIdleWhetherItTakesOrSendsA
         EXPECT_TRUE(session.take().frames.empty());  // nothing left: idle
         session.send(OutFrame::text("4c"));
         EXPECT_EQ(writer.told, 2);
-        session.sent_queued(false);  // all sent: idle at once
+        session.send(OutFrame::text("4cc"));
+        session.sent(1, true);  // the first sent; the writer carries on with the rest
+        EXPECT_EQ(session.queued_frames(), 1u);
+        if (session.queued_frames() == 1) {
+            EXPECT_EQ(*session.queued().front().bytes, "4cc");
+        }
+        EXPECT_EQ(session.queued_bytes(), 3u);
+        session.send(OutFrame::text("4c3"));
+        EXPECT_EQ(writer.told, 2);  // still busy
+        session.sent(2, false);     // all sent: idle at once
         session.send(OutFrame::text("4d"));
         EXPECT_EQ(writer.told, 3);
         session.set_writer(nullptr);

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
-#include <cstdint>
 #include <memory>
 #include <span>
 #include <utility>
@@ -62,9 +61,10 @@ private:
 // fails, polling carries on. The connection reads; an idle WebSocket is this object alone.
 //
 // Writing: on the session's own thread (the usual case) without a task: the session tells the
-// writer, the writer joins the thread's list of ready WebSockets, and one pass after the current
-// handler (write_ready) sends each one's queued frames with a single non-blocking write. Whatever
-// the thread queues meanwhile (the rest of a hub delivery) goes out in the same write. Only when a
+// writer, the writer joins the thread's list of ready WebSockets, and one pass (write_ready), once
+// the thread's queue has turned over a few times, sends each one's queued frames with a single
+// non-blocking write, 256 sockets per handler. Whatever the thread queues meanwhile (the rest of a
+// hub delivery, the next events) goes out in the same write. Only when a
 // socket cannot take everything now (a slow reader), when the session closes, or on another thread
 // (a WebSocket that upgraded a polling session of another thread) does a task take over: it takes
 // everything queued, writes it with one gathered write (a message per frame) and takes again, until
@@ -157,18 +157,26 @@ public:
     }
 
     // From the pass, on the session's thread: sends the queued frames now if the socket takes them,
-    // else hands over to the task. The writer is alive: it was told and is not idle since, so it is
-    // not finished; the ready list held the session.
+    // else hands over to the task. One write takes at most max_write_now_messages frames; with more
+    // queued, the writer goes back on the list for the rest (a later slice of the pass). The writer
+    // is alive: it was told and is not idle since, so it is not finished; the list held the session.
     void write_now(std::shared_ptr<SocketIoConnection> connection) {
         constexpr std::size_t max_messages = http::WebSocket::max_write_now_messages;
         auto& engine = connection->engine();
-        auto const frames = engine.queued();
-        if (engine.is_closed() || frames.size() > max_messages) return start_task(std::move(connection));
+        if (engine.is_closed()) return start_task(std::move(connection));
+        auto const queued = engine.queued();
+        auto const frames = queued.first(std::min(queued.size(), max_messages));
+        bool const more = frames.size() < queued.size();
         std::array<http::OutgoingMessage, max_messages> messages;
         std::transform(frames.begin(), frames.end(), messages.begin(), outgoing);
         switch (ws_->write_now(std::span(messages.data(), frames.size()))) {
-        case http::WebSocket::Immediate::sent: engine.sent_queued(false); return;
-        case http::WebSocket::Immediate::owed: engine.sent_queued(true); return start_task(std::move(connection));
+        case http::WebSocket::Immediate::sent:
+            engine.sent(frames.size(), more);
+            if (more) shared_.threads[worker_].ready.push_back({this, std::move(connection)});
+            return;
+        case http::WebSocket::Immediate::owed:
+            engine.sent(frames.size(), true);
+            return start_task(std::move(connection));
         case http::WebSocket::Immediate::not_taken: return start_task(std::move(connection));
         }
     }
@@ -312,10 +320,9 @@ namespace {
 // reaches a thread through a chain of handlers (a publisher's message read, its session's handler,
 // the hub's post), so events already on their way when the pass was posted join each socket's
 // queue first, and one write carries them all: under load, a send per socket carries several
-// events instead of one each (docs/benchmarks.md: a burst from 4 publishers went from ~1.6 to ~3.5
-// events per send, and from ~190,000 to ~350,000 deliveries/s). A turn is one post; on an
+// events instead of one each (docs/benchmarks.md, "session 10"). A turn is one post; on an
 // otherwise idle thread the 8 cost a few microseconds.
-constexpr std::uint8_t ready_pass_turns = 8;
+constexpr unsigned max_ready_pass_turns = 8;
 
 // How many WebSockets the pass writes before it lets the thread's other handlers run (its HTTP
 // requests, the next events); at ~5 microseconds a send, 256 hold the thread ~1.3 ms. The rest,
@@ -326,15 +333,16 @@ constexpr std::size_t ready_pass_slice = 256;
 // A writer told during the pass joins its end.
 void write_ready(SocketIoShared& shared, std::size_t worker) {
     auto& home = shared.threads[worker];
-    if (home.ready_pass_turns < ready_pass_turns) {
+    if (home.ready_pass_turns < max_ready_pass_turns) {
         ++home.ready_pass_turns;
         return net::post(home.executor, ReadyPass(shared, worker));
     }
-    // By index: write_now() may tell other writers, which then join the list.
+    // Each entry is moved out before it is written: the list may grow meanwhile (write_now() puts
+    // back a writer with more than one write's worth queued).
     std::size_t const end = std::min(home.ready.size(), home.ready_at + ready_pass_slice);
     while (home.ready_at < end) {
-        auto [writer, session] = std::move(home.ready[home.ready_at++]);
-        writer->write_now(std::move(session));
+        auto [writer, connection] = std::move(home.ready[home.ready_at++]);
+        writer->write_now(std::move(connection));
     }
     if (home.ready_at == home.ready.size()) {
         home.ready.clear();
@@ -354,9 +362,13 @@ void write_ready(SocketIoShared& shared, std::size_t worker) {
 
 ReadyPass::~ReadyPass() {
     if (!shared_) return;
+    // The thread is over: no pass runs again (ready_pass_posted stays set). The sessions go from a
+    // list of their own, in case one's end touches the thread's.
     auto& home = shared_->threads[worker_];
+    auto const leftovers = std::move(home.ready);
     home.ready.clear();
     home.ready_at = 0;
+    home.ready_pass_turns = 0;
 }
 
 void ReadyPass::operator()() { write_ready(*std::exchange(shared_, nullptr), worker_); }

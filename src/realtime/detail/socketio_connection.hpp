@@ -7,8 +7,8 @@
 //
 // Lifetime and threads: made with std::make_shared and start()ed on its owner thread; the heartbeat
 // holds it until the session closes, and its dispatcher (while events wait), its WebSocket writer
-// (while writing) and the transports' calls each hold a shared_ptr, so it lives while anything uses
-// it. Every member runs on the owner thread.
+// (while writing, or waiting on its thread's ready list for the write pass) and the transports'
+// calls each hold a shared_ptr, so it lives while anything uses it. Every member runs on the owner thread.
 #pragma once
 
 #include <chrono>

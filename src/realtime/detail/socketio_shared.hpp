@@ -4,7 +4,6 @@
 #pragma once
 
 #include <array>
-#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -41,19 +40,19 @@ struct ThreadSessions {
     std::unordered_map<std::string, std::weak_ptr<SocketIoConnection>> by_sid;
     // The thread's sessions' heartbeats; it lives while any session is in it (heartbeats.hpp).
     std::weak_ptr<Heartbeats> heartbeats;
-    // WebSockets of the thread's sessions with frames to send, in the order they were told, written
-    // by one pass that posts run (session_websocket.cpp) rather than by a task each. Each holds its
-    // session until it is written. `ready_at` is the first not written yet; `ready_pass_turns`
-    // counts the times the posted pass has let the thread's other handlers run first. The list
-    // keeps its memory between passes.
+    // WebSockets of the thread's sessions with frames to send, in the order they were told. A pass
+    // writes them (session_websocket.cpp), rather than a task each; each entry holds its session
+    // until it is written. `ready_at` is the first not written yet; `ready_pass_turns` counts the
+    // times the posted pass has let the thread's other handlers run first. The list keeps its
+    // memory between passes.
     struct Ready {
         SessionWebSocket* writer;
-        std::shared_ptr<SocketIoConnection> session;
+        std::shared_ptr<SocketIoConnection> connection;
     };
     std::vector<Ready> ready;
     std::size_t ready_at = 0;
     bool ready_pass_posted = false;
-    std::uint8_t ready_pass_turns = 0;
+    unsigned ready_pass_turns = 0;
 };
 
 struct SocketIoShared {
