@@ -44,8 +44,8 @@
 // counted; there should be none).
 //
 // How the clients read: each reads into a buffer of its own (4 KiB) with async_read_some, which
-// tries the read at once and only then waits, so a wake-up costs one recv however many messages the
-// server merged. (Waiting with async_wait and then reading, as this tool first did, costs an
+// tries the read at once and only then waits, so a wake-up costs one recv for all the messages the
+// server merged (up to 4 KiB of them). (Waiting with async_wait and then reading, as this tool first did, costs an
 // epoll_ctl per wait besides, because Asio re-arms the descriptor for every wait: 15 % of the tool's
 // CPU, when the tool's core is what limits the run; 10,000 buffers of 4 KiB are 40 MiB, of no
 // concern here.)
@@ -60,7 +60,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <cmath>
 #include <fstream>
 #include <iterator>
@@ -202,8 +201,6 @@ struct PhaseCounters {
 
 struct Run;
 
-constexpr std::size_t read_buffer_bytes = 4096;
-
 // A thread's share of the clients, and what they saw.
 struct Worker {
     net::io_context io{1};
@@ -234,8 +231,7 @@ std::optional<double> double_field(std::string_view text, std::string_view quote
     auto rest = text.substr(at + quoted_key.size());
     while (!rest.empty() && (rest.front() == ':' || rest.front() == ' ')) rest.remove_prefix(1);
     double value = 0;
-    auto const [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), value);
-    if (ec != std::errc() || end == rest.data()) return std::nullopt;
+    if (std::from_chars(rest.data(), rest.data() + rest.size(), value).ec != std::errc()) return std::nullopt;
     return value;
 }
 
@@ -453,6 +449,7 @@ private:
     Worker& worker_;
     std::size_t index_;
     tcp::socket socket_;
+    static constexpr std::size_t read_buffer_bytes = 4096;
     std::vector<char> buffer_ = std::vector<char>(read_buffer_bytes);  // what a read fills
     std::string carry_;                                                // an incomplete frame
     std::string message_;                                              // a fragmented message so far
