@@ -325,8 +325,8 @@ namespace {
 constexpr unsigned max_ready_pass_turns = 8;
 
 // How many WebSockets the pass writes before it lets the thread's other handlers run (its HTTP
-// requests, the next events); at ~5 microseconds a send, 256 hold the thread ~1.3 ms. The rest,
-// and any told meanwhile, follow in the same order.
+// requests, the next events); at 5-10 microseconds a send on loopback, 256 hold the thread 1-3 ms.
+// The rest, and any told meanwhile, follow in the same order.
 constexpr std::size_t ready_pass_slice = 256;
 
 // The thread's pass over its ready WebSockets (SessionWebSocket::frames_ready), a slice at a time.
