@@ -3,7 +3,8 @@
 // the rest for later. This client's receive buffer is tiny and it reads nothing while several
 // megabytes are sent to it, so the server's writes are cut short mid-frame; once it reads again,
 // every event must arrive whole and in order. A session closed while its WebSocket waits for the
-// thread's write pass still gets its WebSocket closed. And at shutdown a client that never answers
+// thread's write pass still gets its WebSocket closed; more sockets than a slice of the pass, and
+// more frames than one write takes, still get every event. And at shutdown a client that never answers
 // the closing handshake does not hold the server up for long.
 #include <chrono>
 #include <cmath>
@@ -12,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -168,6 +170,28 @@ private:
     std::vector<std::string> pongs_;
 };
 
+// A server where one user may connect any number of devices and send events at will.
+OndaProcess::Options const unlimited_devices_and_events{.settings = {{"auth.rate_limit_per_minute", "0"},
+                                                                     {"realtime.events_per_minute", "0"},
+                                                                     {"realtime.max_devices", "0"}}};
+
+// Text frames of `events` playback events `volume_change {volume: n / 100}`, with ack ids n = 1…events.
+std::vector<std::string> volume_changes(int events) {
+    std::vector<std::string> frames;
+    for (int n = 1; n <= events; ++n)
+        frames.push_back("42" + std::to_string(n) + R"(["volume_change",{"volume":0.)" + (n < 10 ? "0" : "") +
+                         std::to_string(n) + "}]");
+    return frames;
+}
+
+// The n of the next `sync_state {action: "volume"}` the client gets (other messages are skipped).
+long next_volume(EngineIoClient& client, std::chrono::milliseconds timeout = 10s) {
+    std::string message = client.next(timeout);
+    while (!message.starts_with(R"(42["sync_state",{"action":"volume")")) message = client.next(timeout);
+    auto const event = parse_json(message.substr(2)).as_array().at(1).as_object();
+    return std::lround(event.at("payload").as_object().at("volume").to_number<double>() * 100);
+}
+
 // Also: a ping the client sends while the server still owes it the rest of a frame is answered
 // after that rest, not in the middle of it.
 TEST(WebSocket, AClientThatStopsReadingGetsEveryEventWholeAndInOrderOnceItReadsAgain) {
@@ -227,9 +251,7 @@ TEST(WebSocket, AClientThatStopsReadingGetsEveryEventWholeAndInOrderOnceItReadsA
 // two. Six upgrades meet both cases (but for a 1-in-64 chance) and each must get its answers over
 // the WebSocket.
 TEST(WebSocket, UpgradedPollingSessionsAnswerOverTheirWebSocketFromEitherThread) {
-    OndaProcess onda(
-        {.settings = {
-             {"auth.rate_limit_per_minute", "0"}, {"realtime.events_per_minute", "0"}, {"realtime.max_devices", "0"}}});
+    OndaProcess onda(unlimited_devices_and_events);
     std::string const token = onda.token("alice", "creator");
     for (int i = 0; i < 6; ++i) {
         auto const open = http_get(onda.url("/socket.io/?EIO=4&transport=polling"));
@@ -273,13 +295,10 @@ TEST(WebSocket, ASessionClosedWhileWaitingForTheWritePassStillClosesItsWebSocket
 }
 
 // More sockets than one slice of a thread's write pass (256), each sent many events that arrive while
-// the pass is under way: writers written in one slice are told again and join its end, the written
-// part of the list is dropped, and a socket with more queued than one write takes goes back on the
-// list for the rest. Every socket must still get every event, once and in order.
+// the pass is under way: writers written in one slice are told again and join its end, and the
+// written part of the list is dropped. Every socket must still get every event, once and in order.
 TEST(WebSocket, SixHundredSocketsGetEveryEventOnceAndInOrder) {
-    OndaProcess onda(
-        {.settings = {
-             {"auth.rate_limit_per_minute", "0"}, {"realtime.events_per_minute", "0"}, {"realtime.max_devices", "0"}}});
+    OndaProcess onda(unlimited_devices_and_events);
     std::string const token = onda.token("alice", "creator");
     constexpr int sockets = 600;
     constexpr int events = 40;
@@ -290,23 +309,54 @@ TEST(WebSocket, SixHundredSocketsGetEveryEventOnceAndInOrder) {
     }
     EngineIoClient publisher(onda.port());
     publisher.connect_namespace(R"({"token":")" + token + R"(","deviceId":"publisher"})");
-    std::vector<std::string> burst;
-    for (int n = 1; n <= events; ++n)
-        burst.push_back("42" + std::to_string(n) + R"(["volume_change",{"volume":0.)" + (n < 10 ? "0" : "") +
-                        std::to_string(n) + "}]");
-    publisher.send_texts(burst);  // all at once: the server handles them one after another
+    publisher.send_texts(volume_changes(events));  // all at once: the server handles them one after another
 
-    for (int i = 0; i < sockets; ++i) {
-        for (int n = 1; n <= events; ++n) {
-            std::string message = clients[i]->next(30s);
-            while (message.starts_with(R"(42["sync_state",{"action":"connect")")) message = clients[i]->next(30s);
-            ASSERT_TRUE(message.starts_with(R"(42["sync_state",{"action":"volume")")) << i << ": " << message;
-            auto const event = parse_json(message.substr(2)).as_array().at(1).as_object();
-            double const volume = event.at("payload").as_object().at("volume").to_number<double>();
-            ASSERT_EQ(std::lround(volume * 100), n) << "socket " << i << ": event " << n << " out of order";
-        }
-    }
+    for (int i = 0; i < sockets; ++i)
+        for (int n = 1; n <= events; ++n)
+            ASSERT_EQ(next_volume(*clients[i], 30s), n) << "socket " << i << ": event " << n << " out of order or lost";
     EXPECT_EQ(onda.log().find("slow consumer"), std::string::npos);
+}
+
+// A polling session that is being upgraded queues what the hub sends it until the client sends "5";
+// the WebSocket then finds all of it at once, more than one non-blocking write takes (32 frames).
+// On the session's thread the writer sends the first 32 and goes back on the pass's list for the
+// rest; on another thread a task writes them. Six upgrades meet the first case but for a 1-in-64
+// chance, and every event must arrive once and in order.
+TEST(WebSocket, EventsQueuedDuringAnUpgradeAllGoOutOverTheWebSocketInOrder) {
+    OndaProcess onda(unlimited_devices_and_events);
+    std::string const token = onda.token("alice", "creator");
+    constexpr int upgrades = 6;
+    constexpr int events = 40;
+    std::vector<std::unique_ptr<EngineIoClient>> probing;
+    for (int i = 0; i < upgrades; ++i) {
+        auto const open = http_get(onda.url("/socket.io/?EIO=4&transport=polling"));
+        ASSERT_EQ(open.status, 200) << open.body;
+        std::string const sid(parse_json(open.body.substr(1)).as_object().at("sid").as_string());
+        std::string const polling = onda.url("/socket.io/?EIO=4&transport=polling&sid=" + sid);
+        auto const connect =
+            http_request({.method = "POST",
+                          .url = polling,
+                          .body = R"(40{"token":")" + token + R"(","deviceId":"p)" + std::to_string(i) + R"("})"});
+        ASSERT_EQ(connect.status, 200) << connect.body;
+        auto const connected = http_get(polling);
+        ASSERT_NE(connected.body.find(R"(40{"sid")"), std::string::npos) << connected.body;
+        probing.push_back(std::make_unique<EngineIoClient>(onda.port(), 0, sid));
+        probing.back()->send_text("2probe");
+        ASSERT_EQ(probing.back()->next(), "3probe");
+    }
+
+    EngineIoClient publisher(onda.port());
+    publisher.connect_namespace(R"({"token":")" + token + R"(","deviceId":"publisher"})");
+    publisher.send_texts(volume_changes(events));
+    for (int acked = 0; acked < events;)
+        if (publisher.next().starts_with("43")) ++acked;
+    std::this_thread::sleep_for(200ms);  // the hub's deliveries to the other thread, after the acks
+
+    for (int i = 0; i < upgrades; ++i) {
+        probing[i]->send_text("5");
+        for (int n = 1; n <= events; ++n)
+            ASSERT_EQ(next_volume(*probing[i]), n) << "upgrade " << i << ": event " << n << " out of order or lost";
+    }
 }
 
 TEST(WebSocket, SigtermDoesNotWaitLongForAPeerThatNeverAnswersTheClose) {
