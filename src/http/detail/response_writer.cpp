@@ -120,7 +120,7 @@ std::optional<std::uint64_t> sendfile_now(Output const& out, int fd, std::uint64
         std::size_t const step = static_cast<std::size_t>(std::min<std::uint64_t>(length - done, 1 << 20));
         ssize_t const n = ::sendfile(out.socket.native_handle(), fd, &position, step);
         if (n > 0) out.worker.metrics.bytes_sent->add(static_cast<std::uint64_t>(n));
-        return n;
+        return WriteStep{n, step};
     });
 }
 
