@@ -148,12 +148,7 @@ public:
         // holds it until the WebSocket is closed. An open one is held by the ready list until the
         // pass: other handlers run before it, and one of them may close the session meanwhile.
         if (!at_home_ || connection->engine().is_closed()) return start_task(std::move(connection));
-        auto& home = shared_.threads[worker_];
-        home.ready.push_back({this, std::move(connection)});
-        if (!home.ready_pass_posted) {
-            home.ready_pass_posted = true;
-            net::post(home.executor, ReadyPass(shared_, worker_));
-        }
+        join_ready(std::move(connection));
     }
 
     // From the pass, on the session's thread: sends the queued frames now if the socket takes them,
@@ -172,7 +167,7 @@ public:
         switch (ws_->write_now(std::span(messages.data(), frames.size()))) {
         case http::WebSocket::Immediate::sent:
             engine.sent(frames.size(), more);
-            if (more) shared_.threads[worker_].ready.push_back({this, std::move(connection)});
+            if (more) join_ready(std::move(connection));
             return;
         case http::WebSocket::Immediate::owed:
             engine.sent(frames.size(), true);
@@ -182,6 +177,16 @@ public:
     }
 
 private:
+    // Joins the end of the thread's ready list, holding the session, and posts the pass unless one
+    // is posted or under way.
+    void join_ready(std::shared_ptr<SocketIoConnection> connection) {
+        auto& home = shared_.threads[worker_];
+        home.ready.push_back({this, std::move(connection)});
+        if (home.ready_pass_posted) return;
+        home.ready_pass_posted = true;
+        net::post(home.executor, ReadyPass(shared_, worker_));
+    }
+
     // Becomes the session's writer; false (and the WebSocket closed) when the session is gone.
     Task<bool> attach() {
         at_home_ = ws_->executor() == shared_.threads[worker_].executor;
