@@ -117,7 +117,7 @@ std::optional<std::size_t> send_now(Output const& out, std::string_view text) {
 std::optional<std::uint64_t> sendfile_now(Output const& out, int fd, std::uint64_t offset, std::uint64_t length) {
     off_t position = static_cast<off_t>(offset);
     return write_while_taken(length, [&](std::uint64_t done) {
-        std::size_t const step = static_cast<std::size_t>(std::min<std::uint64_t>(length - done, 1 << 20));
+        std::size_t const step = static_cast<std::size_t>(std::min<std::uint64_t>(length - done, fair_share_bytes));
         ssize_t const n = ::sendfile(out.socket.native_handle(), fd, &position, step);
         if (n > 0) out.worker.metrics.bytes_sent->add(static_cast<std::uint64_t>(n));
         return WriteStep{n, step};
