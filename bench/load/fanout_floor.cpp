@@ -1,0 +1,322 @@
+// fanout_floor: what this machine's kernel alone needs to deliver one small message to each of many
+// loopback TCP connections, with no server in between. It answers "how low can a broadcast server's
+// delivery latency be here": any server (onda, Node socket.io) does at least these sends, on the same
+// kernel, to a load tool that does at least these reads.
+//
+//   fanout_floor [--connections 10000] [--events 100] [--rate 10] [--bytes 160] [--senders 1]
+//                [--sender-cpu C] [--receiver-cpu C]
+//
+// Two processes (each holds one end of every connection, so each needs only --connections
+// descriptors):
+//   - the sender (this process) accepts the connections and, --rate times a second, for --events
+//     events, notes the steady-clock time once and writes one message of --bytes bytes carrying that
+//     time to every connection, in order, with send(2) (TCP_NODELAY). With --senders K, K threads
+//     each write to their share of the connections at once, as a server with K threads would.
+//   - the receiver (a child process) connects them and reads with epoll(7) on one thread, as a load
+//     tool does; a message's latency is its receive time minus the time it carries (one machine,
+//     one clock: CLOCK_MONOTONIC).
+// --sender-cpu / --receiver-cpu pin them (sched_setaffinity), as run_realtime_bench.sh PIN=1 pins
+// the server to CPU 0 and the load tool to CPU 1.
+//
+// Prints one JSON object: per event, how long writing to every connection took (p50, max), the
+// latency of every delivery (p50, p99, max), deliveries per second while writing, and the CPU time
+// (user + system) each side spent per event while the events went (connecting excluded). Exit
+// status: 0 measured, 1 a failure (a connection lost, a short write), 2 bad arguments.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "cli.hpp"
+
+namespace {
+
+constexpr char const* tool = "fanout_floor";
+
+struct Options {
+    std::size_t connections = 10000;
+    std::size_t events = 100;
+    double rate = 10;
+    std::size_t bytes = 160;
+    std::size_t senders = 1;
+    int sender_cpu = -1;
+    int receiver_cpu = -1;
+};
+
+[[noreturn]] void fail(std::string const& why) {
+    std::fprintf(stderr, "%s: %s (%s)\n", tool, why.c_str(), std::strerror(errno));
+    std::exit(1);
+}
+
+std::int64_t now_ns() {
+    timespec t{};
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+}
+
+void pin(int cpu) {
+    if (cpu < 0) return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) fail("sched_setaffinity");
+}
+
+Options parse(int argc, char** argv) {
+    Options options;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view const flag = argv[i];
+        if (i + 1 >= argc) onda::bench::exit_usage_error(tool, "missing value for " + std::string(flag));
+        std::string_view const value = argv[++i];
+        auto count = [&] {
+            auto n = onda::bench::parse_number<std::size_t>(value);
+            if (!n || *n == 0) onda::bench::exit_usage_error(tool, std::string(flag) + " wants a positive number");
+            return *n;
+        };
+        auto cpu = [&] {
+            auto n = onda::bench::parse_number<int>(value);
+            if (!n || *n < 0) onda::bench::exit_usage_error(tool, std::string(flag) + " wants a CPU number");
+            return *n;
+        };
+        if (flag == "--connections")
+            options.connections = count();
+        else if (flag == "--events")
+            options.events = count();
+        else if (flag == "--rate")
+            options.rate = static_cast<double>(count());
+        else if (flag == "--bytes")
+            options.bytes = count();
+        else if (flag == "--senders")
+            options.senders = count();
+        else if (flag == "--sender-cpu")
+            options.sender_cpu = cpu();
+        else if (flag == "--receiver-cpu")
+            options.receiver_cpu = cpu();
+        else
+            onda::bench::exit_usage_error(tool, "unknown flag " + std::string(flag));
+    }
+    if (options.bytes < sizeof(std::int64_t)) onda::bench::exit_usage_error(tool, "--bytes must hold a time (8)");
+    if (options.senders > options.connections) onda::bench::exit_usage_error(tool, "more senders than connections");
+    return options;
+}
+
+// This process's CPU time so far (user + system, every thread).
+double cpu_seconds() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    auto seconds = [](timeval t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+void write_all(int fd, void const* data, std::size_t size) {
+    auto const* bytes = static_cast<char const*>(data);
+    while (size > 0) {
+        ssize_t const n = ::write(fd, bytes, size);
+        if (n <= 0) fail("write to the parent");
+        bytes += n;
+        size -= static_cast<std::size_t>(n);
+    }
+}
+
+void read_all(int fd, void* data, std::size_t size) {
+    auto* bytes = static_cast<char*>(data);
+    while (size > 0) {
+        ssize_t const n = ::read(fd, bytes, size);
+        if (n <= 0) fail("the receiver's report ended early");
+        bytes += n;
+        size -= static_cast<std::size_t>(n);
+    }
+}
+
+double percentile(std::vector<std::int64_t>& values, double p) {
+    if (values.empty()) return 0;
+    auto const at = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1));
+    std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(at), values.end());
+    return static_cast<double>(values[at]) / 1e6;
+}
+
+// The child: connects every connection, tells the parent, reads every message, writes its
+// latencies (ns, one int64 each) to `report`.
+[[noreturn]] void receive(Options const& options, sockaddr_in address, int ready, int report) {
+    pin(options.receiver_cpu);
+    int const poller = epoll_create1(0);
+    if (poller < 0) fail("epoll_create1");
+    for (std::size_t i = 0; i < options.connections; ++i) {
+        int const fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0) fail("socket");
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) fail("connect");
+        epoll_event event{};
+        event.events = EPOLLIN;
+        event.data.fd = fd;
+        if (epoll_ctl(poller, EPOLL_CTL_ADD, fd, &event) != 0) fail("epoll_ctl");
+    }
+    char const one = 1;
+    if (::write(ready, &one, 1) != 1) fail("write to the parent");
+    double const cpu_before = cpu_seconds();
+    std::size_t const expected = options.connections * options.events;
+    std::vector<std::int64_t> latencies;
+    latencies.reserve(expected);
+    // Bytes of a message that arrived split across reads, per descriptor (rare: messages are small).
+    std::vector<std::string> partial;
+    std::vector<char> buffer(64 * 1024);
+    std::vector<epoll_event> events(1024);
+    while (latencies.size() < expected) {
+        int const n = epoll_wait(poller, events.data(), static_cast<int>(events.size()), 10'000);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) fail("the receiver waited 10 s for nothing");
+        for (int k = 0; k < n; ++k) {
+            int const fd = events[static_cast<std::size_t>(k)].data.fd;
+            ssize_t const got = ::recv(fd, buffer.data(), buffer.size(), 0);
+            if (got <= 0) fail("a connection ended");
+            std::int64_t const at = now_ns();
+            if (partial.size() <= static_cast<std::size_t>(fd)) partial.resize(static_cast<std::size_t>(fd) + 1);
+            std::string& rest = partial[static_cast<std::size_t>(fd)];
+            rest.append(buffer.data(), static_cast<std::size_t>(got));
+            std::size_t used = 0;
+            for (; rest.size() - used >= options.bytes; used += options.bytes) {
+                std::int64_t sent = 0;
+                std::memcpy(&sent, rest.data() + used, sizeof sent);
+                latencies.push_back(at - sent);
+            }
+            rest.erase(0, used);
+        }
+    }
+    double const cpu = cpu_seconds() - cpu_before;
+    write_all(report, &cpu, sizeof cpu);
+    write_all(report, latencies.data(), latencies.size() * sizeof(std::int64_t));
+    std::_Exit(0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options const options = parse(argc, argv);
+    onda::bench::raise_open_file_limit();
+
+    int const listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (listener < 0) fail("socket");
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) fail("bind");
+    if (::listen(listener, 4096) != 0) fail("listen");
+    socklen_t length = sizeof address;
+    if (getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) != 0) fail("getsockname");
+
+    int ready[2];
+    int report[2];
+    if (pipe(ready) != 0 || pipe(report) != 0) fail("pipe");
+    pid_t const child = fork();
+    if (child < 0) fail("fork");
+    if (child == 0) {
+        ::close(listener);
+        ::close(ready[0]);
+        ::close(report[0]);
+        receive(options, address, ready[1], report[1]);
+    }
+    ::close(ready[1]);
+    ::close(report[1]);
+    pin(options.sender_cpu);
+
+    std::vector<int> connections;
+    connections.reserve(options.connections);
+    while (connections.size() < options.connections) {
+        int const fd = ::accept(listener, nullptr, nullptr);
+        if (fd < 0) fail("accept");
+        int const on = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+        connections.push_back(fd);
+    }
+    char signal = 0;
+    if (::read(ready[0], &signal, 1) != 1) fail("the receiver did not get ready");
+
+    // Sender k writes to connections [k * share, (k + 1) * share); all start an event together.
+    std::size_t const share = (options.connections + options.senders - 1) / options.senders;
+    std::vector<std::int64_t> event_ns(options.events);
+    std::atomic<std::size_t> finished{0};
+    std::atomic<bool> failed{false};
+    auto write_share = [&](std::size_t k, std::int64_t at) {
+        std::string message(options.bytes, 'x');
+        std::memcpy(message.data(), &at, sizeof at);
+        std::size_t const end = std::min(connections.size(), (k + 1) * share);
+        for (std::size_t i = k * share; i < end; ++i)
+            if (::send(connections[i], message.data(), message.size(), MSG_NOSIGNAL) !=
+                static_cast<ssize_t>(message.size()))
+                failed = true;
+    };
+    std::vector<std::thread> helpers;
+    std::atomic<std::int64_t> event_at{-1};
+    std::atomic<std::size_t> event_number{0};
+    for (std::size_t k = 1; k < options.senders; ++k)
+        helpers.emplace_back([&, k] {
+            pin(options.sender_cpu);
+            for (std::size_t e = 1; e <= options.events; ++e) {
+                for (std::size_t seen; (seen = event_number.load()) < e;) event_number.wait(seen);
+                write_share(k, event_at.load());
+                finished.fetch_add(1);
+                finished.notify_one();
+            }
+        });
+    auto const period = std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 / options.rate));
+    auto next = std::chrono::steady_clock::now();
+    std::int64_t const first = now_ns();
+    double const sender_cpu_before = cpu_seconds();
+    for (std::size_t e = 0; e < options.events; ++e) {
+        std::this_thread::sleep_until(next);
+        next += period;
+        std::int64_t const at = now_ns();
+        event_at.store(at);
+        event_number.store(e + 1);
+        event_number.notify_all();
+        write_share(0, at);
+        for (std::size_t done; (done = finished.load()) < (e + 1) * (options.senders - 1);) finished.wait(done);
+        event_ns[e] = now_ns() - at;
+    }
+    std::int64_t const last = now_ns();
+    for (auto& helper : helpers) helper.join();
+    if (failed) fail("a send wrote less than a message");
+
+    double const sender_cpu = cpu_seconds() - sender_cpu_before;
+    double receiver_cpu = 0;
+    read_all(report[0], &receiver_cpu, sizeof receiver_cpu);
+    std::vector<std::int64_t> latencies(options.connections * options.events);
+    read_all(report[0], latencies.data(), latencies.size() * sizeof(std::int64_t));
+    int status = 0;
+    waitpid(child, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("the receiver failed");
+
+    std::int64_t writing_ns = 0;
+    for (auto const ns : event_ns) writing_ns += ns;
+    double const deliveries_per_s = static_cast<double>(latencies.size()) / (static_cast<double>(writing_ns) / 1e9);
+    std::printf(
+        "{\"connections\":%zu,\"events\":%zu,\"rate\":%.0f,\"bytes\":%zu,\"senders\":%zu,"
+        "\"seconds\":%.3f,\"event_write_p50_ms\":%.3f,\"event_write_max_ms\":%.3f,"
+        "\"us_per_send\":%.2f,\"deliveries_per_s_while_writing\":%.0f,"
+        "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
+        "\"sender_cpu_ms_per_event\":%.1f,\"receiver_cpu_ms_per_event\":%.1f}\n",
+        options.connections, options.events, options.rate, options.bytes, options.senders,
+        static_cast<double>(last - first) / 1e9, percentile(event_ns, 0.5), percentile(event_ns, 1.0),
+        static_cast<double>(writing_ns) / 1e3 / static_cast<double>(latencies.size()) *
+            static_cast<double>(options.senders),
+        deliveries_per_s, percentile(latencies, 0.5), percentile(latencies, 0.99), percentile(latencies, 1.0),
+        sender_cpu * 1e3 / static_cast<double>(options.events),
+        receiver_cpu * 1e3 / static_cast<double>(options.events));
+    return 0;
+}
