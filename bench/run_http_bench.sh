@@ -8,7 +8,7 @@
 #   1. installs what is missing (build packages via scripts/install-deps.sh; nginx, ffmpeg, curl) and
 #      builds the `bench` preset (a release onda and http_load);
 #   2. makes a ~100 MB WAV (white noise, 567 s, stereo s16 at 44.1 kHz) in a temporary directory:
-#      onda accepts only real audio/video, and nginx serves the very same file;
+#      onda accepts only real audio/video; nginx serves the very file onda stored (a hard link);
 #   3. starts nginx (generated config: worker_processes = onda's threads, sendfile, tcp_nopush,
 #      keepalive_requests 100000, access_log off, reuseport like onda's SO_REUSEPORT acceptors) and a
 #      release onda without transcode workers (the upload would otherwise start a ladder transcode that
@@ -164,7 +164,15 @@ UPLOADED=$(curl -sf -H "Authorization: Bearer $TOKEN" -H "Content-Type: audio/wa
 MEDIA_ID=$(field "$UPLOADED" id)
 [[ "$MEDIA_ID" == m_* ]] || die "no media id in: $UPLOADED"
 ONDA_PATH="/v1/media/$MEDIA_ID/stream"
-NGINX_PATH="/bench.wav"
+# nginx serves onda's stored copy itself, through a hard link to the blob: one file, one set of
+# page-cache pages for both. Two copies of the same bytes written by different programs need not
+# cost the kernel the same to send (their page-cache folios can differ): nginx sent ffmpeg's copy
+# ~4 % faster than onda's in paired runs (docs/benchmarks.md, session 11).
+BLOB="$TMP/onda-data/blobs/media/$MEDIA_ID/original"
+[ -f "$BLOB" ] || die "onda's stored file is not at $BLOB"
+ln "$BLOB" "$TMP/www/media.wav"
+chmod 644 "$TMP/www/media.wav"  # nginx's workers run as nobody
+NGINX_PATH="/media.wav"
 
 # Both must serve the same bytes: compare a 1 MiB range from the middle.
 middle=$((FILE_BYTES / 2))
