@@ -16,8 +16,12 @@ namespace {
 // The body of one event stream. Runs on the connection's thread, which is also the subscriber's.
 class SseStream final : public http::BodyStream {
 public:
-    SseStream(std::shared_ptr<Subscriber> subscriber, std::chrono::milliseconds keepalive, std::string opening)
-        : subscriber_(std::move(subscriber)), keepalive_(keepalive), opening_(std::move(opening)) {}
+    SseStream(std::shared_ptr<Subscriber> subscriber, std::chrono::milliseconds keepalive, std::string opening,
+              std::string request_id)
+        : subscriber_(std::move(subscriber)),
+          keepalive_(keepalive),
+          opening_(std::move(opening)),
+          request_id_(std::move(request_id)) {}
 
     Task<Result<std::optional<std::string>>> next() override {
         std::optional<std::string> chunk;
@@ -28,7 +32,12 @@ public:
         }
         auto const deadline = std::chrono::steady_clock::now() + keepalive_;
         Subscriber::Batch batch = co_await subscriber_->next(deadline);
-        if (batch.ended) co_return chunk;  // the end of the body: hub closed, or the client fell behind
+        if (batch.ended) {  // the end of the body: hub closed, or the client fell behind
+            if (subscriber_->end_reason() == Subscriber::End::overflow)
+                log::warn("req={} sse stream ended: slow consumer (its queue of events to send overflowed) rooms={}",
+                          request_id_, fmt::join(subscriber_->rooms(), ","));
+            co_return chunk;
+        }
         if (batch.events.empty()) {
             chunk = http::format_sse_comment("keepalive");
             co_return chunk;
@@ -42,7 +51,8 @@ public:
 private:
     std::shared_ptr<Subscriber> subscriber_;
     std::chrono::milliseconds keepalive_;
-    std::string opening_;  // sent first: retry, then the position or the reset
+    std::string opening_;     // sent first: retry, then the position or the reset
+    std::string request_id_;  // for the log line of a stream that falls behind
 };
 
 std::string_view start_name(Subscriber::Start start) {
@@ -119,7 +129,8 @@ Task<http::Response> SseDoor::stream_rooms(http::Request& request, std::vector<s
                start_name(subscriber->start()));
 
     auto response = http::sse_response();
-    response.set_stream(std::make_unique<SseStream>(std::move(subscriber), options_.keepalive, std::move(opening)));
+    response.set_stream(
+        std::make_unique<SseStream>(std::move(subscriber), options_.keepalive, std::move(opening), request.id()));
     co_return response;
 }
 

@@ -1,10 +1,14 @@
 #include "realtime/sse_door.hpp"
 
 #include <chrono>
+#include <memory>
 #include <optional>
+#include <sstream>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "io_thread.hpp"
 
@@ -136,6 +140,33 @@ TEST_F(SseDoorTest, TheStreamEndsWhenTheHubCloses) {
     ASSERT_TRUE(end);
     EXPECT_FALSE(*end);
     EXPECT_EQ(get("/v1/events?rooms=chat:s1").response.status(), 503u);
+}
+
+// A stream whose reader falls behind ends (the client resumes with Last-Event-ID), and the log says
+// which request and why, as for a Socket.IO slow consumer.
+TEST_F(SseDoorTest, AStreamThatFallsBehindEndsAndTheLogSaysWhy) {
+    std::ostringstream lines;
+    auto const previous = spdlog::default_logger();
+    spdlog::set_default_logger(
+        std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(lines)));
+    {
+        Hub small({.max_backlog = 2, .epoch = "e2"}, clock_);
+        SseDoor door(small, {.keepalive = 100ms}, access());
+        Exchange exchange;
+        exchange.request = std::make_unique<http::Request>(
+            "GET", "/v1/events?rooms=chat:s1", std::vector<http::Request::Header>{}, "127.0.0.1", "r7", nullptr);
+        exchange.response = io_.run(door.events(*exchange.request));
+        exchange.next_chunk(io_);                                               // the opening
+        for (int i = 0; i < 3; ++i) small.publish("chat:s1", "n", {{"i", i}});  // one more than it may hold
+        EXPECT_EQ(exchange.next_chunk(io_), std::nullopt);
+        io_.call([&] {
+            exchange = Exchange{};  // the stream and its subscriber end on their thread
+            return 0;
+        });
+    }
+    spdlog::set_default_logger(previous);
+    EXPECT_NE(lines.str().find("req=r7 sse stream ended: slow consumer"), std::string::npos) << lines.str();
+    EXPECT_NE(lines.str().find("rooms=chat:s1"), std::string::npos) << lines.str();
 }
 
 TEST_F(SseDoorTest, UserRoomsAreForThatUserOrAnAdmin) {
