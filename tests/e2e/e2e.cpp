@@ -32,6 +32,18 @@ std::string error_code(HttpResponse const& response) {
     return std::string(error.at("code").as_string());
 }
 
+std::optional<double> metric_value(std::string const& body, std::string const& series) {
+    std::string const prefix = series + " ";
+    for (std::size_t at = 0; at < body.size();) {
+        auto end = body.find('\n', at);
+        if (end == std::string::npos) end = body.size();
+        std::string_view const line(body.data() + at, end - at);
+        if (line.starts_with(prefix)) return std::stod(std::string(line.substr(prefix.size())));
+        at = end + 1;
+    }
+    return std::nullopt;
+}
+
 std::size_t count_files(std::filesystem::path const& dir) {
     std::error_code ec;
     if (!std::filesystem::exists(dir, ec)) return 0;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <boost/json.hpp>
@@ -28,6 +29,11 @@ Upload upload_raw(OndaProcess const& onda, std::string const& token, std::string
 
 // The error code of a JSON error body, or "" when the body is not one.
 std::string error_code(HttpResponse const& response);
+
+// The value of the sample `series` (a metric name with its labels, as /metrics writes it, e.g.
+// `onda_http_open_connections` or `onda_x_total{route="a"}`) in a Prometheus text body; nullopt
+// when the body has no such line.
+std::optional<double> metric_value(std::string const& body, std::string const& series);
 
 // Regular files below `dir` (recursively); 0 when it does not exist.
 std::size_t count_files(std::filesystem::path const& dir);

@@ -244,8 +244,33 @@ TEST(HttpServer, MetricsCountRequestsByRouteLatencyAndBytes) {
     EXPECT_NE(res.body.find("onda_http_requests_total{route=\"unmatched\",status=\"4xx\"} 1"), std::string::npos);
     EXPECT_NE(res.body.find("onda_http_request_duration_seconds_bucket{route=\"media.list\",le=\"+Inf\"} 3"),
               std::string::npos);
-    EXPECT_NE(res.body.find("onda_http_response_bytes_total"), std::string::npos);
-    EXPECT_NE(res.body.find("onda_http_open_connections"), std::string::npos);
+    // Every byte of those answers was counted: at least their bodies.
+    std::size_t bodies = 0;
+    for (int i = 0; i < 3; ++i) bodies += http_get(onda.url("/v1/media")).body.size();
+    bodies += http_get(onda.url("/nope")).body.size();
+    auto const before = metric_value(res.body, "onda_http_response_bytes_total");
+    auto const after = metric_value(http_get(onda.url("/metrics")).body, "onda_http_response_bytes_total");
+    ASSERT_TRUE(before && after) << res.body;
+    EXPECT_GE(*after - *before, static_cast<double>(bodies));
+}
+
+// onda_http_open_connections follows the connections: three held open count (with the one that
+// asks), and once they close the gauge comes back down.
+TEST(HttpServer, MetricsCountOpenConnections) {
+    OndaProcess onda;
+    auto open_now = [&] { return metric_value(http_get(onda.url("/metrics")).body, "onda_http_open_connections"); };
+    auto const alone = open_now();
+    ASSERT_TRUE(alone);
+    {
+        std::vector<std::unique_ptr<RawSocket>> held;
+        for (int i = 0; i < 3; ++i) {
+            held.push_back(std::make_unique<RawSocket>(onda.port()));
+            held.back()->send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+            ASSERT_NE(held.back()->receive_until("\r\n\r\n", 5s).find("200 OK"), std::string::npos);
+        }
+        EXPECT_EQ(open_now(), *alone + 3);
+    }
+    EXPECT_TRUE(eventually([&] { return open_now() == alone; }));
 }
 
 TEST(Cli, ProbePrintsJsonForMediaAndAnErrorForText) {

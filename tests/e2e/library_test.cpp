@@ -6,6 +6,8 @@
 
 #include "e2e.hpp"
 #include "support/media_fixtures.hpp"
+#include "support/media_tools.hpp"
+#include "support/temp_dir.hpp"
 
 namespace onda::test {
 namespace {
@@ -155,12 +157,24 @@ TEST(Library, ListRejectsBadParameters) {
 }
 
 TEST(Library, PodcastCompatibilityRoutesServeTheSameMedia) {
-    OndaProcess onda({.settings = {{"auth.default_visibility", "public"}}});
+    OndaProcess onda({.settings = {{"auth.default_visibility", "public"}, {"transcode.workers", "0"}}});
+    auto const alice = onda.token("alice", "creator");
     auto wav = make_wav(0.5);
-    auto up = upload_raw(onda, onda.token("alice", "creator"), wav);
+    auto up = upload_raw(onda, alice, wav);
+    // A video as well: the podcast list is of audio only.
+    TempDir dir;
+    auto const mp4 = dir.path() / "clip.mp4";
+    ASSERT_TRUE(
+        run_ffmpeg("-f lavfi -i testsrc=size=160x120:rate=10:d=1 -c:v libx264 -preset ultrafast " + quoted(mp4)));
+    auto video = upload_raw(onda, alice, read_file(mp4), "filename=clip.mp4", "video/mp4");
+    ASSERT_EQ(video.response.status, 201) << video.response.body;
     auto list = http_get(onda.url("/podcast/audio/list"));
     ASSERT_EQ(list.status, 200);
-    EXPECT_EQ(parse_json(list.body).at("items").at(0).at("id").as_string(), up.id);
+    auto const listed = parse_json(list.body);
+    auto const& items = listed.at("items").as_array();
+    ASSERT_EQ(items.size(), 1u) << list.body;
+    EXPECT_EQ(items.at(0).at("id").as_string(), up.id);
+    EXPECT_EQ(parse_json(http_get(onda.url("/v1/media")).body).at("items").as_array().size(), 2u);
     EXPECT_EQ(http_get(onda.url("/podcast/audio/" + up.id + "/stream")).body, wav);
     auto range = http_get(onda.url("/podcast/audio/" + up.id + "/stream-range"), {{"Range", "bytes=0-3"}});
     EXPECT_EQ(range.status, 206);
@@ -168,6 +182,13 @@ TEST(Library, PodcastCompatibilityRoutesServeTheSameMedia) {
     auto download = http_get(onda.url("/podcast/audio/" + up.id + "/download"));
     EXPECT_EQ(download.status, 200);
     EXPECT_NE(download.header("Content-Disposition").find("attachment"), std::string::npos);
+    // The presigned link, for the owner, as on /v1/media: a URL that streams the same bytes.
+    EXPECT_EQ(http_get(onda.url("/podcast/audio/" + up.id + "/presigned-url")).status, 401);
+    auto presigned = http_get(onda.url("/podcast/audio/" + up.id + "/presigned-url"), {bearer(alice)});
+    ASSERT_EQ(presigned.status, 200) << presigned.body;
+    std::string const link(parse_json(presigned.body).at("url").as_string());
+    EXPECT_NE(link.find("sig="), std::string::npos) << link;
+    EXPECT_EQ(http_get(link).body, wav);
 }
 
 TEST(Library, IdsThatLookLikePathsAreNotFound) {
