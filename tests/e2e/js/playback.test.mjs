@@ -161,6 +161,16 @@ test('two devices of one user follow each other: sync_state names the sender and
   assert.equal((await phone.next('sync_state', (m) => m.action === 'quality')).state.quality, '320k');
   assert.equal((await ack(laptop.socket, 'audio_control', { action: 'volume', payload: { volume: 0.7 } })).ok, true);
   assert.equal((await phone.next('sync_state', (m) => m.action === 'volume')).deviceId, 'laptop');
+  // audio_control's other two actions, quality and play, act as their own events do.
+  assert.equal((await ack(laptop.socket, 'audio_control', { action: 'quality', payload: { quality: '192k' } })).ok, true);
+  assert.equal((await phone.next('sync_state', (m) => m.action === 'quality' && m.state.quality === '192k')).deviceId, 'laptop');
+  assert.equal((await ack(laptop.socket, 'audio_control', { action: 'play', payload: { trackId: track.id, position: 4 } })).ok, true);
+  const resumed = await phone.next('sync_state', (m) => m.action === 'play' && m.state.volume === 0.7);
+  assert.equal(resumed.state.trackId, track.id);
+  assert.equal(resumed.state.playing, true);
+  assert.ok(resumed.state.position >= 4 && resumed.state.position < 6, JSON.stringify(resumed.state));
+  assert.equal((await ack(laptop.socket, 'audio_control', { action: 'pause', payload: { position: 5 } })).ok, true);
+  assert.equal((await phone.next('sync_state', (m) => m.action === 'pause' && m.deviceId === 'laptop')).state.playing, false);
 
   await sleep(500); // anything echoed would have arrived by now
   for (const [who, other] of [[laptop, 'phone'], [phone, 'laptop']]) {
@@ -172,7 +182,7 @@ test('two devices of one user follow each other: sync_state names the sender and
   assert.equal(state.ok, true);
   assert.deepEqual(
     { trackId: state.state.trackId, playing: state.state.playing, position: state.state.position, volume: state.state.volume, quality: state.state.quality },
-    { trackId: track.id, playing: false, position: 5, volume: 0.7, quality: '320k' },
+    { trackId: track.id, playing: false, position: 5, volume: 0.7, quality: '192k' },
   );
 });
 
@@ -301,6 +311,10 @@ test('stream_track sends MP3 chunks paced at playback speed after a 3 s lead, th
   }
   // Pacing: nothing much earlier than 3 s ahead of its time; the whole 8 s track takes at least ~5 s.
   for (const c of chunks) assert.ok(c.receivedAt - startedAt >= c.timestamp - 3_000 - 250, `chunk ${c.seq} came ${c.receivedAt - startedAt} ms in`);
+  // The lead: the first 3 s come at once, not at playback speed (paced from the start, the chunk at
+  // 2.88 s would come 2.88 s in).
+  for (const c of chunks.filter((c) => c.timestamp <= 2_880))
+    assert.ok(c.receivedAt - startedAt < 2_000, `chunk ${c.seq} (at ${c.timestamp} ms of audio) came ${c.receivedAt - startedAt} ms in`);
   assert.ok(endedAt - startedAt >= 8_000 - 3_000 - 1_000, `the stream took ${endedAt - startedAt} ms`);
 
   const file = await writeChunks(t, chunks);
