@@ -16,8 +16,9 @@ build_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # Real peers the tests drive the server with; clang with its libFuzzer runtime for tests/fuzz;
-# chromium for hls.js (driven by playwright-core from npm).
-test_packages=(ffmpeg curl espeak-ng clang libclang-rt-14-dev chromium)
+# chromium for hls.js (driven by playwright-core from npm); sqlite3 for the tests that look into
+# (or set up) the data directory's database while onda is stopped or reading it.
+test_packages=(ffmpeg curl espeak-ng clang libclang-rt-14-dev chromium sqlite3)
 
 wanted=("${build_packages[@]}")
 if [ "${1:-}" = "--with-tests" ]; then

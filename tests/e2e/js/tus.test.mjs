@@ -3,7 +3,9 @@
 //
 //   ONDA_BIN=build/ci/src/onda node --test tests/e2e/js/     (ctest: e2e.js.tus)
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { test } from 'node:test';
 import * as tus from 'tus-js-client';
 
@@ -504,4 +506,105 @@ test('protocol: OPTIONS, Tus-Resumable, Tus-Max-Size, auth, Cache-Control', { ti
   const del = await fetch(url, { method: 'DELETE', headers: tusHeaders(token) });
   assert.equal(del.status, 204);
   assert.ok(gone((await head(url, token)).status));
+});
+
+test('Upload-Checksum: a correct md5 or sha1 is accepted, the offset advances and the file is whole', { timeout: TIMEOUT }, async (t) => {
+  const onda = await startOnda(t);
+  const token = onda.token('alice', 'creator');
+  const wav = await makeWav(t, 2);
+  const chunk = 128 * 1024;
+  const url = await createUpload(onda, token, wav.bytes.length);
+
+  // md5 again on the last chunk: the one that also turns the upload into media.
+  for (const [algo, from, to] of [['md5', 0, chunk], ['sha1', chunk, 2 * chunk], ['md5', 2 * chunk, wav.bytes.length]]) {
+    const piece = wav.bytes.subarray(from, to);
+    const res = await patch(url, token, from, piece, { 'Upload-Checksum': checksum(algo, piece) });
+    assert.equal(res.status, 204, `a correct ${algo} at ${from}: ${res.status} ${res.text}`);
+    assert.equal(res.headers.get('upload-offset'), String(to));
+  }
+  const m = await finishedMedia(onda, token, url);
+  assert.equal(m.media.sha256, wav.sha256);
+});
+
+test('CORS: an allowed origin may read every header a browser tus client needs', { timeout: TIMEOUT }, async (t) => {
+  const origin = 'https://app.example';
+  const onda = await startOnda(t, { 'cors.allowed_origins': origin });
+  const token = onda.token('alice', 'creator');
+  // A browser hides from the page every response header not exposed (Fetch standard): without
+  // Location or Upload-Offset tus-js-client cannot go on.
+  const needed = ['Location', 'Upload-Offset', 'Upload-Length', 'Tus-Resumable', 'Tus-Version', 'Tus-Max-Size',
+    'Tus-Extension', 'Upload-Expires', 'Onda-Media-Id'];
+  const assertExposes = (res, what) => {
+    assert.equal(res.headers.get('access-control-allow-origin'), origin, what);
+    const exposed = (res.headers.get('access-control-expose-headers') ?? '').split(',').map((s) => s.trim().toLowerCase());
+    for (const name of needed) assert.ok(exposed.includes(name.toLowerCase()), `${what}: Access-Control-Expose-Headers lacks ${name}`);
+  };
+
+  const created = await fetch(onda.url('/v1/uploads'), {
+    method: 'POST',
+    headers: tusHeaders(token, { Origin: origin, 'Upload-Length': '10', 'Upload-Metadata': metadataHeader({ filename: 'x.wav' }) }),
+  });
+  assert.equal(created.status, 201, await created.text());
+  assertExposes(created, 'POST');
+  const url = new URL(created.headers.get('location'), onda.base).href;
+  const p = await patch(url, token, 0, Buffer.alloc(5), { Origin: origin });
+  assert.equal(p.status, 204, p.text);
+  assertExposes(p, 'PATCH');
+  assertExposes(await fetch(url, { method: 'HEAD', headers: tusHeaders(token, { Origin: origin }) }), 'HEAD');
+});
+
+// The ids in the uploads table, read with the sqlite3 CLI (the database is in WAL mode, so reading
+// it does not block the server).
+function uploadRows(onda) {
+  const r = spawnSync('sqlite3', ['-readonly', path.join(onda.dataDir, 'onda.db'), 'SELECT id FROM uploads'], {
+    encoding: 'utf8',
+    timeout: 15_000,
+  });
+  if (r.error || r.status !== 0) throw new Error(`sqlite3 (the CLI, Debian package sqlite3): ${r.error?.message ?? r.stderr}`);
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+test('expiration removes the upload rows: the table empties, a finished upload is 404 not 410, its media stays', { timeout: TIMEOUT }, async (t) => {
+  const onda = await startOnda(t, { 'uploads.expire_after': '3s', 'uploads.sweep_interval': '500ms' });
+  const token = onda.token('alice', 'creator');
+  const wav = await makeWav(t, 1);
+  const uid = (url) => new URL(url).pathname.split('/').pop();
+
+  const finished = await createUpload(onda, token, wav.bytes.length);
+  assert.equal((await patch(finished, token, 0, wav.bytes)).status, 204);
+  const m = await finishedMedia(onda, token, finished);
+  const unfinished = await createUpload(onda, token, wav.bytes.length);
+  assert.equal((await patch(unfinished, token, 0, wav.bytes.subarray(0, 64 * 1024))).status, 204);
+  assert.deepEqual(uploadRows(onda).sort(), [uid(finished), uid(unfinished)].sort());
+
+  // HEAD of an expired upload still stored is 410. A finished upload has no data file left, so
+  // once the sweep has deleted its row, nothing answers for it but 404.
+  const swept = await eventually(async () => (await head(finished, token)).status === 404, 15_000, 250);
+  assert.ok(swept, `HEAD of the finished upload 15 s after it expired: ${(await head(finished, token)).status}`);
+  const emptied = await eventually(() => uploadRows(onda).length === 0, 10_000, 250);
+  assert.ok(emptied, `rows left after the sweep: ${uploadRows(onda)}`);
+  const media = await fetch(onda.url(`/v1/media/${m.id}`), { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(media.status, 200, 'the media an upload became outlives the upload');
+});
+
+test('a finished tus upload is queued for transcoding like POST /v1/media, and a worker makes its ladder', { timeout: 150_000 }, async (t) => {
+  // One worker, and no API rate limit: the test polls the media object.
+  const onda = await startOnda(t, { 'transcode.workers': '1', 'auth.rate_limit_per_minute': '0' });
+  const token = onda.token('alice', 'creator');
+  const wav = await makeWav(t, 2);
+  const r = await tusUpload(wav.bytes, tusOptions(onda, token, 'ladder.wav'));
+  assert.ifError(r.error);
+  const m = await finishedMedia(onda, token, r.url);
+  assert.ok(['queued', 'running', 'done'].includes(m.media.transcode.state), `transcode after the upload: ${m.media.transcode.state}`);
+
+  // Only a job in the queue gets a worker to it; a state that says queued without one stays so.
+  const done = await eventually(async () => {
+    const res = await fetch(onda.url(`/v1/media/${m.id}`), { headers: { Authorization: `Bearer ${token}` } });
+    const media = await res.json();
+    assert.notEqual(media.transcode.state, 'failed', `transcode failed: ${media.transcode.error}`);
+    return media.transcode.state === 'done' && media;
+  }, 120_000, 250);
+  assert.ok(done, 'the transcode was not done within 120 s');
+  assert.ok(done.renditions.length > 0);
+  assert.equal(done.urls.hls, `/v1/media/${m.id}/hls/master.m3u8`);
 });
