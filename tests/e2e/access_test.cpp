@@ -141,6 +141,18 @@ TEST(RateLimit, ApiRoutesGet429WithRetryAfterButMediaBytesDoNot) {
     EXPECT_EQ(http_get(onda.url("/v1/media")).status, 200);
 }
 
+// Callers without a token share their address's bucket; a token's user has its own, whatever the
+// address.
+TEST(RateLimit, AnonymousCallersAreLimitedByAddress) {
+    OndaProcess onda({.settings = {{"auth.rate_limit_per_minute", "5"}}});
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(http_get(onda.url("/v1/media")).status, 200);
+    auto limited = http_get(onda.url("/v1/media"));
+    EXPECT_EQ(limited.status, 429);
+    EXPECT_EQ(error_code(limited), "rate_limited");
+    EXPECT_GE(std::stoi(limited.header("Retry-After")), 1);
+    EXPECT_EQ(http_get(onda.url("/v1/media"), {bearer(onda.token("alice"))}).status, 200);
+}
+
 TEST(Cors, AllowedOriginsGetHeadersAndPreflightOthersDoNot) {
     OndaProcess onda({.settings = {{"cors.allowed_origins", "https://app.example"}}});
     auto allowed = http_get(onda.url("/v1/media"), {{"Origin", "https://app.example"}});

@@ -254,6 +254,24 @@ TEST(HttpServer, MetricsCountRequestsByRouteLatencyAndBytes) {
     EXPECT_GE(*after - *before, static_cast<double>(bodies));
 }
 
+// Each answer names its request id (X-Request-Id), and the log line of that request carries the same
+// id, so a client's report leads to the server's line (per-request lines are at debug level).
+TEST(HttpServer, TheRequestIdOfAnAnswerIsTheOneInTheLog) {
+    OndaProcess onda({.settings = {{"log.level", "debug"}}});
+    auto const first = http_get(onda.url("/v1/media"));
+    auto const second = http_get(onda.url("/nope"));
+    auto const a = first.header("X-Request-Id");
+    auto const b = second.header("X-Request-Id");
+    ASSERT_FALSE(a.empty());
+    ASSERT_FALSE(b.empty());
+    EXPECT_NE(a, b);
+    EXPECT_TRUE(eventually([&] {
+        auto const log = onda.log();
+        return log.find("req=" + a + " GET /v1/media 200") != std::string::npos &&
+               log.find("req=" + b + " GET /nope 404") != std::string::npos;
+    })) << onda.log();
+}
+
 // onda_http_open_connections follows the connections: three held open count (with the one that
 // asks), and once they close the gauge comes back down.
 TEST(HttpServer, MetricsCountOpenConnections) {
