@@ -371,13 +371,16 @@ TEST(Tus, ConcurrentPatchesOneWinsTheOtherConflicts) {
     EXPECT_EQ(parse_json(media.body).at("sha256").as_string(), sha256_hex(wav));
 }
 
+// A write that fails (here: past RLIMIT_FSIZE, as on a full disk) is 507; what was stored before it
+// is whole, and once there is room again the same upload resumes from HEAD's offset to a media file
+// equal to the source.
 TEST(Tus, FullDiskAnswers507AndKeepsTheUploadUsable) {
     OndaProcess onda({.max_file_bytes = 4 * 1024 * 1024});
     Tus tus(onda);
-    std::string const big(6 * 1024 * 1024, 'z');
-    auto path = Tus::path_of(tus.create(big.size()));
-    ASSERT_EQ(tus.patch(path, 0, big.substr(0, 1024 * 1024)).status, 204);
-    auto full = tus.patch(path, 1024 * 1024, big.substr(1024 * 1024, 4 * 1024 * 1024));
+    auto const wav = make_wav(400.0);  // 6.4 MB
+    auto path = Tus::path_of(tus.create(wav.size()));
+    ASSERT_EQ(tus.patch(path, 0, wav.substr(0, 1024 * 1024)).status, 204);
+    auto full = tus.patch(path, 1024 * 1024, wav.substr(1024 * 1024, 4 * 1024 * 1024));
     EXPECT_EQ(full.status, 507) << full.body;
     EXPECT_EQ(error_code(full), "insufficient_storage");
     // Whatever was stored is whole: the offset is where the file ends, and the server still answers.
@@ -386,6 +389,18 @@ TEST(Tus, FullDiskAnswers507AndKeepsTheUploadUsable) {
     EXPECT_LE(offset, 4u * 1024u * 1024u);
     EXPECT_EQ(std::filesystem::file_size(onda.data_dir() / "uploads" / path.substr(path.rfind('/') + 1)), offset);
     EXPECT_EQ(http_get(onda.url("/healthz")).status, 200);
+
+    // Room again (the next start without the limit): the upload goes on where it stopped.
+    ASSERT_EQ(onda.stop(), 0);
+    onda.options().max_file_bytes.reset();
+    onda.start();
+    ASSERT_EQ(offset_of(tus.head(path)), offset);
+    auto last = tus.patch(path, offset, wav.substr(offset));
+    ASSERT_EQ(last.status, 204) << last.body;
+    auto const media_id = last.header("Onda-Media-Id");
+    ASSERT_TRUE(media_id.starts_with("m_")) << last.body;
+    auto stored = http_get(onda.url("/v1/media/" + media_id + "/stream"), {bearer(tus.token())});
+    EXPECT_EQ(sha256_hex(stored.body), sha256_hex(wav));
 }
 
 TEST(Tus, MethodOverrideAndCorsForBrowsers) {

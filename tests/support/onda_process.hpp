@@ -43,6 +43,8 @@ public:
     std::uint16_t port() const { return port_; }
     std::string url(std::string_view path_and_query) const;
     std::filesystem::path const& data_dir() const { return data_dir_; }
+    // What the next start() runs with (a test may change it while the server is stopped).
+    Options& options() { return options_; }
     pid_t pid() const { return pid_; }
     bool running() const { return pid_ > 0; }
 
