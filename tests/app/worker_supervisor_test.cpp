@@ -48,6 +48,10 @@ protected:
 
     ~WorkerSupervisorTest() override {
         if (thread_.joinable()) stop();
+        // Store work still running on the pool (the jobs of a child that just died being handed
+        // back) posts its end to context_: it must finish before context_ is destroyed, as serve
+        // joins its pool before its contexts go.
+        pool_.join();
     }
 
     // A ready media whose transcode job is claimed by `owner`, as a worker of that name would.
