@@ -17,11 +17,11 @@ namespace {
 class SseStream final : public http::BodyStream {
 public:
     SseStream(std::shared_ptr<Subscriber> subscriber, std::chrono::milliseconds keepalive, std::string opening,
-              std::string request_id)
+              std::string_view request_id)
         : subscriber_(std::move(subscriber)),
           keepalive_(keepalive),
           opening_(std::move(opening)),
-          request_id_(std::move(request_id)) {}
+          log_("req", request_id) {}
 
     Task<Result<std::optional<std::string>>> next() override {
         std::optional<std::string> chunk;
@@ -34,8 +34,8 @@ public:
         Subscriber::Batch batch = co_await subscriber_->next(deadline);
         if (batch.ended) {  // the end of the body: hub closed, or the client fell behind
             if (subscriber_->end_reason() == Subscriber::End::overflow)
-                log::warn("req={} sse stream ended: slow consumer (its queue of events to send overflowed) rooms={}",
-                          request_id_, fmt::join(subscriber_->rooms(), ","));
+                log_.warn("sse stream ended: slow consumer (its queue of events to send overflowed) rooms={}",
+                          fmt::join(subscriber_->rooms(), ","));
             co_return chunk;
         }
         if (batch.events.empty()) {
@@ -51,8 +51,8 @@ public:
 private:
     std::shared_ptr<Subscriber> subscriber_;
     std::chrono::milliseconds keepalive_;
-    std::string opening_;     // sent first: retry, then the position or the reset
-    std::string request_id_;  // for the log line of a stream that falls behind
+    std::string opening_;  // sent first: retry, then the position or the reset
+    log::Context log_;     // for the line of a stream that falls behind
 };
 
 std::string_view start_name(Subscriber::Start start) {

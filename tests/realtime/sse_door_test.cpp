@@ -142,31 +142,48 @@ TEST_F(SseDoorTest, TheStreamEndsWhenTheHubCloses) {
     EXPECT_EQ(get("/v1/events?rooms=chat:s1").response.status(), 503u);
 }
 
+// spdlog's default logger writes to a string for as long as this lives.
+class CapturedLog {
+public:
+    CapturedLog() : previous_(spdlog::default_logger()) {
+        spdlog::set_default_logger(
+            std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(lines_)));
+    }
+    ~CapturedLog() { spdlog::set_default_logger(previous_); }
+    CapturedLog(CapturedLog const&) = delete;
+    CapturedLog& operator=(CapturedLog const&) = delete;
+    std::string text() const { return lines_.str(); }
+
+private:
+    std::ostringstream lines_;
+    std::shared_ptr<spdlog::logger> previous_;
+};
+
 // A stream whose reader falls behind ends (the client resumes with Last-Event-ID), and the log says
 // which request and why, as for a Socket.IO slow consumer.
 TEST_F(SseDoorTest, AStreamThatFallsBehindEndsAndTheLogSaysWhy) {
-    std::ostringstream lines;
-    auto const previous = spdlog::default_logger();
-    spdlog::set_default_logger(
-        std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(lines)));
-    {
-        Hub small({.max_backlog = 2, .epoch = "e2"}, clock_);
-        SseDoor door(small, {.keepalive = 100ms}, access());
-        Exchange exchange;
-        exchange.request = std::make_unique<http::Request>(
-            "GET", "/v1/events?rooms=chat:s1", std::vector<http::Request::Header>{}, "127.0.0.1", "r7", nullptr);
-        exchange.response = io_.run(door.events(*exchange.request));
-        exchange.next_chunk(io_);                                               // the opening
-        for (int i = 0; i < 3; ++i) small.publish("chat:s1", "n", {{"i", i}});  // one more than it may hold
-        EXPECT_EQ(exchange.next_chunk(io_), std::nullopt);
-        io_.call([&] {
-            exchange = Exchange{};  // the stream and its subscriber end on their thread
-            return 0;
-        });
-    }
-    spdlog::set_default_logger(previous);
-    EXPECT_NE(lines.str().find("req=r7 sse stream ended: slow consumer"), std::string::npos) << lines.str();
-    EXPECT_NE(lines.str().find("rooms=chat:s1"), std::string::npos) << lines.str();
+    CapturedLog log;
+    Hub small({.max_backlog = 2, .epoch = "e2"}, clock_);
+    SseDoor door(small, {.keepalive = 100ms}, access());
+    Exchange exchange;
+    struct EndOnItsThread {  // the stream and its subscriber end on their thread, before the hub
+        IoThread& io;
+        Exchange& exchange;
+        ~EndOnItsThread() {
+            io.call([this] {
+                exchange = Exchange{};
+                return 0;
+            });
+        }
+    } ending{io_, exchange};
+    exchange.request = std::make_unique<http::Request>(
+        "GET", "/v1/events?rooms=chat:s1", std::vector<http::Request::Header>{}, "127.0.0.1", "r7", nullptr);
+    exchange.response = io_.run(door.events(*exchange.request));
+    exchange.next_chunk(io_);                                               // the opening
+    for (int i = 0; i < 3; ++i) small.publish("chat:s1", "n", {{"i", i}});  // one more than it may hold
+    EXPECT_EQ(exchange.next_chunk(io_), std::nullopt);
+    EXPECT_NE(log.text().find("req=r7 sse stream ended: slow consumer"), std::string::npos) << log.text();
+    EXPECT_NE(log.text().find("rooms=chat:s1"), std::string::npos) << log.text();
 }
 
 TEST_F(SseDoorTest, UserRoomsAreForThatUserOrAnAdmin) {
