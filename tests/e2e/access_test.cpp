@@ -6,9 +6,12 @@
 
 #include "e2e.hpp"
 #include "support/media_fixtures.hpp"
+#include "support/raw_socket.hpp"
 
 namespace onda::test {
 namespace {
+
+using namespace std::chrono_literals;
 
 std::string query_value(std::string const& url, std::string const& name) {
     auto at = url.find(name + "=");
@@ -151,6 +154,10 @@ TEST(RateLimit, AnonymousCallersAreLimitedByAddress) {
     EXPECT_EQ(error_code(limited), "rate_limited");
     EXPECT_GE(std::stoi(limited.header("Retry-After")), 1);
     EXPECT_EQ(http_get(onda.url("/v1/media"), {bearer(onda.token("alice"))}).status, 200);
+    // Another address has a bucket of its own.
+    RawSocket elsewhere(onda.port(), 0, "127.0.0.2");
+    elsewhere.send("GET /v1/media HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(elsewhere.receive_until("\r\n\r\n", 5s).rfind("HTTP/1.1 200", 0), 0u);
 }
 
 TEST(Cors, AllowedOriginsGetHeadersAndPreflightOthersDoNot) {

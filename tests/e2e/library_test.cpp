@@ -157,7 +157,7 @@ TEST(Library, ListRejectsBadParameters) {
 }
 
 TEST(Library, PodcastCompatibilityRoutesServeTheSameMedia) {
-    OndaProcess onda({.settings = {{"auth.default_visibility", "public"}, {"transcode.workers", "0"}}});
+    OndaProcess onda({.settings = {{"auth.default_visibility", "public"}}});
     auto const alice = onda.token("alice", "creator");
     auto wav = make_wav(0.5);
     auto up = upload_raw(onda, alice, wav);

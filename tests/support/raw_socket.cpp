@@ -11,10 +11,17 @@
 
 namespace onda::test {
 
-RawSocket::RawSocket(std::uint16_t port, int receive_buffer) {
+RawSocket::RawSocket(std::uint16_t port, int receive_buffer, std::string const& source_address) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0) throw std::runtime_error("socket failed");
     if (receive_buffer > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    if (!source_address.empty()) {
+        sockaddr_in source{};
+        source.sin_family = AF_INET;
+        if (::inet_pton(AF_INET, source_address.c_str(), &source.sin_addr) != 1 ||
+            ::bind(fd_, reinterpret_cast<sockaddr*>(&source), sizeof source) != 0)
+            throw std::runtime_error("cannot connect from " + source_address);
+    }
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(port);

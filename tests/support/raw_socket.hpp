@@ -11,8 +11,9 @@ namespace onda::test {
 
 class RawSocket {
 public:
-    // `receive_buffer` > 0 sets SO_RCVBUF before connecting (a reader the kernel holds little for).
-    explicit RawSocket(std::uint16_t port, int receive_buffer = 0);
+    // `receive_buffer` > 0 sets SO_RCVBUF before connecting (a reader the kernel holds little for);
+    // `source_address` (e.g. "127.0.0.2", any of 127/8 is this machine) is the address it comes from.
+    explicit RawSocket(std::uint16_t port, int receive_buffer = 0, std::string const& source_address = {});
     ~RawSocket();
     RawSocket(RawSocket const&) = delete;
     RawSocket& operator=(RawSocket const&) = delete;

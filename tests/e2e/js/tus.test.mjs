@@ -565,7 +565,8 @@ function uploadRows(onda) {
 }
 
 test('expiration removes the upload rows: the table empties, a finished upload is 404 not 410, its media stays', { timeout: TIMEOUT }, async (t) => {
-  const onda = await startOnda(t, { 'uploads.expire_after': '3s', 'uploads.sweep_interval': '500ms' });
+  // Long enough for the set-up below to finish before the first upload expires, on a slow machine.
+  const onda = await startOnda(t, { 'uploads.expire_after': '10s', 'uploads.sweep_interval': '500ms' });
   const token = onda.token('alice', 'creator');
   const wav = await makeWav(t, 1);
   const uid = (url) => new URL(url).pathname.split('/').pop();
@@ -579,8 +580,8 @@ test('expiration removes the upload rows: the table empties, a finished upload i
 
   // HEAD of an expired upload still stored is 410. A finished upload has no data file left, so
   // once the sweep has deleted its row, nothing answers for it but 404.
-  const swept = await eventually(async () => (await head(finished, token)).status === 404, 15_000, 250);
-  assert.ok(swept, `HEAD of the finished upload 15 s after it expired: ${(await head(finished, token)).status}`);
+  const swept = await eventually(async () => (await head(finished, token)).status === 404, 25_000, 250);
+  assert.ok(swept, `HEAD of the finished upload 25 s on: ${(await head(finished, token)).status}`);
   const emptied = await eventually(() => uploadRows(onda).length === 0, 10_000, 250);
   assert.ok(emptied, `rows left after the sweep: ${uploadRows(onda)}`);
   const media = await fetch(onda.url(`/v1/media/${m.id}`), { headers: { Authorization: `Bearer ${token}` } });
