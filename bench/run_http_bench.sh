@@ -99,7 +99,7 @@ field() { sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$1"; }
 
 # --- 2. the file --------------------------------------------------------------------------------------
 mkdir -p "$TMP/www" "$TMP/nginx/tmp" "$TMP/onda-data"
-FILE="$TMP/www/bench.wav"
+FILE="$TMP/bench.wav"  # uploaded to onda, then removed: nginx serves onda's stored file (below)
 log "making the 100 MB WAV in $TMP"
 ffmpeg -nostdin -loglevel error -f lavfi -i anoisesrc=d=567:c=white:r=44100 -ac 2 -c:a pcm_s16le "$FILE"
 FILE_BYTES=$(stat -c %s "$FILE")
@@ -171,10 +171,12 @@ ONDA_PATH="/v1/media/$MEDIA_ID/stream"
 BLOB="$TMP/onda-data/blobs/media/$MEDIA_ID/original"
 [ -f "$BLOB" ] || die "onda's stored file is not at $BLOB"
 ln "$BLOB" "$TMP/www/media.wav"
-chmod 644 "$TMP/www/media.wav"  # nginx's workers run as nobody
+chmod 644 "$TMP/www/media.wav"  # nginx's workers run as nobody (the mode is the blob's too: one inode)
 NGINX_PATH="/media.wav"
+cmp -s "$FILE" "$BLOB" || die "onda stored other bytes than were uploaded"
+rm -f "$FILE"  # 100 MB the runs do not use, out of the page cache of the machine being measured
 
-# Both must serve the same bytes: compare a 1 MiB range from the middle.
+# Both serve that one file: check that each answers a 1 MiB range from the middle with the same bytes.
 middle=$((FILE_BYTES / 2))
 curl -sf -r "$middle-$((middle + 1048575))" "http://127.0.0.1:$ONDA_PORT$ONDA_PATH" -o "$TMP/onda.part"
 curl -sf -r "$middle-$((middle + 1048575))" "http://127.0.0.1:$NGINX_PORT$NGINX_PATH" -o "$TMP/nginx.part"

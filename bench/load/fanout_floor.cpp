@@ -26,6 +26,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -38,6 +39,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -60,23 +62,39 @@ struct Options {
     int receiver_cpu = -1;
 };
 
-[[noreturn]] void fail(std::string const& why) {
-    std::fprintf(stderr, "%s: %s (%s)\n", tool, why.c_str(), std::strerror(errno));
+// Prints "fanout_floor: <why>" (and what `error`, an errno value, means) and exits with 1.
+[[noreturn]] void fail(std::string const& why, int error = 0) {
+    if (error != 0)
+        std::fprintf(stderr, "%s: %s (%s)\n", tool, why.c_str(), std::strerror(error));
+    else
+        std::fprintf(stderr, "%s: %s\n", tool, why.c_str());
     std::exit(1);
 }
 
-std::int64_t now_ns() {
-    timespec t{};
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+// steady_clock is CLOCK_MONOTONIC on Linux: one clock for both processes. A message carries its
+// sending time as the count of nanoseconds since that clock's epoch, in its first 8 bytes.
+using Clock = std::chrono::steady_clock;
+using std::chrono::nanoseconds;
+
+void write_time(char* at, Clock::time_point time) {
+    std::int64_t const count = std::chrono::duration_cast<nanoseconds>(time.time_since_epoch()).count();
+    std::memcpy(at, &count, sizeof count);
 }
+
+Clock::time_point read_time(char const* at) {
+    std::int64_t count = 0;
+    std::memcpy(&count, at, sizeof count);
+    return Clock::time_point(std::chrono::duration_cast<Clock::duration>(nanoseconds(count)));
+}
+
+double milliseconds(nanoseconds d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 void pin(int cpu) {
     if (cpu < 0) return;
     cpu_set_t set;
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
-    if (sched_setaffinity(0, sizeof set, &set) != 0) fail("sched_setaffinity");
+    if (sched_setaffinity(0, sizeof set, &set) != 0) fail("sched_setaffinity", errno);
 }
 
 Options parse(int argc, char** argv) {
@@ -129,7 +147,7 @@ void write_all(int fd, void const* data, std::size_t size) {
     auto const* bytes = static_cast<char const*>(data);
     while (size > 0) {
         ssize_t const n = ::write(fd, bytes, size);
-        if (n <= 0) fail("write to the parent");
+        if (n <= 0) fail("write to the parent", errno);
         bytes += n;
         size -= static_cast<std::size_t>(n);
     }
@@ -145,33 +163,35 @@ void read_all(int fd, void* data, std::size_t size) {
     }
 }
 
-double percentile(std::vector<std::int64_t>& values, double p) {
+// The p-quantile of `values`, in ms.
+double percentile(std::vector<nanoseconds>& values, double p) {
     if (values.empty()) return 0;
     auto const at = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1));
     std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(at), values.end());
-    return static_cast<double>(values[at]) / 1e6;
+    return milliseconds(values[at]);
 }
 
 // The child: connects every connection, tells the parent, reads every message, writes its
-// latencies (ns, one int64 each) to `report`.
+// report to `report`: its CPU time over the reading (a double, seconds), then each message's
+// latency (std::chrono::nanoseconds).
 [[noreturn]] void receive(Options const& options, sockaddr_in address, int ready, int report) {
     pin(options.receiver_cpu);
     int const poller = epoll_create1(0);
-    if (poller < 0) fail("epoll_create1");
+    if (poller < 0) fail("epoll_create1", errno);
     for (std::size_t i = 0; i < options.connections; ++i) {
         int const fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        if (fd < 0) fail("socket");
-        if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) fail("connect");
+        if (fd < 0) fail("socket", errno);
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) fail("connect", errno);
         epoll_event event{};
         event.events = EPOLLIN;
         event.data.fd = fd;
-        if (epoll_ctl(poller, EPOLL_CTL_ADD, fd, &event) != 0) fail("epoll_ctl");
+        if (epoll_ctl(poller, EPOLL_CTL_ADD, fd, &event) != 0) fail("epoll_ctl", errno);
     }
     char const one = 1;
-    if (::write(ready, &one, 1) != 1) fail("write to the parent");
+    if (::write(ready, &one, 1) != 1) fail("write to the parent", errno);
     double const cpu_before = cpu_seconds();
     std::size_t const expected = options.connections * options.events;
-    std::vector<std::int64_t> latencies;
+    std::vector<nanoseconds> latencies;
     latencies.reserve(expected);
     // Bytes of a message that arrived split across reads, per descriptor (rare: messages are small).
     std::vector<std::string> partial;
@@ -180,27 +200,25 @@ double percentile(std::vector<std::int64_t>& values, double p) {
     while (latencies.size() < expected) {
         int const n = epoll_wait(poller, events.data(), static_cast<int>(events.size()), 10'000);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) fail("the receiver waited 10 s for nothing");
+        if (n <= 0) fail("the receiver waited 10 s for nothing", n < 0 ? errno : 0);
         for (int k = 0; k < n; ++k) {
             int const fd = events[static_cast<std::size_t>(k)].data.fd;
             ssize_t const got = ::recv(fd, buffer.data(), buffer.size(), 0);
-            if (got <= 0) fail("a connection ended");
-            std::int64_t const at = now_ns();
+            if (got <= 0) fail("a connection ended", got < 0 ? errno : 0);
+            auto const at = Clock::now();
             if (partial.size() <= static_cast<std::size_t>(fd)) partial.resize(static_cast<std::size_t>(fd) + 1);
             std::string& rest = partial[static_cast<std::size_t>(fd)];
             rest.append(buffer.data(), static_cast<std::size_t>(got));
             std::size_t used = 0;
             for (; rest.size() - used >= options.bytes; used += options.bytes) {
-                std::int64_t sent = 0;
-                std::memcpy(&sent, rest.data() + used, sizeof sent);
-                latencies.push_back(at - sent);
+                latencies.push_back(at - read_time(rest.data() + used));
             }
             rest.erase(0, used);
         }
     }
     double const cpu = cpu_seconds() - cpu_before;
     write_all(report, &cpu, sizeof cpu);
-    write_all(report, latencies.data(), latencies.size() * sizeof(std::int64_t));
+    write_all(report, latencies.data(), latencies.size() * sizeof(nanoseconds));
     std::_Exit(0);
 }
 
@@ -211,20 +229,20 @@ int main(int argc, char** argv) {
     onda::bench::raise_open_file_limit();
 
     int const listener = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (listener < 0) fail("socket");
+    if (listener < 0) fail("socket", errno);
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) fail("bind");
-    if (::listen(listener, 4096) != 0) fail("listen");
+    if (::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) fail("bind", errno);
+    if (::listen(listener, 4096) != 0) fail("listen", errno);
     socklen_t length = sizeof address;
-    if (getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) != 0) fail("getsockname");
+    if (getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) != 0) fail("getsockname", errno);
 
     int ready[2];
     int report[2];
-    if (pipe(ready) != 0 || pipe(report) != 0) fail("pipe");
+    if (pipe(ready) != 0 || pipe(report) != 0) fail("pipe", errno);
     pid_t const child = fork();
-    if (child < 0) fail("fork");
+    if (child < 0) fail("fork", errno);
     if (child == 0) {
         ::close(listener);
         ::close(ready[0]);
@@ -235,26 +253,34 @@ int main(int argc, char** argv) {
     ::close(report[1]);
     pin(options.sender_cpu);
 
+    // Accepts every connection, unless the receiver ends first: it holds its end of `ready` open for
+    // as long as it runs, so a hang-up there means it is gone.
     std::vector<int> connections;
     connections.reserve(options.connections);
     while (connections.size() < options.connections) {
+        pollfd watch[2] = {{listener, POLLIN, 0}, {ready[0], 0, 0}};
+        int const n = ::poll(watch, 2, 30'000);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) fail("no connection came for 30 s", n < 0 ? errno : 0);
+        if (watch[1].revents & (POLLHUP | POLLERR)) fail("the receiver ended before it had connected");
+        if (!(watch[0].revents & POLLIN)) continue;
         int const fd = ::accept(listener, nullptr, nullptr);
-        if (fd < 0) fail("accept");
+        if (fd < 0) fail("accept", errno);
         int const on = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
         connections.push_back(fd);
     }
-    char signal = 0;
-    if (::read(ready[0], &signal, 1) != 1) fail("the receiver did not get ready");
+    char connected = 0;
+    if (::read(ready[0], &connected, 1) != 1) fail("the receiver did not get ready");
 
     // Sender k writes to connections [k * share, (k + 1) * share); all start an event together.
     std::size_t const share = (options.connections + options.senders - 1) / options.senders;
-    std::vector<std::int64_t> event_ns(options.events);
+    std::vector<nanoseconds> writing(options.events);  // per event: from its time to its last send
     std::atomic<std::size_t> finished{0};
     std::atomic<bool> failed{false};
-    auto write_share = [&](std::size_t k, std::int64_t at) {
+    auto write_share = [&](std::size_t k, Clock::time_point at) {
         std::string message(options.bytes, 'x');
-        std::memcpy(message.data(), &at, sizeof at);
+        write_time(message.data(), at);
         std::size_t const end = std::min(connections.size(), (k + 1) * share);
         for (std::size_t i = k * share; i < end; ++i)
             if (::send(connections[i], message.data(), message.size(), MSG_NOSIGNAL) !=
@@ -262,7 +288,7 @@ int main(int argc, char** argv) {
                 failed = true;
     };
     std::vector<std::thread> helpers;
-    std::atomic<std::int64_t> event_at{-1};
+    std::atomic<Clock::time_point> event_at{};
     std::atomic<std::size_t> event_number{0};
     for (std::size_t k = 1; k < options.senders; ++k)
         helpers.emplace_back([&, k] {
@@ -274,37 +300,38 @@ int main(int argc, char** argv) {
                 finished.notify_one();
             }
         });
-    auto const period = std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 / options.rate));
-    auto next = std::chrono::steady_clock::now();
-    std::int64_t const first = now_ns();
+    auto const period = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1 / options.rate));
+    auto next = Clock::now();
+    auto const first = next;
     double const sender_cpu_before = cpu_seconds();
     for (std::size_t e = 0; e < options.events; ++e) {
         std::this_thread::sleep_until(next);
         next += period;
-        std::int64_t const at = now_ns();
+        auto const at = Clock::now();
         event_at.store(at);
         event_number.store(e + 1);
         event_number.notify_all();
         write_share(0, at);
         for (std::size_t done; (done = finished.load()) < (e + 1) * (options.senders - 1);) finished.wait(done);
-        event_ns[e] = now_ns() - at;
+        writing[e] = Clock::now() - at;
     }
-    std::int64_t const last = now_ns();
+    auto const last = Clock::now();
     for (auto& helper : helpers) helper.join();
     if (failed) fail("a send wrote less than a message");
 
     double const sender_cpu = cpu_seconds() - sender_cpu_before;
     double receiver_cpu = 0;
     read_all(report[0], &receiver_cpu, sizeof receiver_cpu);
-    std::vector<std::int64_t> latencies(options.connections * options.events);
-    read_all(report[0], latencies.data(), latencies.size() * sizeof(std::int64_t));
+    std::vector<nanoseconds> latencies(options.connections * options.events);
+    read_all(report[0], latencies.data(), latencies.size() * sizeof(nanoseconds));
     int status = 0;
     waitpid(child, &status, 0);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("the receiver failed");
 
-    std::int64_t writing_ns = 0;
-    for (auto const ns : event_ns) writing_ns += ns;
-    double const deliveries_per_s = static_cast<double>(latencies.size()) / (static_cast<double>(writing_ns) / 1e9);
+    nanoseconds writing_all{0};
+    for (auto const d : writing) writing_all += d;
+    double const writing_s = std::chrono::duration<double>(writing_all).count();
+    double const deliveries_per_s = static_cast<double>(latencies.size()) / writing_s;
     std::printf(
         "{\"connections\":%zu,\"events\":%zu,\"rate\":%.0f,\"bytes\":%zu,\"senders\":%zu,"
         "\"seconds\":%.3f,\"event_write_p50_ms\":%.3f,\"event_write_max_ms\":%.3f,"
@@ -312,9 +339,8 @@ int main(int argc, char** argv) {
         "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
         "\"sender_cpu_ms_per_event\":%.1f,\"receiver_cpu_ms_per_event\":%.1f}\n",
         options.connections, options.events, options.rate, options.bytes, options.senders,
-        static_cast<double>(last - first) / 1e9, percentile(event_ns, 0.5), percentile(event_ns, 1.0),
-        static_cast<double>(writing_ns) / 1e3 / static_cast<double>(latencies.size()) *
-            static_cast<double>(options.senders),
+        std::chrono::duration<double>(last - first).count(), percentile(writing, 0.5), percentile(writing, 1.0),
+        writing_s * 1e6 / static_cast<double>(latencies.size()) * static_cast<double>(options.senders),
         deliveries_per_s, percentile(latencies, 0.5), percentile(latencies, 0.99), percentile(latencies, 1.0),
         sender_cpu * 1e3 / static_cast<double>(options.events),
         receiver_cpu * 1e3 / static_cast<double>(options.events));
