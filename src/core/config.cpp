@@ -157,7 +157,8 @@ std::map<std::string, Setter, std::less<>> const& setters() {
              c.cors.allowed_origins = split_list(v);
              return ok();
          }},
-        {"probe.timeout", duration_setter([](Config& c) -> auto& { return c.probe.timeout; })},
+        // A zero budget probes nothing: every upload would be refused.
+        {"probe.timeout", positive_duration_setter([](Config& c) -> auto& { return c.probe.timeout; })},
         {"probe.max_bytes", size_setter([](Config& c) -> auto& { return c.probe.max_bytes; })},
         {"uploads.tus_max_size", size_setter([](Config& c) -> auto& { return c.uploads.tus_max_size; })},
         {"uploads.expire_after", positive_duration_setter([](Config& c) -> auto& { return c.uploads.expire_after; })},

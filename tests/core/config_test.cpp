@@ -171,6 +171,16 @@ TEST(Config, UploadKeysHaveDefaultsAndParse) {
     EXPECT_FALSE(set_config_value(config, "uploads.sync_writes", "maybe"));
 }
 
+TEST(Config, ProbeKeysHaveDefaultsAndParse) {
+    Config config;
+    EXPECT_EQ(config.probe.max_bytes, 64u * 1024 * 1024);
+    ASSERT_TRUE(set_config_value(config, "probe.timeout", "250ms"));
+    ASSERT_TRUE(set_config_value(config, "probe.max_bytes", "1MiB"));
+    EXPECT_EQ(config.probe.timeout, std::chrono::milliseconds(250));
+    EXPECT_EQ(config.probe.max_bytes, 1024u * 1024);
+    EXPECT_FALSE(set_config_value(config, "probe.timeout", "0"));  // would refuse every upload
+}
+
 TEST(Config, TranscodeKeysHaveDefaultsAndParse) {
     Config config;
     EXPECT_EQ(config.transcode.workers, 1u);
