@@ -9,7 +9,9 @@
 
 #include "e2e.hpp"
 #include "support/media_fixtures.hpp"
+#include "support/media_tools.hpp"
 #include "support/raw_socket.hpp"
+#include "support/temp_dir.hpp"
 
 namespace onda::test {
 namespace {
@@ -242,6 +244,29 @@ TEST(Upload, AMediaLeftPendingByACrashIsRemovedWithItsFileAtTheNextStart) {
     EXPECT_NE(onda.log().find("recover: removed 1 media"), std::string::npos) << onda.log();
     // The other one is untouched.
     EXPECT_EQ(http_get(onda.url("/v1/media/" + kept.id + "/stream"), {bearer(token)}).body, make_wav(1.0));
+}
+
+// probe.max_bytes bounds how far the probe reads: an MP4 whose index (moov) is at its end, past the
+// budget, cannot be read within it and is refused like any unreadable file; the same file with the
+// default budget is stored.
+TEST(Upload, TheProbeReadsNoFurtherThanItsBudget) {
+    TempDir dir;
+    auto const mp4 = dir.path() / "clip.mp4";
+    ASSERT_TRUE(
+        run_ffmpeg("-f lavfi -i testsrc=size=160x120:rate=10:d=2 -c:v libx264 -preset ultrafast " + quoted(mp4)));
+    auto const video = read_file(mp4);
+    ASSERT_GT(video.size(), 8u * 1024);
+    {
+        OndaProcess tight({.settings = {{"probe.max_bytes", "4KiB"}}});
+        auto refused = upload_raw(tight, tight.token("alice", "creator"), video, "filename=clip.mp4", "video/mp4");
+        EXPECT_EQ(refused.response.status, 415) << refused.response.body;
+        EXPECT_EQ(error_code(refused.response), "unsupported_media");
+        EXPECT_TRUE(eventually([&] { return count_files(tight.data_dir() / "spool") == 0; }));
+        EXPECT_EQ(count_files(tight.data_dir() / "blobs"), 0u);
+    }
+    OndaProcess roomy;
+    auto stored = upload_raw(roomy, roomy.token("alice", "creator"), video, "filename=clip.mp4", "video/mp4");
+    EXPECT_EQ(stored.response.status, 201) << stored.response.body;
 }
 
 TEST(Upload, BadVisibilityIs400) {
