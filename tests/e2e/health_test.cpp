@@ -1,11 +1,16 @@
 #include <signal.h>
+#include <stdlib.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include <gtest/gtest.h>
 
+#include "e2e.hpp"
 #include "support/http_client.hpp"
+#include "support/media_fixtures.hpp"
 #include "support/onda_process.hpp"
+#include "support/temp_dir.hpp"
 
 namespace onda::test {
 namespace {
@@ -40,6 +45,29 @@ TEST(Health, ReadyzIs503WhileAStoreIsUnavailable) {
 TEST(Health, SigtermExitsCleanly) {
     OndaProcess onda;
     EXPECT_EQ(onda.stop(), 0);
+}
+
+// The configuration layers of the real binary, each shown by a setting it alone decides: a TOML file
+// given with --config (CORS origins), an ONDA_* variable over the file (the rate limit), and --set
+// over both (the default visibility).
+TEST(Health, ConfigFileThenEnvironmentThenFlags) {
+    TempDir dir;
+    auto const file = dir.path() / "onda.toml";
+    std::ofstream(file) << "[auth]\ndefault_visibility = \"public\"\nrate_limit_per_minute = 1000\n"
+                           "[cors]\nallowed_origins = [\"https://app.example\"]\n";
+    ::setenv("ONDA_AUTH_RATE_LIMIT_PER_MINUTE", "4", 1);
+    OndaProcess onda({.settings = {{"auth.default_visibility", "private"}}, .extra_args = {"--config", file.string()}});
+    ::unsetenv("ONDA_AUTH_RATE_LIMIT_PER_MINUTE");
+
+    auto const token = onda.token("alice", "creator");
+    auto up = upload_raw(onda, token, make_wav(0.2));  // 1 of 4
+    ASSERT_EQ(up.response.status, 201) << up.response.body;
+    EXPECT_EQ(up.body.at("visibility").as_string(), "private");  // --set over the file
+    auto listed = http_get(onda.url("/v1/media"), {bearer(token), {"Origin", "https://app.example"}});  // 2 of 4
+    EXPECT_EQ(listed.header("Access-Control-Allow-Origin"), "https://app.example");                     // from the file
+    EXPECT_EQ(http_get(onda.url("/v1/media"), {bearer(token)}).status, 200);                            // 3 of 4
+    EXPECT_EQ(http_get(onda.url("/v1/media"), {bearer(token)}).status, 200);                            // 4 of 4
+    EXPECT_EQ(http_get(onda.url("/v1/media"), {bearer(token)}).status, 429);  // the environment over the file
 }
 
 // Ctrl-C in a terminal: the same graceful stop as SIGTERM, exit status 0.
