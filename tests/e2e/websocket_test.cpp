@@ -175,6 +175,11 @@ OndaProcess::Options const unlimited_devices_and_events{.settings = {{"auth.rate
                                                                      {"realtime.events_per_minute", "0"},
                                                                      {"realtime.max_devices", "0"}}};
 
+// The Socket.IO CONNECT payload of device `device` of the user whose token is `token`.
+std::string device_auth(std::string const& token, std::string const& device) {
+    return R"({"token":")" + token + R"(","deviceId":")" + device + R"("})";
+}
+
 // Text frames of `events` playback events `volume_change {volume: n / 100}`, with ack ids n = 1…events.
 std::vector<std::string> volume_changes(int events) {
     std::vector<std::string> frames;
@@ -213,9 +218,9 @@ TEST(WebSocket, AClientThatStopsReadingGetsEveryEventWholeAndInOrderOnceItReadsA
     constexpr int events = 700;
 
     EngineIoClient paused(onda.port(), 4096);
-    paused.connect_namespace(R"({"token":")" + token + R"(","deviceId":"paused"})");
+    paused.connect_namespace(device_auth(token, "paused"));
     EngineIoClient sender(onda.port());
-    sender.connect_namespace(R"({"token":")" + token + R"(","deviceId":"sender"})");
+    sender.connect_namespace(device_auth(token, "sender"));
 
     for (int i = 0; i < events; ++i) {
         std::string const ack_id = std::to_string(i);
@@ -305,10 +310,10 @@ TEST(WebSocket, SixHundredSocketsGetEveryEventOnceAndInOrder) {
     std::vector<std::unique_ptr<EngineIoClient>> clients;
     for (int i = 0; i < sockets; ++i) {
         clients.push_back(std::make_unique<EngineIoClient>(onda.port()));
-        clients.back()->connect_namespace(R"({"token":")" + token + R"(","deviceId":"d)" + std::to_string(i) + R"("})");
+        clients.back()->connect_namespace(device_auth(token, "d" + std::to_string(i)));
     }
     EngineIoClient publisher(onda.port());
-    publisher.connect_namespace(R"({"token":")" + token + R"(","deviceId":"publisher"})");
+    publisher.connect_namespace(device_auth(token, "publisher"));
     publisher.send_texts(volume_changes(events));  // all at once: the server handles them one after another
 
     for (int i = 0; i < sockets; ++i)
@@ -333,10 +338,8 @@ TEST(WebSocket, EventsQueuedDuringAnUpgradeAllGoOutOverTheWebSocketInOrder) {
         ASSERT_EQ(open.status, 200) << open.body;
         std::string const sid(parse_json(open.body.substr(1)).as_object().at("sid").as_string());
         std::string const polling = onda.url("/socket.io/?EIO=4&transport=polling&sid=" + sid);
-        auto const connect =
-            http_request({.method = "POST",
-                          .url = polling,
-                          .body = R"(40{"token":")" + token + R"(","deviceId":"p)" + std::to_string(i) + R"("})"});
+        auto const connect = http_request(
+            {.method = "POST", .url = polling, .body = "40" + device_auth(token, "p" + std::to_string(i))});
         ASSERT_EQ(connect.status, 200) << connect.body;
         auto const connected = http_get(polling);
         ASSERT_NE(connected.body.find(R"(40{"sid")"), std::string::npos) << connected.body;
@@ -346,7 +349,7 @@ TEST(WebSocket, EventsQueuedDuringAnUpgradeAllGoOutOverTheWebSocketInOrder) {
     }
 
     EngineIoClient publisher(onda.port());
-    publisher.connect_namespace(R"({"token":")" + token + R"(","deviceId":"publisher"})");
+    publisher.connect_namespace(device_auth(token, "publisher"));
     publisher.send_texts(volume_changes(events));
     for (int acked = 0; acked < events;)
         if (publisher.next().starts_with("43")) ++acked;
@@ -363,7 +366,7 @@ TEST(WebSocket, SigtermDoesNotWaitLongForAPeerThatNeverAnswersTheClose) {
     OndaProcess onda;
     std::string const token = onda.token("alice", "creator");
     EngineIoClient silent(onda.port());  // from here on it reads nothing, so it never answers a close
-    silent.connect_namespace(R"({"token":")" + token + R"(","deviceId":"silent"})");
+    silent.connect_namespace(device_auth(token, "silent"));
     auto const started = Clock::now();
     EXPECT_EQ(onda.stop(), 0);
     // The closing handshake gets a second at shutdown, not the 10 s it gets otherwise.
