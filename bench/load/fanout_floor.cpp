@@ -222,43 +222,28 @@ double percentile(std::vector<nanoseconds>& values, double p) {
     std::_Exit(0);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    Options const options = parse(argc, argv);
-    onda::bench::raise_open_file_limit();
-
+// A loopback listener on an ephemeral port; `address` is set to where it listens.
+int listen_on_loopback(sockaddr_in& address) {
     int const listener = ::socket(AF_INET, SOCK_STREAM, 0);
     if (listener < 0) fail("socket", errno);
-    sockaddr_in address{};
+    address = {};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) fail("bind", errno);
     if (::listen(listener, 4096) != 0) fail("listen", errno);
     socklen_t length = sizeof address;
     if (getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) != 0) fail("getsockname", errno);
+    return listener;
+}
 
-    int ready[2];
-    int report[2];
-    if (pipe(ready) != 0 || pipe(report) != 0) fail("pipe", errno);
-    pid_t const child = fork();
-    if (child < 0) fail("fork", errno);
-    if (child == 0) {
-        ::close(listener);
-        ::close(ready[0]);
-        ::close(report[0]);
-        receive(options, address, ready[1], report[1]);
-    }
-    ::close(ready[1]);
-    ::close(report[1]);
-    pin(options.sender_cpu);
-
-    // Accepts every connection, unless the receiver ends first: it holds its end of `ready` open for
-    // as long as it runs, so a hang-up there means it is gone.
+// Accepts `count` connections (TCP_NODELAY), unless the receiver ends first: it holds its end of
+// `ready` open for as long as it runs, so a hang-up there means it is gone. Then waits for its word
+// that it connected them all.
+std::vector<int> accept_all(int listener, int ready, std::size_t count) {
     std::vector<int> connections;
-    connections.reserve(options.connections);
-    while (connections.size() < options.connections) {
-        pollfd watch[2] = {{listener, POLLIN, 0}, {ready[0], 0, 0}};
+    connections.reserve(count);
+    while (connections.size() < count) {
+        pollfd watch[2] = {{listener, POLLIN, 0}, {ready, 0, 0}};
         int const n = ::poll(watch, 2, 30'000);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) fail("no connection came for 30 s", n < 0 ? errno : 0);
@@ -271,11 +256,21 @@ int main(int argc, char** argv) {
         connections.push_back(fd);
     }
     char connected = 0;
-    if (::read(ready[0], &connected, 1) != 1) fail("the receiver did not get ready");
+    if (::read(ready, &connected, 1) != 1) fail("the receiver did not get ready");
+    return connections;
+}
 
-    // Sender k writes to connections [k * share, (k + 1) * share); all start an event together.
+struct Sent {
+    std::vector<nanoseconds> writing;  // per event: from its time to its last send
+    Clock::duration elapsed{};         // from the first event's due time to the end of the last
+    double cpu_seconds = 0;            // this process's, every sending thread's, while sending
+};
+
+// Sends the events, --rate a second, each one message to every connection: sender k writes to
+// connections [k * share, (k + 1) * share), and all start an event together.
+Sent send_events(Options const& options, std::vector<int> const& connections) {
     std::size_t const share = (options.connections + options.senders - 1) / options.senders;
-    std::vector<nanoseconds> writing(options.events);  // per event: from its time to its last send
+    Sent sent{.writing = std::vector<nanoseconds>(options.events)};
     std::atomic<std::size_t> finished{0};
     std::atomic<bool> failed{false};
     auto write_share = [&](std::size_t k, Clock::time_point at) {
@@ -303,7 +298,7 @@ int main(int argc, char** argv) {
     auto const period = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1 / options.rate));
     auto next = Clock::now();
     auto const first = next;
-    double const sender_cpu_before = cpu_seconds();
+    double const cpu_before = cpu_seconds();
     for (std::size_t e = 0; e < options.events; ++e) {
         std::this_thread::sleep_until(next);
         next += period;
@@ -313,25 +308,21 @@ int main(int argc, char** argv) {
         event_number.notify_all();
         write_share(0, at);
         for (std::size_t done; (done = finished.load()) < (e + 1) * (options.senders - 1);) finished.wait(done);
-        writing[e] = Clock::now() - at;
+        sent.writing[e] = Clock::now() - at;
     }
-    auto const last = Clock::now();
+    sent.elapsed = Clock::now() - first;
     for (auto& helper : helpers) helper.join();
     if (failed) fail("a send wrote less than a message");
+    sent.cpu_seconds = cpu_seconds() - cpu_before;
+    return sent;
+}
 
-    double const sender_cpu = cpu_seconds() - sender_cpu_before;
-    double receiver_cpu = 0;
-    read_all(report[0], &receiver_cpu, sizeof receiver_cpu);
-    std::vector<nanoseconds> latencies(options.connections * options.events);
-    read_all(report[0], latencies.data(), latencies.size() * sizeof(nanoseconds));
-    int status = 0;
-    waitpid(child, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("the receiver failed");
-
+void print_report(Options const& options, Sent& sent, std::vector<nanoseconds>& latencies, double receiver_cpu) {
     nanoseconds writing_all{0};
-    for (auto const d : writing) writing_all += d;
+    for (auto const d : sent.writing) writing_all += d;
     double const writing_s = std::chrono::duration<double>(writing_all).count();
     double const deliveries_per_s = static_cast<double>(latencies.size()) / writing_s;
+    double const events = static_cast<double>(options.events);
     std::printf(
         "{\"connections\":%zu,\"events\":%zu,\"rate\":%.0f,\"bytes\":%zu,\"senders\":%zu,"
         "\"seconds\":%.3f,\"event_write_p50_ms\":%.3f,\"event_write_max_ms\":%.3f,"
@@ -339,10 +330,46 @@ int main(int argc, char** argv) {
         "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
         "\"sender_cpu_ms_per_event\":%.1f,\"receiver_cpu_ms_per_event\":%.1f}\n",
         options.connections, options.events, options.rate, options.bytes, options.senders,
-        std::chrono::duration<double>(last - first).count(), percentile(writing, 0.5), percentile(writing, 1.0),
+        std::chrono::duration<double>(sent.elapsed).count(), percentile(sent.writing, 0.5),
+        percentile(sent.writing, 1.0),
         writing_s * 1e6 / static_cast<double>(latencies.size()) * static_cast<double>(options.senders),
         deliveries_per_s, percentile(latencies, 0.5), percentile(latencies, 0.99), percentile(latencies, 1.0),
-        sender_cpu * 1e3 / static_cast<double>(options.events),
-        receiver_cpu * 1e3 / static_cast<double>(options.events));
+        sent.cpu_seconds * 1e3 / events, receiver_cpu * 1e3 / events);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options const options = parse(argc, argv);
+    onda::bench::raise_open_file_limit();
+
+    sockaddr_in address{};
+    int const listener = listen_on_loopback(address);
+    int ready[2];
+    int report[2];
+    if (pipe(ready) != 0 || pipe(report) != 0) fail("pipe", errno);
+    pid_t const child = fork();
+    if (child < 0) fail("fork", errno);
+    if (child == 0) {
+        ::close(listener);
+        ::close(ready[0]);
+        ::close(report[0]);
+        receive(options, address, ready[1], report[1]);
+    }
+    ::close(ready[1]);
+    ::close(report[1]);
+    pin(options.sender_cpu);
+
+    std::vector<int> const connections = accept_all(listener, ready[0], options.connections);
+    Sent sent = send_events(options, connections);
+
+    double receiver_cpu = 0;
+    read_all(report[0], &receiver_cpu, sizeof receiver_cpu);
+    std::vector<nanoseconds> latencies(options.connections * options.events);
+    read_all(report[0], latencies.data(), latencies.size() * sizeof(nanoseconds));
+    int status = 0;
+    waitpid(child, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("the receiver failed");
+    print_report(options, sent, latencies, receiver_cpu);
     return 0;
 }
